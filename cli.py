@@ -1,0 +1,19 @@
+"""The ``tape`` command: a thin click layer over the Python API.
+
+Each area keeps its commands in a small module next to its code and is registered here;
+commands parse and validate arguments, then call the same functions a Python user calls.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tapereader")
+def main() -> None:
+    """tapereader: backtest trading strategies on bars, ticks and order books."""
+
+
+if __name__ == "__main__":
+    main()
