@@ -129,12 +129,13 @@ def parse_timestamps(
     nonexistent: str = "raise",
     file: str | None = None,
     column: str | None = None,
-    first_line: int | None = None,
+    first_line: int | np.ndarray | None = None,
 ) -> np.ndarray:
     """Parse a column of timestamps into int64 ns UTC (see the module docstring for ``fmt``).
 
     ``values`` may be a polars/pandas Series, a numpy array or a list of strings, numbers,
-    datetimes or dates. ``first_line`` is the file line number of ``values[0]`` (for errors).
+    datetimes or dates. ``first_line`` is the file line number of ``values[0]``, or an array of
+    each value's line (for errors).
     """
     s = _as_series(values)
     ctx = {"file": file, "column": column, "first_line": first_line}
@@ -523,7 +524,10 @@ def _first_bad_local(parsed: pl.Series, tz: str) -> int | None:
 def _row(i: int | None, ctx: dict) -> int | None:
     if i is None:
         return None
-    return i + ctx["first_line"] if ctx.get("first_line") is not None else i
+    first = ctx.get("first_line")
+    if isinstance(first, np.ndarray):
+        return int(first[i])
+    return i + first if first is not None else i
 
 
 def _to_date(value: Any) -> _dt.date:
