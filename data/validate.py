@@ -144,6 +144,10 @@ class _Collector:
             return
         first = int(idx[0])
         value = values(first) if callable(values) else None if values is None else values[first]
+        if column in ("ts", "ts_recv") and isinstance(value, np.integer) and value != _MISSING_TS:
+            from data.timeutil import ns_to_iso
+
+            value = f"{ns_to_iso(int(value))} ({int(value)} ns)"
         self.issues.append(
             Issue(
                 severity,
@@ -460,15 +464,17 @@ def validate_file(
             report.issues.append(_issue_from_error(exc))
             return report
     report.kind = kind
-    report.rows = len(arr)
-    if isinstance(arr, np.ndarray) and arr.dtype.names:
-        sub = check_array(arr, kind, file=str(path), first_line=first_line)
-        report.issues.extend(sub.issues)
+    if arr is None:  # several series: first_line holds the total row count
+        report.rows = int(first_line or 0)
+    else:
+        report.rows = len(arr)
+        report.issues.extend(check_array(arr, kind, file=str(path), first_line=first_line).issues)
     report.issues.extend(extra)
     seen = {str(i.error()) for i in report.issues}
     for w in caught:
         text = str(w.message)
         if text not in seen:
+            text = text.removeprefix(f"file {path}: ")
             report.issues.append(Issue("warning", "reader", text, file=str(path)))
     return report
 

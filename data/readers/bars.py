@@ -281,19 +281,25 @@ def read_bars(
     )
 
 
-def build_bars(
-    raw: _Raw,
-    *,
-    symbol: str | None = None,
-    label: Label = "auto",
-    tz: str | None = None,
-    session_close: str = "16:00",
-    adjust: bool = False,
-    instrument: Instrument | None = None,
-    interval: str | int | None = None,
-    sha256: str | None = None,
-) -> Bars:
-    """Interpret a loaded bar file (or one symbol's rows of it) as canonical :class:`Bars`."""
+def bar_rows(raw: _Raw, *, tz: str | None = None, adjust: bool = False):
+    """Parse a loaded bar file into BAR rows **in file order** with raw stamps (ns UTC).
+
+    Returns ``(rows, lines)`` where ``lines[i]`` is the file line of ``rows[i]``; validation
+    runs on this (so errors name lines) before :func:`build_bars` sorts and stamps close times.
+    """
+    parsed = _parse_rows(raw, tz=tz, adjust=adjust)
+    return parsed.rows, parsed.raw.lines
+
+
+@dataclasses.dataclass
+class _Parsed:
+    rows: np.ndarray
+    raw: _Raw
+    has_time: bool
+    close_only: str | None
+
+
+def _parse_rows(raw: _Raw, *, tz: str | None, adjust: bool) -> _Parsed:
     path = raw.info.path
     cols = raw.df.columns
     missing = [k for k in ("open", "high", "low", "close") if _find(cols, k) is None]
@@ -330,14 +336,32 @@ def build_bars(
         for key in ohlc:
             ohlc[key] = ohlc[key] * factor
         volume = volume / factor
-
-    file_tz = tz or "UTC"
-    stamps, has_time = _stamps(raw, file_tz)
+    stamps, has_time = _stamps(raw, tz or "UTC")
     out = np.empty(len(stamps), dtype=BAR)
     out["ts"] = stamps
     for key in ("open", "high", "low", "close"):
         out[key] = ohlc[key]
     out["volume"] = volume
+    return _Parsed(rows=out, raw=raw, has_time=has_time, close_only=close_only)
+
+
+def build_bars(
+    raw: _Raw,
+    *,
+    symbol: str | None = None,
+    label: Label = "auto",
+    tz: str | None = None,
+    session_close: str = "16:00",
+    adjust: bool = False,
+    instrument: Instrument | None = None,
+    interval: str | int | None = None,
+    sha256: str | None = None,
+) -> Bars:
+    """Interpret a loaded bar file (or one symbol's rows of it) as canonical :class:`Bars`."""
+    path = raw.info.path
+    file_tz = tz or "UTC"
+    parsed = _parse_rows(raw, tz=tz, adjust=adjust)
+    out, raw, has_time, close_only = parsed.rows, parsed.raw, parsed.has_time, parsed.close_only
 
     # newest-first files (Bitstamp) are reversed silently; other disorder is reported below
     lines = raw.lines
@@ -353,8 +377,7 @@ def build_bars(
     if sym is None and close_only is not None and _find([close_only], "close") is None:
         sym = close_only.strip().upper()  # a close-only file names its series (SP500, vix)
     sym = sym or _symbol_from(raw.df, path)
-    weekends = _trades_weekends(stamps)
-    is_247 = raw.crypto_dl or weekends
+    is_247 = raw.crypto_dl or _trades_weekends(stamps)
     if label == "auto":
         if not has_time:
             label = "session"

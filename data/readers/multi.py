@@ -155,8 +155,9 @@ def read_wide_closes(
         bars[sym] = Bars(
             symbol=sym,
             data=arr,
-            instrument=Instrument(symbol=sym, calendar=calendar,
-                                  timezone=tz or "America/New_York"),  # fmt: skip
+            instrument=Instrument(
+                symbol=sym, calendar=calendar, timezone=tz or "America/New_York"
+            ),  # fmt: skip
             interval_ns=int(np.median(np.diff(arr["ts"]))) if len(arr) > 1 else interval,
             source=f"{path}#{sym}",
             sha256=digest,

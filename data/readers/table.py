@@ -605,12 +605,12 @@ def _read_csv(info: FileInfo, kind: str, mapping, ts_format: str):
     fast = _fast_schema(info, cols, kind)
     fast |= _integer_stamp_columns(info, cols, used)
     try:
-        df = pl.read_csv(_source(info), columns=used, schema_overrides=fast, **_csv_options(info))
+        df = _read(info, used, fast)
         if fast and any(df[c].null_count() for c in fast):
             raise pl.exceptions.ComputeError("nulls in a numeric column")
     except pl.exceptions.PolarsError:
         try:
-            df = pl.read_csv(_source(info), columns=used, **_csv_options(info))
+            df = _read(info, used, {})
         except pl.exceptions.PolarsError as exc:
             diagnose(info)
             raise DataError(
@@ -633,10 +633,22 @@ def _fast_schema(info: FileInfo, cols: dict[str, str], kind: str) -> dict[str, A
     return schema
 
 
+def _read(info: FileInfo, used: list[str], schema: dict, n_rows: int | None = None) -> pl.DataFrame:
+    opts = _csv_options(info)
+    if info.header is None:  # headerless: select by position, name columns "0", "1", ...
+        opts.pop("new_columns")
+        idx = [int(c) for c in used]
+        schema = {f"column_{int(c) + 1}": v for c, v in schema.items()}
+        df = pl.read_csv(_source(info), columns=idx, schema_overrides=schema, n_rows=n_rows,
+                         **opts)  # fmt: skip
+        return df.rename(dict(zip(df.columns, used, strict=True)))
+    return pl.read_csv(_source(info), columns=used, schema_overrides=schema, n_rows=n_rows, **opts)
+
+
 def _integer_stamp_columns(info: FileInfo, cols: dict[str, str], used: list[str]) -> dict[str, Any]:
     """Timestamp columns holding plain integers (epoch stamps) are read as Int64 directly."""
     stamp_cols = [cols[f] for f in ("ts", "ts_recv") if f in cols]
-    head = pl.read_csv(_source(info), columns=used, n_rows=200, **_csv_options(info))
+    head = _read(info, used, {}, n_rows=200)
     out = {}
     for col in stamp_cols:
         s = head[col].drop_nulls()
