@@ -37,6 +37,7 @@ the 0-based index. Each issue names the column, the value and a fix.
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -453,6 +454,11 @@ def validate_file(
 
     path = Path(path)
     report = Report(source=str(path), kind=kind)
+    try:  # file-level damage first: missing, empty, encoding, truncation, field counts
+        _check_text_file(path, reader_options.get("encoding"))
+    except DataError as exc:
+        report.issues.append(_issue_from_error(exc))
+        return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -479,27 +485,36 @@ def validate_file(
     return report
 
 
+def _check_text_file(path: Path, encoding: str | None) -> None:
+    from data.readers.sniff import diagnose, open_bytes, sniff
+    from data.readers.table import _is_parquet
+
+    if not path.exists():
+        raise DataError("file not found", file=str(path), fix="check the path")
+    if _is_parquet(path):
+        return
+    open_bytes(path)  # raises for truncated gzip
+    info = sniff(path, encoding=encoding)
+    diagnose(info)
+
+
 def _issue_from_error(exc: DataError) -> Issue:
     text = exc.message.lower()
-    code = "invalid"
-    for key, name in (
-        ("empty", "empty"),
-        ("no rows", "empty"),
-        ("truncated", "truncated"),
-        ("utf", "encoding"),
-        ("decode", "encoding"),
-        ("encoding", "encoding"),
-        ("missing column", "missing_column"),
-        ("fields, expected", "field_count"),
-        ("not a number", "not_a_number"),
-        ("timestamp", "bad_timestamp"),
-        ("not found", "not_found"),
-        ("duplicate", "duplicate_ts"),
-        ("missing value", "missing_value"),
-    ):
-        if key in text:
-            code = name
-            break
+    rules = (
+        (r"\bempty\b|no rows", "empty"),
+        (r"truncated", "truncated"),
+        (r"utf|decode|encoding", "encoding"),
+        (r"missing .*column|missing field|not in the file|no header", "missing_column"),
+        (r"fields, expected", "field_count"),
+        (r"not a number|does not fit", "not_a_number"),
+        (r"timestamp|time zone|local time", "bad_timestamp"),
+        (r"not found|is a folder", "not_found"),
+        (r"duplicate", "duplicate_ts"),
+        (r"missing value", "missing_value"),
+        (r"unknown side|unknown event|unknown flags", "bad_value"),
+        (r"kind", "unknown_kind"),
+    )
+    code = next((name for pattern, name in rules if re.search(pattern, text)), "invalid")
     return Issue(
         "error",
         code,

@@ -168,9 +168,18 @@ def _load(path: Path, encoding: str | None = None) -> _Raw:
             truncate_ragged_lines=False,
             **opts,
         )
-    except pl.exceptions.PolarsError:
+    except pl.exceptions.NoDataError:
+        raise DataError(
+            "file has a header but no rows", file=str(path), fix="check the export"
+        ) from None
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        open_bytes(path)  # a truncated gzip raises its own clear error here
         diagnose(info)
-        raise
+        raise DataError(
+            f"cannot parse the file as CSV ({str(exc).splitlines()[0]})",
+            file=str(path),
+            fix="check the separator, quoting and encoding",
+        ) from None
     if df.height == 0:
         raise DataError("file has a header but no rows", file=str(path), fix="check the export")
     if any(df[c].null_count() for c in df.columns[:1]) or (

@@ -608,10 +608,15 @@ def _read_csv(info: FileInfo, kind: str, mapping, ts_format: str):
         df = _read(info, used, fast)
         if fast and any(df[c].null_count() for c in fast):
             raise pl.exceptions.ComputeError("nulls in a numeric column")
-    except pl.exceptions.PolarsError:
+    except pl.exceptions.NoDataError:
+        raise DataError(
+            "file has a header but no rows", file=str(info.path), fix="check the export"
+        ) from None
+    except (pl.exceptions.PolarsError, OSError):
         try:
             df = _read(info, used, {})
-        except pl.exceptions.PolarsError as exc:
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            open_bytes(info.path)  # a truncated gzip raises its own clear error here
             diagnose(info)
             raise DataError(
                 f"cannot parse the file as CSV ({str(exc).splitlines()[0]})",
