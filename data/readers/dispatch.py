@@ -31,8 +31,8 @@ import polars as pl
 
 from data.errors import DataError
 from data.readers.bars import Bars, _find, _load, _symbol_from, file_sha256
+from data.readers.columns import ALIASES as TABLE_ALIASES
 from data.readers.sniff import FileInfo, sniff
-from data.readers.table import ALIASES as TABLE_ALIASES
 from data.readers.table import _is_parquet
 from data.schema import KINDS, Instrument
 
