@@ -50,8 +50,9 @@ def parse_ref(ref: str) -> CatalogRef:
         raise ConfigError("not a catalog reference", argument="data", value=ref,
                           fix="write catalog://KIND/SYMBOL, e.g. catalog://bar/GOOG")  # fmt: skip
     parts = urlsplit(ref)
-    kind, path = parts.netloc, unquote(parts.path.lstrip("/"))
-    if kind not in KINDS or not path or "/" in path:
+    kind, raw_path = parts.netloc, parts.path.lstrip("/")
+    path = unquote(raw_path)
+    if kind not in KINDS or not path or "/" in raw_path:
         raise ConfigError("malformed catalog reference", argument="data", value=ref,
                           fix=f"write catalog://KIND/SYMBOL with KIND one of {', '.join(KINDS)}")  # fmt: skip
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}

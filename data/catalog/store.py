@@ -12,6 +12,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,8 @@ class Catalog:
         """Import a canonical array. Bars, trades and quotes are sorted stably by ``ts``;
         depth and mbo rows must already be in time order (their order carries meaning)."""
         check_rows(data, kind)
-        if len(data) > 1 and bool((np.diff(data["ts"]) < 0).any()):
+        unsorted = len(data) > 1 and bool((np.diff(data["ts"]) < 0).any())
+        if unsorted and kind in ("bar", "trade", "quote"):
             data = data[np.argsort(data["ts"], kind="stable")]
         return self.write_chunks(kind, symbol, [data], source=source, source_key=source_key,
                                  instrument=instrument, mode=mode)  # fmt: skip
@@ -134,11 +136,13 @@ class Catalog:
         source_key: str | None = None,
         instrument: Instrument | None = None,
         mode: str = "replace",
+        spill_bytes: int = 256 << 20,
     ) -> ImportResult:
-        """Import a stream of canonical arrays with memory bounded by one chunk plus one
-        partition: chunks are staged per partition, then each partition is merged and written,
-        then the manifest is replaced (the commit). The content hash covers the rows in the
-        order given, so sorted input hashes like :meth:`write`."""
+        """Import a stream of canonical arrays with memory bounded by ``spill_bytes`` plus one
+        partition: chunks are split by partition (spilled to a staging folder past
+        ``spill_bytes``), each affected partition is merged and written under a new name, the
+        new files are made durable, and then the manifest is replaced (the commit). The content
+        hash covers the rows in the order given, so sorted input hashes like :meth:`write`."""
         dt = dtype_for(kind)
         if mode not in ("replace", "append"):
             raise ConfigError("unknown import mode", argument="mode", value=mode,
@@ -148,8 +152,8 @@ class Catalog:
             man = self.manifest(kind, symbol)
             staging = folder / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             h = hashlib.sha256(str(dt.descr).encode())
-            total, lo, hi, last = 0, None, None, None
-            pieces: dict[str, list[Path]] = {}
+            total, lo, hi, last, in_memory = 0, None, None, None, 0
+            pieces: dict[str, list[np.ndarray | Path]] = {}
             for chunk in chunks:
                 check_rows(chunk, kind)
                 if len(chunk) == 0:
@@ -168,11 +172,13 @@ class Catalog:
                 if man is None:
                     man = new_manifest(kind, symbol, chunk)
                 keys = partition_keys(ts, man["period"])
-                for key in np.unique(keys).tolist():
-                    piece = staging / key / f"piece-{len(pieces.get(key, [])):06d}.parquet"
-                    piece.parent.mkdir(parents=True, exist_ok=True)
-                    pq.write_table(to_table(chunk[keys == key], kind), piece, compression="lz4")
-                    pieces.setdefault(key, []).append(piece)
+                starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+                for s, e in zip(starts, np.r_[starts[1:], len(keys)], strict=True):
+                    pieces.setdefault(str(keys[s]), []).append(chunk[s:e])
+                in_memory += chunk.nbytes
+                if in_memory > spill_bytes:
+                    _spill(pieces, staging, kind)
+                    in_memory = 0
             if total == 0:
                 raise DataError(
                     "nothing to import: no rows", argument="data", fix="check the source"
@@ -194,24 +200,25 @@ class Catalog:
             })  # fmt: skip
             if instrument is not None:
                 man["instrument"] = dataclasses.asdict(instrument)
-            if kind == "bar" and not man.get("interval_ns"):
-                man["interval_ns"] = self._interval(folder, man)
             write_json(folder / MANIFEST, man)  # the commit point
             self._sweep(folder, man)
             return ImportResult(kind, symbol, total, total_rows(man), False, content, written)
 
     def _merge(self, folder, man, pieces, lo, hi, mode, kind) -> int:
-        """Write the merged partition files; update ``man`` in memory (not yet on disk)."""
+        """Write the merged partition files durably; update ``man`` in memory only."""
         dt = dtype_for(kind)
         affected = set(pieces)
         if mode == "replace":
             affected |= {
                 k for k, p in man["partitions"].items() if p["ts_max"] >= lo and p["ts_min"] <= hi
             }
-        written = 0
+        pending: list[tuple[Path, Path]] = []
         for key in sorted(affected):
-            parts = [read_file(p, kind) for p in pieces.get(key, [])]
+            parts = [
+                p if isinstance(p, np.ndarray) else read_file(p, kind) for p in pieces.get(key, [])
+            ]
             new = np.concatenate(parts) if parts else np.empty(0, dtype=dt)
+            pieces.pop(key, None)
             old_entry = man["partitions"].get(key)
             if old_entry is not None:
                 old = read_file(folder / old_entry["file"], kind)
@@ -225,41 +232,42 @@ class Catalog:
                 raise DataError("import would store two bars with the same close time",
                                 argument="mode", value=int(new["ts"][i]),
                                 fix="use mode='replace' (the default) to overwrite the overlap")  # fmt: skip
+            if kind == "bar" and not man.get("interval_ns") and len(new) > 1:
+                man["interval_ns"] = int(np.median(np.diff(new["ts"])))
             if len(new) == 0:
                 man["partitions"].pop(key, None)
                 continue
-            man["partitions"][key] = self._write_partition(folder, key, new, kind)
-            written += 1
-        return written
+            entry, tmp = self._write_partition(folder, key, new, kind)
+            man["partitions"][key] = entry
+            if tmp is not None:
+                pending.append((tmp, folder / entry["file"]))
+        _make_durable(pending)
+        return len(pending)
 
-    def _interval(self, folder: Path, man: dict) -> int | None:
-        first = min(man["partitions"], default=None)
-        if first is None:
-            return None
-        ts = read_file(folder / man["partitions"][first]["file"], "bar")["ts"]
-        return int(np.median(np.diff(ts))) if len(ts) > 1 else None
+    def _write_partition(self, folder: Path, key: str, arr: np.ndarray, kind: str):
+        """Write ``arr`` to a temp file beside its final content-addressed name.
 
-    def _write_partition(self, folder: Path, key: str, arr: np.ndarray, kind: str) -> dict:
+        Returns (manifest entry, temp path or None when the identical file already exists).
+        The temp file is fsynced and renamed by :func:`_make_durable` before the commit.
+        """
         digest = content_sha256(arr)
         rel = f"date={key}/part-{digest[:20]}.parquet"
         path = folder / rel
+        tmp = None
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-            table = to_table(arr, kind)
-            with open(tmp, "wb") as fh:
-                pq.write_table(table, fh, row_group_size=ROW_GROUP_ROWS, compression="zstd")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        return {
+            pq.write_table(to_table(arr, kind), tmp, row_group_size=ROW_GROUP_ROWS,
+                           compression="zstd")  # fmt: skip
+        entry = {
             "file": rel,
             "rows": len(arr),
             "ts_min": int(arr["ts"][0]),
             "ts_max": int(arr["ts"][-1]),
             "sha256": digest,
-            "bytes": path.stat().st_size,
+            "bytes": (tmp or path).stat().st_size,
         }
+        return entry, tmp
 
     def _sweep_staging(self, folder: Path) -> None:
         """Remove staging folders of interrupted imports (the caller holds the lock)."""
@@ -446,6 +454,39 @@ class Catalog:
 
 
 _TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator")
+
+
+def _spill(pieces: dict, staging: Path, kind: str) -> None:
+    """Move the in-memory pieces of an import to Parquet files in its staging folder."""
+    for key, items in pieces.items():
+        for i, item in enumerate(items):
+            if isinstance(item, np.ndarray):
+                path = staging / key / f"piece-{uuid.uuid4().hex[:12]}.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(to_table(item, kind), path, compression="lz4")
+                items[i] = path
+
+
+def _make_durable(pending: list[tuple[Path, Path]]) -> None:
+    """fsync the new files (in parallel: the journal batches them), rename them into place,
+    then fsync their folders, so the manifest written next never points at lost data."""
+    if not pending:
+        return
+
+    def sync(path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    with ThreadPoolExecutor(max_workers=min(16, len(pending))) as pool:
+        list(pool.map(sync, [tmp for tmp, _ in pending]))
+    for tmp, final in pending:
+        os.replace(tmp, final)
+    if os.name == "posix":
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(sync, sorted({final.parent for _, final in pending})))
 
 
 def _stream_plan(path, kind, symbol, format, mapping, stream_bytes) -> tuple[str, str] | None:
