@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import click
 
+from data.commands import data as data_commands
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tapereader")
 def main() -> None:
     """tapereader: backtest trading strategies on bars, ticks and order books."""
 
+
+main.add_command(data_commands)
 
 if __name__ == "__main__":
     main()
