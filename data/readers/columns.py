@@ -297,56 +297,50 @@ def _numeric(s: pl.Series, col: str, ctx: dict, dtype) -> np.ndarray:
     return s.to_numpy()
 
 
-def _sides(s: pl.Series, side_map: Mapping[Any, int] | None, col: str, ctx: dict) -> np.ndarray:
-    if side_map:
-        table = {str(k).strip().lower(): int(v) for k, v in side_map.items()}
-        key = s.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
-    elif s.dtype == pl.Boolean or (
-        s.dtype == pl.String and "maker" in col.lower() or col.strip() == "m"
-    ):
-        if "maker" not in col.lower() and col.strip() != "m":
-            raise DataError(
-                "boolean side column is ambiguous",
-                file=ctx["file"],
-                column=col,
-                fix="pass side_map, e.g. {'true': 1, 'false': -1}",
-            )
-        # buyer is maker -> the seller hit the bid: SELL aggressor
-        table = {"true": SELL, "false": BUY, "1": SELL, "0": BUY}
-        key = s.cast(pl.String).str.to_lowercase().fill_null("")
-    else:
-        table = SIDE_WORDS
-        key = s.cast(pl.String).str.strip_chars().str.to_lowercase().fill_null("")
-    out = key.replace_strict(table, default=None, return_dtype=pl.Int8)
+def _lookup(s: pl.Series, table: Mapping[str, int], dtype) -> pl.Series:
+    """Map values through ``table`` after strip + lower-case, working on the few distinct raw
+    values only (a 10M-row side column has two), nulls where a value is not in the table."""
+    raw = s.cast(pl.String).fill_null("")
+    uniq = raw.unique().to_list()
+    direct = {u: table.get(u.strip().lower()) for u in uniq}
+    direct = {k: v for k, v in direct.items() if v is not None}
+    return raw.replace_strict(direct, default=None, return_dtype=dtype)
+
+
+def _bad(out: pl.Series, s: pl.Series, what: str, col: str, ctx: dict, fix: str) -> None:
     if out.null_count():
         i = int(out.is_null().arg_max())
+        raise DataError(what, file=ctx["file"], row=_line(i, ctx), column=col, value=s[i], fix=fix)
+
+
+def _sides(s: pl.Series, side_map: Mapping[Any, int] | None, col: str, ctx: dict) -> np.ndarray:
+    maker = "maker" in col.lower() or col.strip() == "m"
+    if side_map:
+        table = {str(k).strip().lower(): int(v) for k, v in side_map.items()}
+    elif maker:
+        # buyer is maker -> the seller hit the bid: SELL aggressor
+        table = {"true": SELL, "false": BUY, "1": SELL, "0": BUY}
+    elif s.dtype == pl.Boolean:
         raise DataError(
-            "unknown side value",
+            "boolean side column is ambiguous",
             file=ctx["file"],
-            row=_line(i, ctx),
             column=col,
-            value=s[i],
-            fix="use buy/sell, bid/ask, 1/-1, or pass side_map={'X': 1, 'Y': -1}",
+            fix="pass side_map, e.g. {'true': 1, 'false': -1}",
         )
+    else:
+        table = SIDE_WORDS
+    out = _lookup(s, table, pl.Int8)
+    _bad(out, s, "unknown side value", col, ctx,
+         "use buy/sell, bid/ask, 1/-1, or pass side_map={'X': 1, 'Y': -1}")  # fmt: skip
     return out.to_numpy()
 
 
 def _events(s: pl.Series, col: str, ctx: dict) -> np.ndarray:
     if s.dtype.is_integer():
         return s.cast(pl.Int8, strict=False).fill_null(-1).to_numpy()
-    key = s.cast(pl.String).str.strip_chars().str.to_lowercase()
-    table = dict(EVENT_WORDS) | {str(i): i for i in range(1, 10)}
-    out = key.replace_strict(table, default=None, return_dtype=pl.Int8)
-    if out.null_count():
-        i = int(out.is_null().arg_max())
-        raise DataError(
-            "unknown event type",
-            file=ctx["file"],
-            row=_line(i, ctx),
-            column=col,
-            value=s[i],
-            fix="use codes 1-9 (data.schema MBO_*) or add/cancel/delete/execute/modify/clear",
-        )
+    out = _lookup(s, dict(EVENT_WORDS) | {str(i): i for i in range(1, 10)}, pl.Int8)
+    _bad(out, s, "unknown event type", col, ctx,
+         "use codes 1-9 (data.schema MBO_*) or add/cancel/delete/execute/modify/clear")  # fmt: skip
     return out.to_numpy()
 
 
@@ -354,20 +348,11 @@ def _flags(s: pl.Series, col: str, ctx: dict) -> np.ndarray:
     if s.dtype == pl.Boolean:
         return (s.fill_null(False).cast(pl.UInt8) * DEPTH_SNAPSHOT).to_numpy()
     if s.dtype == pl.String:
-        key = s.str.strip_chars().str.to_lowercase().fill_null("")
         table = {"true": DEPTH_SNAPSHOT, "snap": DEPTH_SNAPSHOT, "snapshot": DEPTH_SNAPSHOT}
         table |= {"false": 0, "set": 0, "update": 0, "delta": 0, "": 0}
-        out = key.replace_strict(table, default=None, return_dtype=pl.UInt8)
-        if out.null_count():
-            i = int(out.is_null().arg_max())
-            raise DataError(
-                "unknown flags value",
-                file=ctx["file"],
-                row=_line(i, ctx),
-                column=col,
-                value=s[i],
-                fix="use an integer bit field (data.schema DEPTH_*) or true/false for snapshots",
-            )
+        out = _lookup(s, table, pl.UInt8)
+        _bad(out, s, "unknown flags value", col, ctx,
+             "use an integer bit field (data.schema DEPTH_*) or true/false for snapshots")  # fmt: skip
         return out.to_numpy()
     return _numeric(s, col, ctx, pl.UInt8).astype(np.uint8)
 
