@@ -335,3 +335,16 @@ def test_gzip_corpus_file_is_copied_not_modified(samples, tmp_path):
     shutil.copy(src, dst)
     with gzip.open(dst) as fh:
         assert fh.read(9) == b"timestamp"
+
+
+def test_truncated_parquet(samples, tmp_path):
+    import polars as pl
+
+    path = tmp_path / "trades.parquet"
+    pl.read_csv(samples / TRADES).write_parquet(path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    issue = _only_error(validate_file(path, kind="trade"), "truncated")
+    assert issue.file == str(path)
+    with pytest.raises(DataError, match="Parquet file is truncated"):
+        read_table(path, kind="trade")

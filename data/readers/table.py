@@ -62,7 +62,14 @@ def read_table_frame(
     path = Path(path)
     dtype_for(kind)
     if _is_parquet(path):
-        df = pl.read_parquet(path)
+        try:
+            df = pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(
+                f"Parquet file is truncated or unreadable ({str(exc).splitlines()[0]})",
+                file=str(path),
+                fix="the file is truncated or not Parquet: re-export it",
+            ) from None
         cols = resolve_columns(df.columns, kind, mapping, file=str(path))
         first_line = 1
     else:
