@@ -138,6 +138,10 @@ def test_backtrader_seven_names_eight_fields_quirk(samples, tmp_path):
     quirky.write_text(head.replace("Date,Time,", "Date,") + "\r\n" + body.replace("\n", "\r\n"))
     a, b = read_bars(samples / "intraday/2006-min-005.txt"), read_bars(quirky)
     assert np.array_equal(a.data, b.data)
+    from data.validate import validate_file
+
+    report = validate_file(quirky)
+    assert report.ok and report.rows == 2142, [str(i) for i in report.issues]
 
 
 def test_fxcm_bid_ask_pair(samples):
@@ -281,3 +285,22 @@ def test_reading_text_from_memory_matches_file(samples, tmp_path):
     utf16 = tmp_path / "pep16.csv"
     utf16.write_bytes(path.read_text().encode("utf-16"))
     assert np.array_equal(read_bars(path).data, read_bars(utf16, symbol="PEP").data)
+
+
+def test_missing_markers_skip_rows_with_a_warning(samples, tmp_path):
+    # FRED-style "." for a missing close (arch's VIX file has them), in a close-only file
+    lines = gzip.open(samples / "cross_section/skfolio_sp500_index_1990-2022.csv.gz", "rt").read()
+    lines = lines.splitlines()
+    lines[5] = lines[5].split(",")[0] + ",."
+    path = tmp_path / "index.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.warns(
+        UserWarning, match=r"1 row\(s\) have a date but no values \(first at row 6\)"
+    ):
+        b = read_bars(path)
+    assert len(b) == 8312
+    wide = tmp_path / "wide.csv"
+    wide.write_text("\n".join(ln + ",NA" if i else ln + ",X" for i, ln in enumerate(lines)) + "\n")
+    with pytest.warns(UserWarning, match="column 'X' has no values"):
+        panel = read_wide_closes(wide)
+    assert len(panel["SP500"]) == 8312 and "X" not in panel  # an all-missing column is skipped

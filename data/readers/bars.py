@@ -60,6 +60,7 @@ _ALIASES = {
     "quote_volume": ("volume usd", "volume_usd", "volume quote", "volume_quote", "volume usdt"),
     "adj_close": ("adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close"),
 }
+MISSING = ["", ".", "na", "n/a", "nan", "null", "none", "-"]  # markers of a missing value
 _DATE_NAMES = ("date", "datetime", "timestamp", "time", "dt", "unnamed: 0", "", "index", "day")
 
 
@@ -454,11 +455,13 @@ def close_times(
 
 
 def _drop_empty_rows(raw: _Raw) -> _Raw:
-    """Rows with a date but every value empty (no trading data that day) are skipped, warned."""
+    """Rows with a date but every value missing (empty, ``.`` as FRED writes it, ``NA``,
+    ``null``: no trading data that day) are skipped with a warning."""
     values = [c for c in raw.df.columns if c not in (raw.date_col, raw.time_col)]
     values = [c for c in values if c.strip().lower() not in ("symbol", "ticker", "unix", "date")]
     empty = pl.all_horizontal(
-        pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in values
+        pl.col(c).is_null() | pl.col(c).str.strip_chars().str.to_lowercase().is_in(MISSING)
+        for c in values
     )
     mask = raw.df.select(empty).to_series()
     n = int(mask.sum())

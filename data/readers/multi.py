@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
-from data.readers.bars import Bars, Label, _load, build_bars, close_times, file_sha256
+from data.readers.bars import MISSING, Bars, Label, _load, build_bars, close_times, file_sha256
 from data.schema import BAR, NS_PER_DAY, QUOTE, Instrument
 from data.timeutil import check_tz, parse_timestamps, wall_clock_ns
 
@@ -49,6 +49,9 @@ class BarPanel(Mapping[str, Bars]):
                 value=symbol,
                 fix=f"use one of {', '.join(list(self._bars)[:20])}",
             ) from None
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._bars
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._bars)
@@ -128,7 +131,12 @@ def read_wide_closes(
     order = np.argsort(close_ts, kind="stable")
     digest = file_sha256(path)
     numbers = df.select(
-        pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).alias(c) for c in value_cols
+        pl.when(pl.col(c).str.strip_chars().str.to_lowercase().is_in(MISSING))
+        .then(None)
+        .otherwise(pl.col(c).str.strip_chars())
+        .cast(pl.Float64, strict=False)
+        .alias(c)
+        for c in value_cols
     )
     from data.validate import validate_array
 
@@ -136,7 +144,8 @@ def read_wide_closes(
     for col in value_cols:
         raw_text = df[col]
         v = numbers[col]
-        bad = v.is_null() & raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
+        missing = raw_text.str.strip_chars().str.to_lowercase().is_in(MISSING)
+        bad = v.is_null() & raw_text.is_not_null() & ~missing
         if bad.any():
             i = int(bad.arg_max())
             raise DataError("value is not a number", file=str(path), row=int(raw.lines[i]),

@@ -211,6 +211,8 @@ def diagnose(info: FileInfo, *, required: list[str] | None = None) -> None:
             )
     start = info.first_data_line - 1
     want = len(info.header) if info.header is not None else info.n_fields
+    if info.header is not None and info.n_fields == len(info.header) + 1:
+        want = info.n_fields  # backtrader: header names Date,... while rows carry date,time,...
     last = len(lines) - 1
     while last >= start and not lines[last].strip():
         last -= 1
