@@ -2,8 +2,8 @@
 
 Generates a seeded CSV of trade prints (Tardis layout: exchange/local microsecond stamps, id,
 side, price, amount) in a temp folder, then runs each task in its own fresh Python process and
-prints wall time, rows/s and peak resident memory (``ru_maxrss``) beside the process's baseline
-after imports. pandas ``read_csv`` (C and pyarrow engines) runs in the same session for scale.
+prints wall time, rows/s and peak resident memory (``VmHWM``) beside the process's peak right
+after its imports. pandas ``read_csv`` (C and pyarrow engines) runs in the same session for scale.
 
     python benchmarks/bench_data.py                 # 10M rows (about 560 MB of CSV)
     python benchmarks/bench_data.py --rows 1000000 --repeat 3
@@ -57,6 +57,18 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 # tasks (each runs in a fresh process)
 # ------------------------------------------------------------------------------------------
 def _rss_mb() -> float:
+    """Peak resident memory of this process so far, MB.
+
+    Linux: ``VmHWM`` from /proc/self/status (per process image; ``ru_maxrss`` would carry the
+    parent's peak across fork+exec). Elsewhere: ``ru_maxrss``.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024 if sys.platform != "darwin" else kb / 1024 / 1024
 
@@ -131,17 +143,22 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temp folder")
     ap.add_argument("--task")
+    ap.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--csv", type=Path)
     ap.add_argument("--catalog", type=Path)
     args = ap.parse_args()
     if args.task:
         print(json.dumps(task(args.task, args.csv, args.catalog)))
         return
+    if args.generate:
+        generate(args.generate, args.rows)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="tape-bench-data-"))
     try:
         csv = tmp / "trades.csv"
         t0 = time.perf_counter()
-        generate(csv, args.rows)
+        subprocess.run([sys.executable, __file__, "--generate", str(csv), "--rows", str(args.rows)],
+                       check=True)  # fmt: skip
         print(f"generated {args.rows:,} trade rows, {csv.stat().st_size / 1e6:,.0f} MB CSV "
               f"in {time.perf_counter() - t0:.1f} s ({tmp})")  # fmt: skip
         results: dict[str, list[dict]] = {}
@@ -151,7 +168,7 @@ def main() -> None:
                 results.setdefault(name, []).append(run_task(name, csv, catalog))
         size = sum(p.stat().st_size for p in (tmp / "catalog-0").rglob("*.parquet"))
         print(f"catalog on disk: {size / 1e6:,.0f} MB (zstd Parquet)\n")
-        head = f"{'task':32} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak RSS MB':>12} {'baseline MB':>12}"
+        head = f"{'task':32} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak RSS MB':>12} {'after import':>12}"
         print(head)
         print("-" * len(head))
         for name, runs in results.items():

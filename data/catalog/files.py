@@ -53,10 +53,26 @@ def choose_period(kind: str, data: np.ndarray) -> str:
     return "year" if step >= NS_PER_DAY // 2 else "month"
 
 
-def partition_keys(ts: np.ndarray, period: str) -> np.ndarray:
-    days = (ts // NS_PER_DAY).astype("datetime64[D]")
+def partition_ids(ts: np.ndarray, period: str) -> np.ndarray:
+    """Integer partition number of each ts (UTC day, month or year since 1970): no strings."""
+    days = ts // NS_PER_DAY
+    if period == "day":
+        return days
+    unit = {"year": "Y", "month": "M"}[period]
+    return days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
+
+
+def partition_name(pid: int, period: str) -> str:
+    """``2004`` / ``2004-08`` / ``2004-08-19`` for a partition number of ``period``."""
     unit = {"year": "Y", "month": "M", "day": "D"}[period]
-    return np.datetime_as_string(days.astype(f"datetime64[{unit}]"), unit=unit)
+    return str(np.datetime_as_string(np.array(pid, dtype=f"datetime64[{unit}]"), unit=unit))
+
+
+def partition_keys(ts: np.ndarray, period: str) -> np.ndarray:
+    """Partition name of each ts (string array; prefer :func:`partition_ids` for speed)."""
+    ids = partition_ids(ts, period)
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    return np.array([partition_name(u, period) for u in uniq])[inverse]
 
 
 def total_rows(man: dict) -> int:
@@ -64,8 +80,9 @@ def total_rows(man: dict) -> int:
 
 
 def content_sha256(arr: np.ndarray) -> str:
+    """sha256 of a canonical array: its dtype description, then its bytes (no copy)."""
     h = hashlib.sha256(str(arr.dtype.descr).encode())
-    h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
     return h.hexdigest()
 
 

@@ -23,10 +23,10 @@ from data.catalog.files import (
     MANIFEST,
     ROW_GROUP_ROWS,
     check_rows,
-    content_sha256,
     iter_file,
     new_manifest,
-    partition_keys,
+    partition_ids,
+    partition_name,
     read_file,
     safe_symbol,
     time_range,
@@ -165,16 +165,17 @@ class Catalog:
                     raise DataError(f"{kind} rows are not in time order", argument="data",
                                     fix="sort the source by time first (row order carries meaning)")  # fmt: skip
                 last = int(ts[-1])
-                h.update(np.ascontiguousarray(chunk).tobytes())
+                h.update(memoryview(np.ascontiguousarray(chunk)).cast("B"))
                 total += len(chunk)
                 lo = int(ts.min()) if lo is None else min(lo, int(ts.min()))
                 hi = int(ts.max()) if hi is None else max(hi, int(ts.max()))
                 if man is None:
                     man = new_manifest(kind, symbol, chunk)
-                keys = partition_keys(ts, man["period"])
-                starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-                for s, e in zip(starts, np.r_[starts[1:], len(keys)], strict=True):
-                    pieces.setdefault(str(keys[s]), []).append(chunk[s:e])
+                ids = partition_ids(ts, man["period"])
+                starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+                for s, e in zip(starts, np.r_[starts[1:], len(ids)], strict=True):
+                    key = partition_name(int(ids[s]), man["period"])
+                    pieces.setdefault(key, []).append(chunk[s:e])
                 in_memory += chunk.nbytes
                 if in_memory > spill_bytes:
                     _spill(pieces, staging, kind)
@@ -187,7 +188,7 @@ class Catalog:
             if any(i["content_sha256"] == content for i in man["imports"]):
                 self._sweep_staging(folder)
                 return ImportResult(kind, symbol, 0, total_rows(man), True, content, 0)
-            written = self._merge(folder, man, pieces, lo, hi, mode, kind)
+            written = self._merge(folder, man, pieces, lo, hi, mode, kind, content)
             man["imports"].append({
                 "content_sha256": content,
                 "source": str(source),
@@ -204,7 +205,7 @@ class Catalog:
             self._sweep(folder, man)
             return ImportResult(kind, symbol, total, total_rows(man), False, content, written)
 
-    def _merge(self, folder, man, pieces, lo, hi, mode, kind) -> int:
+    def _merge(self, folder, man, pieces, lo, hi, mode, kind, import_id) -> int:
         """Write the merged partition files durably; update ``man`` in memory only."""
         dt = dtype_for(kind)
         affected = set(pieces)
@@ -237,35 +238,29 @@ class Catalog:
             if len(new) == 0:
                 man["partitions"].pop(key, None)
                 continue
-            entry, tmp = self._write_partition(folder, key, new, kind)
+            entry, tmp = self._write_partition(folder, key, new, kind, import_id)
             man["partitions"][key] = entry
-            if tmp is not None:
-                pending.append((tmp, folder / entry["file"]))
+            pending.append((tmp, folder / entry["file"]))
         _make_durable(pending)
         return len(pending)
 
-    def _write_partition(self, folder: Path, key: str, arr: np.ndarray, kind: str):
-        """Write ``arr`` to a temp file beside its final content-addressed name.
-
-        Returns (manifest entry, temp path or None when the identical file already exists).
-        The temp file is fsynced and renamed by :func:`_make_durable` before the commit.
-        """
-        digest = content_sha256(arr)
-        rel = f"date={key}/part-{digest[:20]}.parquet"
+    def _write_partition(self, folder: Path, key: str, arr: np.ndarray, kind: str, import_id: str):
+        """Write ``arr`` to a temp file beside its final name ``part-<import id>.parquet``
+        (unique: an import writes one file per partition). Returns (manifest entry, temp path);
+        :func:`_make_durable` fsyncs and renames the temp files before the manifest commit."""
+        rel = f"date={key}/part-{import_id[:20]}.parquet"
         path = folder / rel
-        tmp = None
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-            pq.write_table(to_table(arr, kind), tmp, row_group_size=ROW_GROUP_ROWS,
-                           compression="zstd")  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        pq.write_table(to_table(arr, kind), tmp, row_group_size=ROW_GROUP_ROWS,
+                       compression="zstd")  # fmt: skip
         entry = {
             "file": rel,
             "rows": len(arr),
-            "ts_min": int(arr["ts"][0]),
-            "ts_max": int(arr["ts"][-1]),
-            "sha256": digest,
-            "bytes": (tmp or path).stat().st_size,
+            "ts_min": int(arr["ts"].min()),
+            "ts_max": int(arr["ts"].max()),
+            "import": import_id,
+            "bytes": tmp.stat().st_size,
         }
         return entry, tmp
 
