@@ -147,12 +147,13 @@ def iter_file(path: Path, kind: str, lo: int, hi: int, batch_rows: int) -> Itera
         groups.append(i)
     if not groups:
         return
-    for batch in f.iter_batches(batch_size=min(batch_rows, ROW_GROUP_ROWS), row_groups=groups):
-        arr = from_batch(batch, dt)
-        if lo > np.iinfo(np.int64).min or hi < np.iinfo(np.int64).max:
-            arr = arr[(arr["ts"] >= lo) & (arr["ts"] <= hi)]
-        if len(arr):
-            yield arr
+    for group in groups:  # one row group at a time: iter_batches over many reads ahead
+        for batch in f.iter_batches(batch_size=min(batch_rows, ROW_GROUP_ROWS), row_groups=[group]):
+            arr = from_batch(batch, dt)
+            if lo > np.iinfo(np.int64).min or hi < np.iinfo(np.int64).max:
+                arr = arr[(arr["ts"] >= lo) & (arr["ts"] <= hi)]
+            if len(arr):
+                yield arr
 
 
 def _ns(value: Any) -> int:

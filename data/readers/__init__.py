@@ -15,7 +15,7 @@ from data.readers.multi import (
     read_long_bars,
     read_wide_closes,
 )
-from data.readers.table import iter_table, read_table, read_table_frame
+from data.readers.table import iter_table, read_table, read_table_frame, read_table_rows
 
 __all__ = [
     "BarPanel",
@@ -30,5 +30,6 @@ __all__ = [
     "read_long_bars",
     "read_table",
     "read_table_frame",
+    "read_table_rows",
     "read_wide_closes",
 ]

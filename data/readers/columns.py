@@ -182,7 +182,7 @@ def resolve_columns(
 # ------------------------------------------------------------------------------------------
 # conversion
 # ------------------------------------------------------------------------------------------
-def to_canonical(
+def to_canonical_array(
     df: pl.DataFrame,
     kind: str,
     cols: dict[str, str],
@@ -194,10 +194,11 @@ def to_canonical(
     side_map: Mapping[Any, int] | None = None,
     file: str | None = None,
     first_line: int | None = None,
-) -> pl.DataFrame:
-    """Turn a raw frame (file columns) into the canonical columns/dtypes of ``kind``."""
+) -> np.ndarray:
+    """Turn a raw frame (file columns) into a canonical array of ``kind``, field by field
+    (each converted column goes straight into the structured array: no second frame)."""
     dt = dtype_for(kind)
-    out: dict[str, Any] = {}
+    out = np.empty(len(df), dtype=dt)
     n = len(df)
     ctx = {"file": file, "first_line": first_line}
     for field in dt.names:
@@ -236,7 +237,14 @@ def to_canonical(
             if field in PRICE_FIELDS and price_divisor != 1.0:
                 values = values / price_divisor
             out[field] = values
-    return pl.DataFrame({k: out[k] for k in dt.names}, schema=_polars_schema(dt))
+    return out
+
+
+def to_canonical(df: pl.DataFrame, kind: str, cols: dict[str, str], **kwargs: Any) -> pl.DataFrame:
+    """Like :func:`to_canonical_array`, as a polars frame with the canonical columns/dtypes."""
+    arr = to_canonical_array(df, kind, cols, **kwargs)
+    dt = arr.dtype
+    return pl.DataFrame({k: arr[k] for k in dt.names}, schema=_polars_schema(dt))
 
 
 def frame_to_array(frame: pl.DataFrame, kind: str) -> np.ndarray:

@@ -218,13 +218,12 @@ def _read_long_ds(path, *, symbol, tz, **options) -> list[Dataset]:
 
 
 def _read_table_ds(path, *, kind, symbol, mapping, ts_format, tz, validate, **options):
-    from data.readers.table import finish_array, frame_to_array, read_table_frame
+    from data.readers.table import finish_array, read_table_rows
 
     kw = {k: v for k, v in options.items() if k in
           ("ts_recv_format", "price_divisor", "side_map", "separator", "encoding")}  # fmt: skip
-    frame, first_line = read_table_frame(path, kind=kind, mapping=mapping, ts_format=ts_format,
-                                         tz=tz or "UTC", **kw)  # fmt: skip
-    arr = frame_to_array(frame, kind)
+    arr, first_line = read_table_rows(path, kind=kind, mapping=mapping, ts_format=ts_format,
+                                      tz=tz or "UTC", **kw)  # fmt: skip
     digest = file_sha256(path)
     groups = _symbol_groups(path, len(arr), symbol)
     out = []
@@ -333,15 +332,15 @@ def read_for_validation(path: Path, *, kind, format, mapping, ts_format, tz, **o
         arr, lines = bar_rows(raw, tz=tz, adjust=bool(options.get("adjust", False)))
         return arr, "bar", lines, extra
     if format == "table":
-        from data.readers.table import frame_to_array, read_table_frame
+        from data.readers.table import read_table_rows
 
         if kind is None:
             raise DataError("cannot tell the data kind from the columns", file=str(path),
                             argument="kind", fix=f"pass --kind ({', '.join(KINDS)})")  # fmt: skip
-        frame, first_line = read_table_frame(path, kind=kind, mapping=mapping,
-                                             ts_format=ts_format, tz=tz or "UTC")  # fmt: skip
+        arr, first_line = read_table_rows(path, kind=kind, mapping=mapping,
+                                          ts_format=ts_format, tz=tz or "UTC")  # fmt: skip
         extra = _sequence_issues(path, kind, first_line, check_sequence)
-        return frame_to_array(frame, kind), kind, first_line, extra
+        return arr, kind, first_line, extra
     datasets = load_source(path, kind=kind, format=format, mapping=mapping, ts_format=ts_format,
                            tz=tz, validate=False, **options)  # fmt: skip
     if len(datasets) == 1:

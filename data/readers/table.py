@@ -35,16 +35,20 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
-from data.readers.columns import (
-    frame_to_array,
-    resolve_columns,
-    to_canonical,
-)
+from data.readers.columns import resolve_columns, to_canonical_array
 from data.readers.sniff import FileInfo, decode, diagnose, open_bytes, sniff
 from data.schema import dtype_for
 
 
-def read_table_frame(
+def read_table_frame(path: str | Path, *, kind: str, **options: Any) -> tuple[pl.DataFrame, int]:
+    """Read a CSV (plain/gzip) or Parquet file into a polars frame with the canonical columns
+    of ``kind`` in file order. Returns ``(frame, first_line)`` (line number of row 0); the
+    options are those of :func:`read_table` up to ``encoding``."""
+    arr, first_line = read_table_rows(path, kind=kind, **options)
+    return pl.DataFrame({n: arr[n] for n in arr.dtype.names}), first_line
+
+
+def read_table_rows(
     path: str | Path,
     *,
     kind: str,
@@ -56,9 +60,9 @@ def read_table_frame(
     side_map: Mapping[Any, int] | None = None,
     separator: str | None = None,
     encoding: str | None = None,
-) -> tuple[pl.DataFrame, int]:
-    """Read a CSV (plain/gzip) or Parquet file into a polars frame with the canonical columns
-    of ``kind`` in file order. Returns ``(frame, first_line)`` (line number of row 0)."""
+) -> tuple[np.ndarray, int]:
+    """Read a CSV/Parquet file into a canonical array **in file order**, not validated.
+    Returns ``(rows, first_line)`` (line number of row 0)."""
     path = Path(path)
     dtype_for(kind)
     if _is_parquet(path):
@@ -78,7 +82,7 @@ def read_table_frame(
         first_line = info.first_data_line
     if len(df) == 0:
         raise DataError("file has a header but no rows", file=str(path), fix="check the export")
-    frame = to_canonical(
+    rows = to_canonical_array(
         df,
         kind,
         cols,
@@ -90,7 +94,7 @@ def read_table_frame(
         file=str(path),
         first_line=first_line,
     )
-    return frame, first_line
+    return rows, first_line
 
 
 def read_table(
@@ -113,8 +117,11 @@ def read_table(
     ``sort`` None sorts bars, trades and quotes stably by ``ts`` when they are out of order (with
     a warning) and leaves depth/mbo in file order (their order carries meaning). ``validate``
     runs :func:`data.validate.validate_array` on the rows in file order, so errors name lines.
+    For ``kind="bar"`` the stamp is taken as the bar's close time; files stamped at the bar's
+    open need :func:`data.readers.read_bars` (``label="open"``) or
+    :func:`data.readers.close_times`.
     """
-    frame, first_line = read_table_frame(
+    arr, first_line = read_table_rows(
         path,
         kind=kind,
         mapping=mapping,
@@ -126,7 +133,6 @@ def read_table(
         separator=separator,
         encoding=encoding,
     )
-    arr = frame_to_array(frame, kind)
     return finish_array(
         arr, kind, file=str(path), first_line=first_line, sort=sort, validate=validate
     )
@@ -192,7 +198,7 @@ def iter_table(
             continue
         for start in range(0, len(df), chunk_rows):
             part = df.slice(start, chunk_rows)
-            frame = to_canonical(
+            arr = to_canonical_array(
                 part,
                 kind,
                 cols,
@@ -204,7 +210,6 @@ def iter_table(
                 file=str(path),
                 first_line=line,
             )
-            arr = frame_to_array(frame, kind)
             if validate:
                 from data.validate import validate_array
 
