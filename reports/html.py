@@ -29,6 +29,8 @@ from reports.timeutil import iso, ns
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_TABLE_ROWS = 5_000  # orders / fills embedded per table (first and last halves)
 MAX_PRICE_CHARTS = 20
+MAX_DETAIL_POINTS = 20_000  # close prices embedded per symbol for the trade zoom
+MAX_DETAIL_TOTAL = 60_000
 
 TRADE_COLS = [("trade_id", "#", "int"), ("symbol", "Symbol", "text"), ("side", "Side", "text"),
               ("size", "Size", "num"), ("entry_ts", "Entry", "time"),
@@ -215,6 +217,7 @@ def _returns_section(r, bench, eq, conv, P, stats) -> dict[str, Any]:
 def _trading_section(run: Run, eq: pd.Series, ts: np.ndarray) -> dict[str, Any]:
     trades = run.trades
     price_charts = []
+    embedded = 0
     if run.prices is not None and len(run.prices):
         prices = run.prices
         for i, sym in enumerate(run.symbols[:MAX_PRICE_CHARTS]):
@@ -230,7 +233,12 @@ def _trading_section(run: Run, eq: pd.Series, ts: np.ndarray) -> dict[str, Any]:
             high = p["high"].to_numpy(np.float64) if "high" in p else close
             svg, mapping = charts.price_chart(p["ts"].to_numpy(np.int64), close, low, high, extra,
                                               salt=f"px{i}")
+            detail = None
+            if len(p) <= MAX_DETAIL_POINTS and embedded + len(p) <= MAX_DETAIL_TOTAL:
+                embedded += len(p)
+                detail = column_json(p, [("ts", "t", "time"), ("close", "c", "num")])
             price_charts.append({"idx": i, "symbol": sym, "svg": svg, "map": mapping,
+                                 "detail_json": detail,
                                  "n_trades": int(len(t_sym))})
     expo = run.equity
     positions = _positions(run.fills)

@@ -181,6 +181,10 @@ def test_clicking_a_trade_shows_it_on_the_price_chart(open_page, reports):
     trade = pd.read_csv(reports["goog"].parent / "trades.csv").iloc[2]
     assert caption.startswith(f"Trade {trade['trade_id']}: long")
     assert f"{trade['entry_price']}" in caption
+    # the zoom under the chart: prices around the trade, entry and exit marked
+    assert p.page.is_visible("#detail-0 svg.detail-chart")
+    assert p.page.locator("#detail-0 svg circle").count() == 2
+    assert p.page.locator("#detail-0 svg path").count() == 1
     box = p.page.locator("#price-0 svg g.trade-highlight rect").bounding_box()
     chart = p.page.locator("#price-0 svg").bounding_box()
     assert chart["x"] <= box["x"] <= chart["x"] + chart["width"]

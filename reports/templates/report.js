@@ -288,8 +288,74 @@
         fmt(t.entry_price, "num") + ", exit " + fmt(t.exit_ts, "time") + " at " + fmt(t.exit_price, "num") +
         ", P&L " + fmt(t.pnl, "money") + " (" + fmt(t["return"], "pct") + ")";
     }
+    drawDetail(idx, t);
     var fig = document.getElementById("price-" + idx);
     if (fig && fig.scrollIntoView) fig.scrollIntoView({ block: "center" });
+  }
+
+  /* zoom on one trade: the close prices around it (when the series is embedded) */
+  var detailData = {};
+
+  function detailSeries(idx) {
+    if (!(idx in detailData)) {
+      var d = readJSON("prices-" + idx);
+      detailData[idx] = d ? columns(d) : null;
+    }
+    return detailData[idx];
+  }
+
+  function lowerBound(a, v) {
+    var lo = 0, hi = a.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (a[mid] < v) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+
+  function svgText(x, y, s, anchor) {
+    var el = svgEl("text", { x: x, y: y, "font-size": 11, fill: "#555", "text-anchor": anchor || "start" });
+    el.textContent = s;
+    return el;
+  }
+
+  function drawDetail(idx, t) {
+    var box = document.getElementById("detail-" + idx), cols = detailSeries(idx);
+    if (!box) return;
+    box.replaceChildren();
+    if (!cols) {
+      box.hidden = false;
+      box.appendChild(document.createTextNode("The price series is too long to embed for a zoom; the band on the chart above marks the trade."));
+      return;
+    }
+    var ts = cols[0].values, px = cols[1].values;
+    var t0 = t.entry_ts, t1 = (t.exit_ts === null || t.exit_ts === undefined) ? t.entry_ts : t.exit_ts;
+    var i0 = lowerBound(ts, t0), i1 = lowerBound(ts, t1);
+    var pad = Math.max(20, Math.round((i1 - i0) * 0.5));
+    var a = Math.max(0, i0 - pad), b = Math.min(ts.length - 1, i1 + pad);
+    if (b <= a) return;
+    var W = 700, H = 210, L = 60, R = 10, T = 12, B = 26;
+    var lo = Infinity, hi = -Infinity;
+    for (var i = a; i <= b; i++) { if (px[i] !== null) { lo = Math.min(lo, px[i]); hi = Math.max(hi, px[i]); } }
+    [t.entry_price, t.exit_price].forEach(function (p) { if (p !== null && p !== undefined) { lo = Math.min(lo, p); hi = Math.max(hi, p); } });
+    if (!(hi > lo)) { hi = lo + 1; }
+    var sx = function (v) { return L + (v - ts[a]) / (ts[b] - ts[a] || 1) * (W - L - R); };
+    var sy = function (p) { return T + (hi - p) / (hi - lo) * (H - T - B); };
+    var svg = svgEl("svg", { viewBox: "0 0 " + W + " " + H, "class": "detail-chart", role: "img" });
+    var win = t.pnl > 0;
+    svg.appendChild(svgEl("rect", { x: sx(t0), y: T, width: Math.max(sx(t1) - sx(t0), 1), height: H - T - B,
+      fill: win ? "#1a9850" : "#d73027", opacity: 0.12 }));
+    var d = [];
+    for (var j = a; j <= b; j++) if (px[j] !== null) d.push((d.length ? "L" : "M") + sx(ts[j]).toFixed(1) + " " + sy(px[j]).toFixed(1));
+    svg.appendChild(svgEl("path", { d: d.join(""), fill: "none", stroke: "#2166ac", "stroke-width": 1.3 }));
+    svg.appendChild(svgEl("circle", { cx: sx(t0), cy: sy(t.entry_price), r: 4.5, fill: "#1a9850" }));
+    if (t.exit_price !== null && t.exit_price !== undefined)
+      svg.appendChild(svgEl("circle", { cx: sx(t1), cy: sy(t.exit_price), r: 4.5, fill: "#d73027" }));
+    svg.appendChild(svgEl("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999" }));
+    svg.appendChild(svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" }));
+    svg.appendChild(svgText(L - 4, sy(hi) + 4, fmtNum(hi), "end"));
+    svg.appendChild(svgText(L - 4, sy(lo), fmtNum(lo), "end"));
+    svg.appendChild(svgText(L, H - 8, fmtTime(ts[a])));
+    svg.appendChild(svgText(W - R, H - 8, fmtTime(ts[b]), "end"));
+    box.appendChild(svg);
+    box.hidden = false;
   }
 
   /* --- wiring --------------------------------------------------------------------------- */
