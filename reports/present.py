@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.timeutil import ns
-
 # (key, label, format); groups keep returns-based, benchmark-relative and per-trade apart.
 GROUPS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
     ("returns", "Returns (per sampled period)", [
@@ -217,7 +215,3 @@ def head_tail(df: pd.DataFrame | None, limit: int) -> tuple[pd.DataFrame | None,
         return df, 0
     half = limit // 2
     return pd.concat([df.iloc[:half], df.iloc[-(limit - half):]]), len(df) - limit
-
-
-def time_us(values) -> np.ndarray:
-    return ns(values) // 1000

@@ -111,6 +111,22 @@ def read_equity(path: Path) -> pd.DataFrame:
     return out.astype("float64")
 
 
+def read_prices(path: Path) -> pd.DataFrame:
+    """prices.parquet with ``ts`` as int64 ns (datetime columns are converted)."""
+    df = pd.read_parquet(path)
+    missing = [c for c in ("ts", "symbol", "close") if c not in df.columns]
+    if missing:
+        raise DataError(f"missing column(s) {missing}", file=str(path), column=missing[0],
+                        value=list(df.columns), fix="see docs/RUN_FOLDER.md for the columns")
+    if pd.api.types.is_datetime64_any_dtype(df["ts"]):
+        ts = df["ts"]
+        if ts.dt.tz is None:
+            ts = ts.dt.tz_localize("UTC")
+        df["ts"] = ts.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64")
+    df["symbol"] = df["symbol"].astype(str)
+    return df
+
+
 def read_run(run_dir: str | Path) -> Run:
     """Read a run folder; raises :class:`RunError` when equity.csv is missing."""
     run_dir = Path(run_dir)
@@ -128,7 +144,7 @@ def read_run(run_dir: str | Path) -> Run:
              if (run_dir / "fills.csv").exists() else None)
     prices = None
     if (run_dir / "prices.parquet").exists():
-        prices = pd.read_parquet(run_dir / "prices.parquet")
+        prices = read_prices(run_dir / "prices.parquet")
     config_text, config = "", {}
     if (run_dir / "config.toml").exists():
         config_text = (run_dir / "config.toml").read_text(encoding="utf-8")

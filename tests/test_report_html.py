@@ -210,3 +210,18 @@ def test_long_run_report_stays_small(tmp_path):
     html = out.read_text(encoding="utf-8")
     assert json_blob(html, "trades-data")["n"] == 10_000
     assert "orders in the middle of the run are not shown here" in html
+
+
+def test_prices_with_datetime_ts_and_bad_columns(tmp_path, goog_dir):
+    from data.errors import DataError
+    from reports.runfolder import read_prices
+
+    df = pd.read_parquet(goog_dir / "prices.parquet")
+    alt = df.copy()
+    alt["ts"] = pd.to_datetime(alt["ts"], utc=True).dt.as_unit("us")
+    alt.to_parquet(tmp_path / "p.parquet")
+    np.testing.assert_array_equal(read_prices(tmp_path / "p.parquet")["ts"], df["ts"])
+    df.drop(columns=["symbol"]).to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(DataError) as err:
+        read_prices(tmp_path / "bad.parquet")
+    assert err.value.column == "symbol"
