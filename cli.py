@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import click
 
+from reports import commands as report_commands
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tapereader")
 def main() -> None:
     """tapereader: backtest trading strategies on bars, ticks and order books."""
 
+
+main.add_command(report_commands.report)
+main.add_command(report_commands.compare)
 
 if __name__ == "__main__":
     main()
