@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from data.commands import data as data_commands
+from reports import commands as report_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +19,8 @@ def main() -> None:
 
 
 main.add_command(data_commands)
+main.add_command(report_commands.report)
+main.add_command(report_commands.compare)
 
 if __name__ == "__main__":
     main()
