@@ -472,7 +472,7 @@ def _drop_empty_rows(raw: _Raw) -> _Raw:
         f"file {raw.info.path}: {n} row(s) have a date but no values (first at row {first}); "
         "skipped",
         UserWarning,
-        stacklevel=4,
+        stacklevel=5,
     )
     return raw.subset(~mask)
 
@@ -515,7 +515,7 @@ def _unswap_volumes(base: np.ndarray, quote: np.ndarray, ohlc: dict, file: str) 
             f"file {file}: {n} rows have the base and quote volume columns swapped "
             "(a CryptoDataDownload quirk); repaired",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return np.where(swapped, quote, base)
 
