@@ -118,6 +118,14 @@ def _sorted(ts: np.ndarray, what: str) -> None:
                         fix="sort them first (np.argsort(a['ts'], kind='stable'))")  # fmt: skip
 
 
+def _aggregate(group, o, h, lo, c, v):
+    """Call the kernel on contiguous int64/float64 arrays: one compiled signature only."""
+    f = np.ascontiguousarray
+    return aggregate_ohlcv_nb(f(group, dtype=np.int64), f(o, dtype=np.float64),
+                              f(h, dtype=np.float64), f(lo, dtype=np.float64),
+                              f(c, dtype=np.float64), f(v, dtype=np.float64))  # fmt: skip
+
+
 def _emit(ts_close: np.ndarray, res) -> np.ndarray:
     n, _, _, o, h, lo, c, v = res
     out = np.empty(n, dtype=BAR)
@@ -136,7 +144,7 @@ def time_bars(ticks: np.ndarray, interval: Any, *, offset: Any = 0) -> np.ndarra
     if len(ts) == 0:
         return np.empty(0, dtype=BAR)
     group = (ts - off) // step
-    res = aggregate_ohlcv_nb(group, price, price, price, price, size)
+    res = _aggregate(group, price, price, price, price, size)
     n, first = res[0], res[1]
     return _emit(group[first[:n]] * step + off + step, res)
 
@@ -149,8 +157,9 @@ def _threshold_bars(ticks, metric, threshold, keep_partial, argument) -> np.ndar
                           fix="pass a positive size")  # fmt: skip
     if len(ts) == 0:
         return np.empty(0, dtype=BAR)
-    group, complete = threshold_groups_nb(metric(price, size), float(threshold))
-    res = aggregate_ohlcv_nb(group, price, price, price, price, size)
+    weights = np.ascontiguousarray(metric(price, size), dtype=np.float64)
+    group, complete = threshold_groups_nb(weights, float(threshold))
+    res = _aggregate(group, price, price, price, price, size)
     n, last = res[0], res[2]
     bars = _emit(ts[last[:n]], res)
     return bars if keep_partial else bars[:complete]
@@ -218,8 +227,7 @@ def resample_bars(
         else:
             group = (inside - off) // step
             end = group * step + off + step
-    res = aggregate_ohlcv_nb(group, data["open"], data["high"], data["low"], data["close"],
-                             data["volume"])  # fmt: skip
+    res = _aggregate(group, data["open"], data["high"], data["low"], data["close"], data["volume"])
     n, first, last = res[0], res[1], res[2]
     ts = data["ts"][last[:n]] if stamp == "last" else np.asarray(end)[first[:n]]
     return _emit(ts, res)
