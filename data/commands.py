@@ -65,7 +65,7 @@ def _fail(exc: Exception) -> click.ClickException:
 
 @click.group("data")
 def data() -> None:
-    """Market data: import files into the catalog, list it, validate files."""
+    """Market data: import files into the catalog, list it, validate files, delete data."""
 
 
 @data.command("import")
@@ -131,6 +131,20 @@ def ls_cmd(as_json, catalog_root) -> None:
         ]
         click.echo("  ".join(cells).rstrip())
     click.echo(f"catalog: {cat.root}")
+
+
+@data.command("rm")
+@click.argument("kind", type=KIND_CHOICE)
+@click.argument("symbol")
+@_catalog_option
+def rm_cmd(kind, symbol, catalog_root) -> None:
+    """Delete the KIND data of SYMBOL from the catalog."""
+    from data.catalog import Catalog
+
+    cat = Catalog(catalog_root)
+    if not cat.delete(kind, symbol):
+        raise click.ClickException(f"catalog {cat.root} has no {kind} data for {symbol!r}")
+    click.echo(f"{kind}/{symbol}: deleted from {cat.root}")
 
 
 @data.command("validate")

@@ -300,3 +300,16 @@ def test_default_root(monkeypatch, tmp_path):
     if sys.platform.startswith("linux"):
         assert default_root() == tmp_path / "xdg" / "tapereader" / "catalog"
     assert json.loads(json.dumps(str(default_root())))
+
+
+def test_a_read_racing_an_import_fails_clearly(tmp_path, arrays):
+    cat = Catalog(tmp_path)
+    bars = arrays["bar"]
+    cat.write("bar", "GOOG", bars)
+    reader = cat.scan("bar", "GOOG", chunk_rows=100)
+    first = next(reader)
+    assert np.array_equal(first, bars[:100])
+    cat.write("bar", "GOOG", _bumped(bars))  # replaces every partition file
+    with pytest.raises(DataError, match="changed during the read"):
+        list(reader)
+    assert cat.load("bar", "GOOG").tobytes() == _bumped(bars).tobytes()

@@ -37,6 +37,11 @@ def test_import_ls_and_idempotence(tmp_path, samples):
         ("bar", "GOOG", 2148), ("trade", "BTCUSDT", 9999)}  # fmt: skip
     stored = Catalog(cat).load("bar", "GOOG")
     assert stored.tobytes() == read_bars(samples / GOOG).data.tobytes()
+    rm = _run("data", "rm", "bar", "GOOG", "--catalog", cat)
+    assert rm.exit_code == 0 and [d.symbol for d in Catalog(cat).ls()] == ["BTCUSDT"]
+    assert not list((cat / "bar/GOOG").glob("date=*"))
+    again = CliRunner().invoke(main, ["data", "rm", "bar", "GOOG", "--catalog", str(cat)])
+    assert again.exit_code == 1 and "no bar data for 'GOOG'" in again.output
 
 
 def test_env_var_selects_the_catalog(tmp_path, samples):

@@ -352,7 +352,11 @@ class Catalog:
             entry = man["partitions"][key]
             if entry["ts_max"] < lo or entry["ts_min"] > hi:
                 continue
-            for batch in iter_file(folder / entry["file"], kind, lo, hi, chunk_rows):
+            path = folder / entry["file"]
+            if not path.exists():
+                raise DataError(f"catalog data for {kind}/{symbol} changed during the read",
+                                file=str(path), fix="read again (an import replaced this partition)")  # fmt: skip
+            for batch in iter_file(path, kind, lo, hi, chunk_rows):
                 pos = 0
                 while pos < len(batch):
                     take = min(chunk_rows - n, len(batch) - pos)
@@ -368,7 +372,12 @@ class Catalog:
     def load(self, kind: str, symbol: str, start: Any = None, end: Any = None) -> np.ndarray:
         """All rows with ``start <= ts <= end`` as one canonical array."""
         man = self._require(kind, symbol)
-        total = max(total_rows(man), 1)
+        lo, hi = time_range(start, end)
+        total = sum(
+            p["rows"] for p in man["partitions"].values() if p["ts_max"] >= lo and p["ts_min"] <= hi
+        )
+        if total == 0:
+            return np.empty(0, dtype=dtype_for(kind))
         parts = list(self.scan(kind, symbol, start, end, chunk_rows=total))
         return parts[0] if len(parts) == 1 else np.empty(0, dtype=dtype_for(kind))
 
