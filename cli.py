@@ -15,5 +15,10 @@ def main() -> None:
     """tapereader: backtest trading strategies on bars, ticks and order books."""
 
 
+from engine.book.commands import book as _book  # noqa: E402
+
+main.add_command(_book)
+
+
 if __name__ == "__main__":
     main()
