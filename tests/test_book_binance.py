@@ -64,7 +64,7 @@ def test_gap_then_resync_from_a_later_snapshot_on_real_data(samples, tmp_path):
     d = clean.diffs
     k_gap, k_snap = 1000, 1200
     # the true book after diff k_snap, as a REST snapshot with lastUpdateId = u_k_snap
-    book = L2Book(0.01, capacity=4096)
+    book = L2Book(0.01)
     book.apply(sync0.depth[: sync0.diff_end_row[k_snap] + 1])
     bids = [[f"{p:.2f}", repr(float(q))] for p, q in zip(*book.levels("bid", 10_000), strict=True)]
     asks = [[f"{p:.2f}", repr(float(q))] for p, q in zip(*book.levels("ask", 10_000), strict=True)]

@@ -37,6 +37,7 @@ def test_view_best_levels_spread_microprice_imbalance():
     assert b.levels("ask", 1)[0].tolist() == [101.0]
     assert b.size_at("bid", 99.5) == 1.0 and b.size_at("bid", 99.0) == 0.0
     assert l2_nb.l2_level_nb(*b.state, 0, 2) == (196, 6.0)
+    assert l2_nb.l2_level_nb(*b.state, 1, 0) == (202, 1.0)
     assert l2_nb.l2_level_nb(*b.state, 1, 5)[0] == C.NO_TICK
 
 
@@ -73,13 +74,15 @@ def test_crossed_batches_are_counted():
     assert not b.is_crossed()
 
 
-def test_growth_and_off_grid_prices():
-    b = L2Book(0.1, capacity=16)
+def test_window_overflow_growth_and_off_grid_prices():
+    b = L2Book(0.1, window=64, overflow=16)
     n = 1000
     rows = [(BUY, round(1000 - 0.1 * i, 1), 1 + i, 0) for i in range(n)]
     rec = b.apply(_depth(rows), record_top=True)
-    assert b.n_levels("bid") == n and b.px.shape[1] >= n
+    assert b.n_levels("bid") == n and b.ok.shape[1] >= n - 64
     assert (rec[0][:, 0] == 10000).all() and (rec[1][:, 0] == 1).all()
+    p, q = b.levels("bid", n)
+    assert np.allclose(p, 1000 - 0.1 * np.arange(n)) and (q == 1 + np.arange(n)).all()
     assert (rec[0][:, 1] == C.NO_TICK).all()
     with pytest.raises(DataError, match="tick size"):
         b.apply(_depth([(SELL, 1000.05, 1, 0)]))
@@ -104,18 +107,23 @@ def test_tardis_snapshots_rebuild_the_files_top_of_book(samples):
 @settings(max_examples=60, deadline=None)
 @given(ops=st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.integers(0, 40),
                               st.sampled_from([0.0, 0.0, 1.0, 2.5, 7.0, 1e-3]),
-                              st.sampled_from([0, 0, 0, 0, DEPTH_CLEAR])), max_size=200))
-def test_l2_matches_a_dict_reference_and_never_crosses_on_consistent_input(ops):
+                              st.sampled_from([0, 0, 0, 0, DEPTH_CLEAR])), max_size=200),
+       window=st.sampled_from([4, 8, 32, 1 << 16]), drift=st.integers(-3, 3))
+def test_l2_matches_a_dict_reference_and_never_crosses_on_consistent_input(ops, window, drift):
+    """Small windows force levels into the overflow and the window to move (the mid drifts by
+    ``drift`` ticks per row)."""
     ref = {BUY: {}, SELL: {}}
     rows = []
-    for side, off, size, flags in ops:
+    tops = []
+    for i, (side, off, size, flags) in enumerate(ops):
         # consistent input: a bid is set below the best ask and vice versa
+        mid = 1000 + drift * i
         if side == BUY:
-            price = 100 - off
+            price = mid - off
             if size > 0 and ref[SELL] and price >= min(ref[SELL]):
                 continue
         else:
-            price = 101 + off
+            price = mid + 1 + off
             if size > 0 and ref[BUY] and price <= max(ref[BUY]):
                 continue
         if flags & DEPTH_CLEAR:
@@ -125,7 +133,9 @@ def test_l2_matches_a_dict_reference_and_never_crosses_on_consistent_input(ops):
         else:
             ref[side].pop(price, None)
         rows.append((side, float(price), size, flags | DEPTH_LAST))
-    b = L2Book(1.0, capacity=16)
+        tops.append((max(ref[BUY]) if ref[BUY] else C.NO_TICK,
+                     min(ref[SELL]) if ref[SELL] else C.NO_TICK))
+    b = L2Book(1.0, window=window, overflow=16)
     top_t, top_q = b.apply(_depth(rows), record_top=True) if rows else (None, None)
     for side, name in ((BUY, "bid"), (SELL, "ask")):
         want = sorted(ref[side].items(), reverse=(side == BUY))
@@ -134,6 +144,8 @@ def test_l2_matches_a_dict_reference_and_never_crosses_on_consistent_input(ops):
     assert not b.is_crossed()
     assert "crossed book after a batch" not in b.counters()
     if rows:
-        nb, na = b.n_levels("bid"), b.n_levels("ask")
-        assert top_t[-1, 0] == (b.px[0, nb - 1] if nb else C.NO_TICK)
-        assert top_t[-1, 1] == (-b.px[1, na - 1] if na else C.NO_TICK)
+        assert top_t.tolist() == [list(t) for t in tops]  # best bid/ask after every row
+        for s, side in ((0, BUY), (1, SELL)):
+            want = (max(ref[side]) if side == BUY else min(ref[side])) if ref[side] else C.NO_TICK
+            assert top_t[-1, s] == want
+            assert l2_nb.l2_qty_at_nb(*b.state, s, want) == (ref[side][want] if ref[side] else 0)

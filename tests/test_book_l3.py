@@ -101,7 +101,7 @@ def test_growth_beyond_initial_capacities_keeps_everything():
     ev["size"] = rng.integers(1, 10, n)
     b.apply(ev)
     assert b.n_orders == n
-    assert b.lv.shape[2] >= 400 and b.od.shape[1] >= n
+    assert b.lv.shape[2] >= 400 and b.od.shape[0] >= n
     total = sum(b.levels(s, 10_000)[1].sum() for s in ("bid", "ask"))
     assert total == ev["size"].sum()
     for oid in (1, 777, n):

@@ -80,7 +80,7 @@ def rebuild_book(stream: BinanceStream, tick_size: float | None = None):
     where top[r] is (best bid, best ask) after synced DEPTH row r."""
     tick = tick_size or stream.tick_size_hint
     sync = sync_depth(stream)
-    book = L2Book(tick, capacity=4096)
+    book = L2Book(tick, overflow=1024)
     top_t, top_q = book.apply(sync.depth, record_top=True)
     return sync, book, top_t, top_q
 

@@ -141,19 +141,27 @@ class BookView:
 
 
 class L2Book(BookView):
-    """Price-level book on integer ticks (numba kernels in :mod:`engine.book.l2_nb`)."""
+    """Price-level book on integer ticks (numba kernels in :mod:`engine.book.l2_nb`).
 
-    def __init__(self, tick_size: float, *, capacity: int = 1024) -> None:
+    ``window`` ticks per side are stored densely around the market (default 65,536: one
+    store per update); levels outside it live in sorted overflow arrays that grow on demand.
+    """
+
+    def __init__(self, tick_size: float, *, window: int = l2_nb.DEFAULT_WINDOW,
+                 overflow: int = 256) -> None:
         if not tick_size > 0:
             raise ConfigError("tick_size must be > 0", argument="tick_size", value=tick_size,
                               fix="pass the instrument's minimum price increment")
+        if window < 4:
+            raise ConfigError("window must be >= 4 ticks", argument="window", value=window,
+                              fix="use the default (65536) or a power of two")
         self.tick_size = float(tick_size)
-        self.px, self.qty, self.meta = l2_nb.l2_alloc(max(16, int(capacity)))
+        self.dq, self.ok, self.oq, self.meta = l2_nb.l2_alloc(int(window), max(16, int(overflow)))
 
     @property
     def state(self):
-        """``(px, qty, meta)`` for compiled loops calling the ``l2_nb`` kernels."""
-        return self.px, self.qty, self.meta
+        """``(dq, ok, oq, meta)`` for compiled loops calling the ``l2_nb`` kernels."""
+        return self.dq, self.ok, self.oq, self.meta
 
     @property
     def valid(self) -> bool:
@@ -167,18 +175,19 @@ class L2Book(BookView):
         return int(self.meta[_side_index(side)])
 
     def _grow(self) -> None:
-        cap = self.px.shape[1] * 2
-        self.px = _grow2(self.px, 1, cap)
-        self.qty = _grow2(self.qty, 1, cap)
+        cap = self.ok.shape[1] * 2
+        self.ok = _grow2(self.ok, 1, cap)
+        self.oq = _grow2(self.oq, 1, cap)
 
     def _top(self, s, k):
-        n = int(self.meta[s])
-        m = min(k, n)
-        keys = self.px[s, n - m : n][::-1]
-        return (keys if s == C.BID else -keys), self.qty[s, n - m : n][::-1].copy()
+        m = min(int(k), int(self.meta[s]))
+        t = np.empty(m, np.int64)
+        q = np.empty(m, np.float64)
+        m = l2_nb.l2_depth_nb(self.dq, self.ok, self.oq, self.meta, s, m, t, q)
+        return t[:m], q[:m]
 
     def apply(self, depth: np.ndarray, *, record_top: bool = False):
-        """Apply canonical ``DEPTH`` rows in order (growing the arrays when full).
+        """Apply canonical ``DEPTH`` rows in order (growing the overflow when full).
 
         With ``record_top`` returns (ticks int64[n, 2], sizes float64[n, 2]): best bid / ask
         after each row (``codes.NO_TICK`` for an empty side).
@@ -197,14 +206,16 @@ class L2Book(BookView):
         rec_t = np.empty(shape, dtype=np.int64)
         rec_q = np.empty(shape, dtype=np.float64)
         start = 0
+        ts = np.ascontiguousarray(ts, dtype=np.int64)
         side = np.ascontiguousarray(side, dtype=np.int8)
+        ticks = np.ascontiguousarray(ticks, dtype=np.int64)
         flags = np.ascontiguousarray(flags, dtype=np.uint8)
         size = np.ascontiguousarray(size, dtype=np.float64)
         while start < n:
             view_t = rec_t[start:] if record_top else rec_t
             view_q = rec_q[start:] if record_top else rec_q
-            st, start = l2_nb.l2_replay_nb(self.px, self.qty, self.meta, ts, side, ticks, size,
-                                           flags, start, n, view_t, view_q)
+            st, start = l2_nb.l2_replay_nb(self.dq, self.ok, self.oq, self.meta, ts, side, ticks,
+                                           size, flags, start, n, view_t, view_q)
             if st == C.FULL_LEVELS:
                 self._grow()
         return (rec_t, rec_q) if record_top else None
@@ -213,17 +224,18 @@ class L2Book(BookView):
         """Set one level (size 0 deletes it)."""
         s = _side_index(side)
         tick = int(to_ticks([price], self.tick_size)[0])
-        while l2_nb.l2_set_nb(self.px, self.qty, self.meta, s, tick, float(size)) == C.FULL_LEVELS:
+        while l2_nb.l2_set(self.dq, self.ok, self.oq, self.meta, s, tick,
+                           float(size)) == C.FULL_LEVELS:
             self._grow()
 
     def size_at(self, side, price: float) -> float:
         s = _side_index(side)
         tick = int(to_ticks([price], self.tick_size)[0])
-        return float(l2_nb.l2_qty_at_nb(self.px, self.qty, self.meta, s, tick))
+        return float(l2_nb.l2_qty_at_nb(self.dq, self.ok, self.oq, self.meta, s, tick))
 
     def clear(self) -> None:
-        self.meta[C.M_NBID] = 0
-        self.meta[C.M_NASK] = 0
+        for s in (C.BID, C.ASK):
+            l2_nb.l2_clear_side_nb(self.dq, self.ok, self.oq, self.meta, s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,16 +295,16 @@ class L3Book(BookView):
         self.lv = _grow2(self.lv, 2, self.lv.shape[2] * 2)
 
     def _grow_orders(self) -> None:
-        old = self.od.shape[1]
+        old = self.od.shape[0]
         new = old * 2
-        od = _grow2(self.od, 1, new)
-        od[C.OD_NEXT, old:] = np.arange(old + 1, new + 1)
-        od[C.OD_NEXT, new - 1] = self.meta[C.M_FREE]
+        od = _grow2(self.od, 0, new)
+        od[old:, C.OD_NEXT] = np.arange(old + 1, new + 1)
+        od[new - 1, C.OD_NEXT] = self.meta[C.M_FREE]
         self.meta[C.M_FREE] = old
         hcap = 1 << int(np.ceil(np.log2(2 * new)))
-        ht = np.empty((2, hcap), dtype=np.int64)
-        ht[0] = C.HASH_EMPTY
-        ht[1] = -1
+        ht = np.empty((hcap, 2), dtype=np.int64)
+        ht[:, 0] = C.HASH_EMPTY
+        ht[:, 1] = -1
         self.meta[C.M_HMASK] = hcap - 1
         l3_nb.l3_rehash_nb(od, ht, self.meta)
         self.od, self.ht = od, ht
@@ -333,7 +345,7 @@ class L3Book(BookView):
         tick = int(to_ticks([price], self.tick_size)[0]) if np.isfinite(price) else 0
         lots = int(to_ticks([size], self.lot_size, what="size")[0])
         while True:
-            st = l3_nb.l3_apply_nb(self.lv, self.od, self.ht, self.meta, int(ts), event,
+            st = l3_nb.l3_apply(self.lv, self.od, self.ht, self.meta, int(ts), event,
                                    int(order_id), side, tick, lots)
             if st not in C.FATAL:
                 return st
@@ -390,10 +402,10 @@ class L3Book(BookView):
         if own < 0:
             return None
         slot = l3_nb.hash_get_nb(self.ht, self.meta[C.M_HMASK], int(order_id))
-        s = int(self.od[C.OD_SIDE, slot])
+        s = int(self.od[slot, C.OD_SIDE])
         return QueuePosition(
             order_id=int(order_id), side=BUY if s == C.BID else SELL,
-            price=float(self.price_of(self.od[C.OD_TICK, slot])),
+            price=float(self.price_of(self.od[slot, C.OD_TICK])),
             size=float(own * self.lot_size), qty_ahead=float(ahead * self.lot_size),
             orders_ahead=int(count),
         )

@@ -56,6 +56,14 @@ M_EVENTS = 6  # events applied
 M_LAST_TS = 7  # ts of the last event applied
 M_COUNT0 = 8  # counters of status codes start here: meta[M_COUNT0 + code]
 META_SIZE = M_COUNT0 + N_CODES
+# L2 only (dense window + overflow):
+M_BASE = META_SIZE + 0  # tick of dense slot 0 (NO_TICK until the first level arrives)
+M_DBEST_BID = META_SIZE + 1  # best bid tick among dense levels (NO_TICK if none)
+M_DBEST_ASK = META_SIZE + 2  # best ask tick among dense levels (NO_TICK if none)
+M_NOV_BID = META_SIZE + 3  # bid levels in the overflow arrays
+M_NOV_ASK = META_SIZE + 4  # ask levels in the overflow arrays
+M_RECENTERS = META_SIZE + 5  # times the window was moved
+L2_META_SIZE = META_SIZE + 6
 
 # --- L3 layout -----------------------------------------------------------------------------
 # levels: int64[2, LV_FIELDS, cap]; keys ascending, best level at index n - 1.
@@ -67,7 +75,7 @@ LV_TAIL = 4  # last order slot of the FIFO (-1: none)
 LV_ANON = 5  # anonymous quantity ahead of every known order (learned from a snapshot)
 LV_FIELDS = 6
 
-# orders: int64[OD_FIELDS, ocap]
+# orders: int64[ocap, OD_FIELDS] (one row per order)
 OD_ID = 0
 OD_SIDE = 1  # BID / ASK
 OD_TICK = 2

@@ -31,8 +31,8 @@ from data.schema import MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE
 from engine.book import codes as C
 from engine.book.l3_nb import (
     l3_alloc,
-    l3_apply_nb,
     l3_forget_beyond_nb,
+    l3_replay_nb,
     l3_set_anon_nb,
 )
 
@@ -86,8 +86,8 @@ def lobster_check_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, ob, L,
     elif e0 == MBO_CANCEL or e0 == MBO_DELETE or e0 == MBO_EXECUTE:
         l3_set_anon_nb(lv, od, ht, meta, s0, tick[0], _qty_at(lv, meta, s0, tick[0]) + q[0])
     for i in range(n):
-        st = l3_apply_nb(lv, od, ht, meta, ts[i], event[i], oid[i], side[i], tick[i], q[i])
-        if st == C.FULL_LEVELS or st == C.FULL_ORDERS:
+        st, _ = l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, i, i + 1)
+        if st != C.OK:
             return st
         first_learned = L
         for s in range(2):
