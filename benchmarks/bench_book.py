@@ -140,7 +140,8 @@ def case_l3_lobster(repeats, _events):
     states = [fresh() for _ in range(repeats + 1)]
     state = run(states.pop())
     return dict(events=n, first_call_s=first, seconds=_time(lambda: run(states.pop()), repeats),
-                state_mb=sum(a.nbytes for a in state) / 2**20)
+                state_mb=sum(a.nbytes for a in state) / 2**20,
+                input_mb=sum(a.nbytes for a in cols) / 2**20)
 
 
 def case_l3_lobster_check(repeats, _events):
@@ -152,7 +153,8 @@ def case_l3_lobster_check(repeats, _events):
     first = time.perf_counter() - t0
     assert res.ok
     return dict(events=len(lob), first_call_s=first,
-                seconds=_time(lambda: check_lobster_data(lob), repeats), state_mb=float("nan"))
+                seconds=_time(lambda: check_lobster_data(lob), repeats), state_mb=float("nan"),
+                input_mb=(lob.messages.nbytes + lob.orderbook.nbytes) / 2**20)
 
 
 def _l2_run(ts, side, tick, qty, flags, overflow, stop=None):
@@ -180,6 +182,7 @@ def case_l2_binance(repeats, _events):
     return dict(events=len(d), first_call_s=first,
                 seconds=_time(lambda: _l2_run(*cols, 8192), repeats),
                 state_mb=sum(a.nbytes for a in state) / 2**20,
+                input_mb=sum(a.nbytes for a in cols) / 2**20,
                 levels=int(state[3][0] + state[3][1]))
 
 
@@ -220,7 +223,7 @@ def main() -> None:
         print(json.dumps(res) if args.json else res)
         return
     print(f"{'case':<18} {'events':>12} {'median s':>9} {'events/s':>14} {'first call s':>13} "
-          f"{'book MB':>8} {'peak RSS MB':>12}")
+          f"{'book MB':>8} {'input MB':>9} {'peak RSS MB':>12}")
     for name in CASES:
         cmd = [sys.executable, __file__, "--case", name, "--json", "--repeats",
                str(args.repeats), "--events", str(args.events)]
@@ -228,9 +231,10 @@ def main() -> None:
         r = json.loads(out.strip().splitlines()[-1])
         print(f"{name:<18} {r['events']:>12,} {r['seconds']:>9.4f} "
               f"{r['events'] / r['seconds']:>14,.0f} {r['first_call_s']:>13.3f} "
-              f"{r['state_mb']:>8.2f} {r['peak_rss_mb']:>12.0f}")
+              f"{r['state_mb']:>8.2f} {r['input_mb']:>9.1f} {r['peak_rss_mb']:>12.0f}")
     print("shared 2-core machine; median of", args.repeats, "runs per case, each case in a fresh "
-          "process; events = MBO messages (L3) or DEPTH rows (L2)")
+          "process; events = MBO messages (L3) or DEPTH rows (L2); first call = numba compile or "
+          "cache load + a 100-event replay; peak RSS includes Python, numba/LLVM and the input")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from data.schema import (
     SELL,
 )
 from engine.book import codes as C
-from engine.book import l2_nb, l3_nb
+from engine.book import l2_nb, l3_nb, l3_query_nb
 
 _OFF_GRID_TOL = 1e-6  # in ticks
 
@@ -306,7 +306,7 @@ class L3Book(BookView):
         ht[:, 0] = C.HASH_EMPTY
         ht[:, 1] = -1
         self.meta[C.M_HMASK] = hcap - 1
-        l3_nb.l3_rehash_nb(od, ht, self.meta)
+        l3_query_nb.l3_rehash_nb(od, ht, self.meta)
         self.od, self.ht = od, ht
 
     def _grow_for(self, st: int) -> None:
@@ -397,7 +397,7 @@ class L3Book(BookView):
     # --- queries -----------------------------------------------------------------------------
     def queue_position(self, order_id: int) -> QueuePosition | None:
         """FIFO position of ``order_id`` at its level, or None if the order is not live."""
-        ahead, count, own = l3_nb.l3_queue_position_nb(self.lv, self.od, self.ht, self.meta,
+        ahead, count, own = l3_query_nb.l3_queue_position_nb(self.lv, self.od, self.ht, self.meta,
                                                       int(order_id))
         if own < 0:
             return None
@@ -420,7 +420,7 @@ class L3Book(BookView):
         cnt = int(self.lv[s, C.LV_CNT, n - 1 - k])
         ids = np.empty(cnt, np.int64)
         q = np.empty(cnt, np.int64)
-        m = l3_nb.l3_level_orders_nb(self.lv, self.od, self.meta, s, k, ids, q)
+        m = l3_query_nb.l3_level_orders_nb(self.lv, self.od, self.meta, s, k, ids, q)
         return ids[:m], q[:m] * self.lot_size
 
     def anonymous_at(self, side, k: int = 0) -> float:

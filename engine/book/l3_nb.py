@@ -56,7 +56,6 @@ from engine.book.codes import (
     M_VALID,
     META_SIZE,
     MISSING_LEVEL,
-    NO_TICK,
     OD_FIELDS,
     OD_ID,
     OD_NEXT,
@@ -265,44 +264,6 @@ def l3_add_nb(lv, od, ht, meta, oid, s, tick, q, ts):
 
 
 @njit(cache=True)
-def l3_reduce_nb(lv, od, ht, meta, oid, s, tick, q, delete):
-    """Cancel/execute ``q`` of order ``oid`` (``delete``: remove it whole).
-
-    Unknown ids act on the anonymous quantity of level (s, tick). Returns a status code.
-    """
-    slot = hash_get_nb(ht, meta[M_HMASK], oid)
-    if slot < 0:
-        i = _find_level(lv, meta, s, tick)
-        if i < 0:
-            return MISSING_LEVEL
-        anon = lv[s, LV_ANON, i]
-        d = q if q <= anon else anon
-        lv[s, LV_ANON, i] = anon - d
-        lv[s, LV_QTY, i] -= d
-        if lv[s, LV_QTY, i] <= 0 and lv[s, LV_CNT, i] == 0:
-            _level_remove(lv, meta, s, i)
-        return UNKNOWN_ORDER if d == q else OVER_REDUCE
-    s = od[slot, OD_SIDE]
-    i = _find_level(lv, meta, s, od[slot, OD_TICK])
-    oq = od[slot, OD_QTY]
-    st = OK
-    if delete:
-        if q != oq:
-            st = SIZE_MISMATCH
-        d = oq
-    elif q > oq:
-        st = OVER_REDUCE
-        d = oq
-    else:
-        d = q
-    lv[s, LV_QTY, i] -= d
-    od[slot, OD_QTY] = oq - d
-    if oq - d == 0:
-        _drop_order(lv, od, ht, meta, s, i, slot)
-    return st
-
-
-@njit(cache=True)
 def l3_modify_nb(lv, od, ht, meta, oid, s, tick, q, ts):
     """Replace an order's price/size: a pure size decrease keeps queue priority; a price
     change or size increase loses it (the order moves to the tail). Unknown ids are added."""
@@ -312,10 +273,11 @@ def l3_modify_nb(lv, od, ht, meta, oid, s, tick, q, ts):
         return UNKNOWN_ORDER if st == OK else st
     os_ = od[slot, OD_SIDE]
     oq = od[slot, OD_QTY]
-    if od[slot, OD_TICK] == tick and os_ == s and q <= oq:
-        if q == oq:
-            return OK
-        return l3_reduce_nb(lv, od, ht, meta, oid, s, tick, oq - q, False)
+    if od[slot, OD_TICK] == tick and os_ == s and 0 < q <= oq:
+        i = _find_level(lv, meta, s, tick)
+        lv[s, LV_QTY, i] -= oq - q
+        od[slot, OD_QTY] = q
+        return OK
     i = _find_level(lv, meta, os_, od[slot, OD_TICK])
     lv[os_, LV_QTY, i] -= oq
     _drop_order(lv, od, ht, meta, os_, i, slot)
@@ -587,64 +549,3 @@ def l3_apply(lv, od, ht, meta, ts, event, oid, side, tick, q):
         return st
     changed = np.flatnonzero(meta[M_COUNT0:] != before)
     return int(changed[0]) if changed.size else OK
-
-
-# --- queries ----------------------------------------------------------------------------------
-@njit(cache=True)
-def l3_level_nb(lv, meta, s, k):
-    """(tick, visible qty, known order count) of the k-th best level of side ``s``."""
-    n = meta[s]
-    if k < 0 or k >= n:
-        return NO_TICK, 0, 0
-    j = n - 1 - k
-    key = lv[s, LV_KEY, j]
-    return (key if s == 0 else -key), lv[s, LV_QTY, j], lv[s, LV_CNT, j]
-
-
-@njit(cache=True)
-def l3_queue_position_nb(lv, od, ht, meta, oid):
-    """FIFO position of order ``oid``: (quantity ahead, known orders ahead, its own qty).
-
-    Quantity ahead includes the level's anonymous quantity. (-1, -1, -1) if the id is unknown.
-    """
-    slot = hash_get_nb(ht, meta[M_HMASK], oid)
-    if slot < 0:
-        return -1, -1, -1
-    s = od[slot, OD_SIDE]
-    i = _find_level(lv, meta, s, od[slot, OD_TICK])
-    ahead = lv[s, LV_ANON, i]
-    count = 0
-    cur = lv[s, LV_HEAD, i]
-    while cur != slot:
-        ahead += od[cur, OD_QTY]
-        count += 1
-        cur = od[cur, OD_NEXT]
-    return ahead, count, od[slot, OD_QTY]
-
-
-@njit(cache=True)
-def l3_level_orders_nb(lv, od, meta, s, k, out_id, out_qty):
-    """Copy the FIFO of the k-th best level of side ``s`` (front first) into ``out_id`` /
-    ``out_qty``; returns the number of orders copied (capped by the output length)."""
-    n = meta[s]
-    if k < 0 or k >= n:
-        return 0
-    j = n - 1 - k
-    cur = lv[s, LV_HEAD, j]
-    m = 0
-    while cur >= 0 and m < out_id.shape[0]:
-        out_id[m] = od[cur, OD_ID]
-        out_qty[m] = od[cur, OD_QTY]
-        m += 1
-        cur = od[cur, OD_NEXT]
-    return m
-
-
-@njit(cache=True)
-def l3_rehash_nb(od, ht, meta):
-    """Fill the (fresh, all empty) hash table ``ht`` from the live orders in ``od``
-    (live slots are exactly those with a positive quantity)."""
-    mask = meta[M_HMASK]
-    for slot in range(od.shape[0]):
-        if od[slot, OD_QTY] > 0:
-            _hash_put(ht, mask, od[slot, OD_ID], slot)
