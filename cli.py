@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import click
 
+from engine.book import commands as book_commands
+from reports import commands as report_commands
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tapereader")
@@ -15,10 +18,9 @@ def main() -> None:
     """tapereader: backtest trading strategies on bars, ticks and order books."""
 
 
-from engine.book.commands import book as _book  # noqa: E402
-
-main.add_command(_book)
-
+main.add_command(report_commands.report)
+main.add_command(report_commands.compare)
+main.add_command(book_commands.book)
 
 if __name__ == "__main__":
     main()
