@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from engine.book import commands as book_commands
 from reports import commands as report_commands
 
 
@@ -19,6 +20,7 @@ def main() -> None:
 
 main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
+main.add_command(book_commands.book)
 
 if __name__ == "__main__":
     main()
