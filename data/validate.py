@@ -341,9 +341,9 @@ def _check_depth(c, arr, allow_np) -> None:
           ~np.isin(side, (-1, 1)) & ~(clear & (side == 0)), "side", side,
           "map the side column (bid/ask, b/a, 1/-1)")  # fmt: skip
     p = arr["price"]
-    real = ~clear | (p != 0)
+    real = ~clear  # a clear row's price is ignored (readers write 0 or NaN there)
     c.add("error", "nan", "price is NaN", np.isnan(p) & real, "price", p, "fix the row")
-    c.add("error", "inf", "price is infinite", np.isinf(p), "price", p, "fix the row")
+    c.add("error", "inf", "price is infinite", np.isinf(p) & real, "price", p, "fix the row")
     if not allow_np:
         c.add("error", "nonpositive_price", "price is not positive", (p <= 0) & real, "price", p,
               "check the column/scale")  # fmt: skip

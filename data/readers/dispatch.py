@@ -8,6 +8,10 @@ capture one per stream kind.
 Built-in formats: ``bars`` (:func:`read_bars`), ``wide`` (:func:`read_wide_closes`), ``long``
 (:func:`read_long_bars`), ``table`` (:func:`read_table`, any kind with a column mapping).
 
+Tick formats (``lobster``, ``tardis``, ``binance``, ``truefx``) adapt the tick readers in
+``data/readers/<name>.py``: a Binance capture gives ``depth`` (the synchronised book stream of
+:func:`data.readers.binance.sync_depth`), ``quote`` (bookTicker) and ``trade`` datasets.
+
 Plug-in formats: a module ``data/readers/<name>.py`` listed in :data:`PLUGIN_MODULES` that
 defines ``FORMATS``, a list of dicts ``{"name": str, "reader": callable, "kinds": tuple,
 "detect": callable(FileInfo | None, Path) -> bool, "description": str}``. ``reader(path, **opts)``
@@ -74,6 +78,7 @@ def formats() -> dict[str, Format]:
         "long": Format("long", _read_long_ds, ("bar",), None, "OHLCV rows with a ticker column"),
         "table": Format("table", _read_table_ds, tuple(KINDS), None, "any CSV/Parquet + mapping"),
     }
+    out.update(_tick_formats())
     for mod_name in PLUGIN_MODULES:
         if importlib.util.find_spec(mod_name) is None:
             continue
@@ -87,6 +92,87 @@ def formats() -> dict[str, Format]:
                 spec.get("description", ""),
             )
     return out
+
+
+def _tick_formats() -> dict[str, Format]:
+    """Adapters for the tick readers (LOBSTER, Tardis, Binance captures, TrueFX) that exist."""
+    found = {m.rsplit(".", 1)[1] for m in PLUGIN_MODULES if importlib.util.find_spec(m)}
+    specs = {
+        "lobster": Format("lobster", _read_lobster_ds, ("mbo",), _is_lobster,
+                          "LOBSTER message file (+ its orderbook file beside it)"),
+        "tardis": Format("tardis", _read_tardis_ds, ("trade", "quote", "depth"), _is_tardis,
+                         "Tardis.dev CSV: trades, quotes, incremental_book_L2, book_snapshot_25"),
+        "binance": Format("binance", _read_binance_ds, ("depth", "quote", "trade"), _is_binance,
+                          "Binance USD-M capture: '<recv ns> <json>' lines"),
+        "truefx": Format("truefx", _read_truefx_ds, ("quote",), _is_truefx,
+                         "TrueFX quote ticks"),
+    }  # fmt: skip
+    return {name: fmt for name, fmt in specs.items() if name in found}
+
+
+def _is_lobster(info: FileInfo | None, path: Path) -> bool:
+    from data.readers.lobster import parse_lobster_name
+
+    name = parse_lobster_name(path)
+    return name is not None and name.kind == "message"
+
+
+def _is_tardis(info: FileInfo | None, path: Path) -> bool:
+    head = [h.lower() for h in (info.header or [])] if info else []
+    return head[:4] == ["exchange", "symbol", "timestamp", "local_timestamp"]
+
+
+def _is_binance(info: FileInfo | None, path: Path) -> bool:
+    from data.readers.sniff import open_bytes
+
+    head = open_bytes(path, 64).decode("utf-8", errors="replace")
+    return re.match(r"^\d{16,20} \{", head) is not None
+
+
+def _is_truefx(info: FileInfo | None, path: Path) -> bool:
+    if info is None:
+        return False
+    if info.header is None:
+        from data.readers.sniff import open_bytes
+
+        head = open_bytes(path, 128).decode("utf-8", errors="replace")
+        return re.match(r"^[A-Z]{3}/[A-Z]{3},\d{8} \d", head) is not None
+    return "truefx" in path.name.lower() and [h.lower() for h in info.header] == [
+        "timestamp", "bid", "ask"]  # fmt: skip
+
+
+def _read_lobster_ds(path: Path, *, symbol=None, tz=None, **_) -> list[Dataset]:
+    from data.readers.lobster import read_lobster
+
+    lob = read_lobster(path, **({"tz": tz} if tz else {}))
+    return [Dataset(kind="mbo", symbol=symbol or lob.symbol, data=lob.messages,
+                    source=str(path), sha256=file_sha256(path))]  # fmt: skip
+
+
+def _read_tardis_ds(path: Path, *, symbol=None, **_) -> list[Dataset]:
+    from data.readers.tardis import read_tardis
+
+    ticks = read_tardis(path)
+    return [Dataset(kind=ticks.kind, symbol=symbol or ticks.symbol, data=ticks.data,
+                    source=str(path), sha256=file_sha256(path))]  # fmt: skip
+
+
+def _read_binance_ds(path: Path, *, symbol=None, **_) -> list[Dataset]:
+    from data.readers.binance import read_binance_stream, sync_depth
+
+    stream = read_binance_stream(path)
+    series = {"depth": sync_depth(stream).depth, "quote": stream.quotes, "trade": stream.trades}
+    digest = file_sha256(path)
+    return [Dataset(kind=k, symbol=symbol or stream.symbol, data=v, source=str(path),
+                    sha256=digest) for k, v in series.items() if len(v)]  # fmt: skip
+
+
+def _read_truefx_ds(path: Path, *, symbol=None, **_) -> list[Dataset]:
+    from data.readers.truefx import read_truefx
+
+    ticks = read_truefx(path, symbol=symbol)
+    return [Dataset(kind="quote", symbol=ticks.symbol, data=ticks.data, source=str(path),
+                    sha256=file_sha256(path))]  # fmt: skip
 
 
 def detect_format(path: str | Path) -> tuple[str, str | None]:
@@ -105,6 +191,16 @@ def detect_format(path: str | Path) -> tuple[str, str | None]:
                     return fmt.name, fmt.kinds[0] if len(fmt.kinds) == 1 else None
             except Exception:  # noqa: BLE001 - a plug-in detector must not break detection
                 continue
+    if "lobster" in formats():
+        from data.readers.lobster import parse_lobster_name
+
+        name = parse_lobster_name(path)
+        if name is not None and name.kind == "orderbook":
+            raise DataError(
+                "a LOBSTER orderbook file holds book states, not events",
+                file=str(path),
+                fix="import/validate its message file; read_lobster(message, orderbook) pairs them",
+            )
     if info is None or info.header is None:
         return "table", None
     header = [h.strip().lower() for h in info.header]
@@ -185,6 +281,9 @@ def load_source(
     if format in ("bars", "wide", "long", "table"):
         return fmt.reader(path, kind=kind, symbol=symbol, mapping=mapping, ts_format=ts_format,
                           tz=tz, validate=validate, **options)  # fmt: skip
+    if fmt.reader in (_read_lobster_ds, _read_tardis_ds, _read_binance_ds, _read_truefx_ds):
+        datasets = fmt.reader(path, symbol=symbol, tz=tz)
+        return [d for d in datasets if kind is None or d.kind == kind]
     return _plugin(fmt, path, symbol=symbol, tz=tz, **options)
 
 
