@@ -75,7 +75,7 @@ def test_import_errors_are_clear_and_fail(tmp_path, samples):
     assert r.exit_code == 1 and "file not found" in r.output and "Fix:" in r.output
     r = CliRunner().invoke(main, ["data", "import", str(samples / TRADES), "--kind", "quote",
                                   "--catalog", str(tmp_path)])  # fmt: skip
-    assert r.exit_code == 1 and "missing column" in r.output
+    assert r.exit_code == 1 and "holds trade data, not quote" in r.output
     r = CliRunner().invoke(main, ["data", "import", str(samples / TRADES), "--kind", "ticks"])
     assert r.exit_code == 2 and "--kind" in r.output
 

@@ -141,6 +141,23 @@ def _is_truefx(info: FileInfo | None, path: Path) -> bool:
         "timestamp", "bid", "ask"]  # fmt: skip
 
 
+def _with_lines(path: Path, datasets: list[Dataset]) -> list[Dataset]:
+    """Give a dataset file line numbers when its rows map 1:1 onto the file's data lines."""
+    if len(datasets) != 1 or _is_parquet(path):
+        return datasets
+    try:
+        info = sniff(path)
+    except DataError:
+        return datasets
+    from data.readers.sniff import open_bytes
+
+    raw = open_bytes(path)
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    if lines - (info.first_data_line - 1) != len(datasets[0].data):
+        return datasets
+    return [dataclasses.replace(datasets[0], first_line=info.first_data_line)]
+
+
 def _read_lobster_ds(path: Path, *, symbol=None, tz=None, **_) -> list[Dataset]:
     from data.readers.lobster import read_lobster
 
@@ -283,7 +300,12 @@ def load_source(
                           tz=tz, validate=validate, **options)  # fmt: skip
     if fmt.reader in (_read_lobster_ds, _read_tardis_ds, _read_binance_ds, _read_truefx_ds):
         datasets = fmt.reader(path, symbol=symbol, tz=tz)
-        return [d for d in datasets if kind is None or d.kind == kind]
+        chosen = [d for d in datasets if kind is None or d.kind == kind]
+        if not chosen:
+            held = ", ".join(sorted({d.kind for d in datasets})) or "no rows"
+            raise DataError(f"this {format} file holds {held} data, not {kind}", file=str(path),
+                            argument="kind", value=kind, fix=f"use --kind {held.split(',')[0]}")  # fmt: skip
+        return _with_lines(path, chosen)
     return _plugin(fmt, path, symbol=symbol, tz=tz, **options)
 
 
@@ -423,6 +445,13 @@ def read_for_validation(path: Path, *, kind, format, mapping, ts_format, tz, **o
         kind = kind or detected
         if mapping is not None and format in ("bars", "wide", "long"):
             format = "table"
+        if format in ("tardis", "truefx"):
+            # one-row-per-line CSVs: the table reader reports every issue by line (the tick
+            # reader stops at the first); book snapshots and headerless files keep the adapter
+            info = sniff(path)
+            guessed = guess_kind(info.header) if info.header else None
+            if guessed is not None and (kind is None or kind == guessed):
+                format, kind = "table", guessed
     extra: list[Issue] = []
     if format == "bars":
         from data.readers.bars import bar_rows
