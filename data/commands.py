@@ -95,7 +95,7 @@ def import_cmd(paths, symbol, mode, kind, fmt, mapping, ts_format, tz, catalog_r
                 click.echo(f"{r.kind}/{r.symbol}: already imported ({r.rows_total:,} rows stored)")
             else:
                 click.echo(f"{r.kind}/{r.symbol}: {r.rows_added:,} rows imported from {path} "
-                           f"({r.rows_total:,} stored, {r.partitions_written} partition files "
+                           f"({r.rows_total:,} stored, {r.partitions_written} partition file(s) "
                            f"written)")  # fmt: skip
     click.echo(f"catalog: {cat.root}")
 
