@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from data.commands import data as data_commands
 from engine.book import commands as book_commands
 from reports import commands as report_commands
 
@@ -18,6 +19,7 @@ def main() -> None:
     """tapereader: backtest trading strategies on bars, ticks and order books."""
 
 
+main.add_command(data_commands)
 main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
