@@ -440,17 +440,39 @@ def _sample(s: pl.Series) -> list[str]:
     return [v for v in vals if v not in (None, "")]
 
 
+_RE_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})\s*$"
+
+
 def _strptime(s: pl.Series, fmt: str, ctx: dict) -> pl.Series:
+    """Parse strings with ``fmt`` (or pandas' mixed parser) into Datetime("ns"); values that
+    do not parse or lie outside what int64 ns can hold (1677-09-22 .. 2262-04-11) are null.
+
+    polars' ``to_datetime(time_unit="ns")`` wraps out-of-range dates silently (9999-12-31
+    comes back as 1816-03-29), so the parse runs in microseconds, out-of-range values become
+    null in the cast to ns, and only files with sub-microsecond digits are parsed again in ns.
+    """
     if fmt == "mixed":
         import pandas as pd
 
-        parsed = pd.to_datetime(s.to_pandas(), errors="coerce", format="mixed", utc=False)
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC")
-        return pl.from_pandas(parsed).cast(
-            pl.Datetime("ns", "UTC" if getattr(parsed.dt, "tz", None) else None)
-        )
-    out = s.str.to_datetime(fmt, time_unit="ns", strict=False, exact=True)
+        has_tz = s.str.contains(_RE_OFFSET).fill_null(False)
+        if has_tz.any() and not has_tz.all():
+            i = int((has_tz != has_tz[0]).arg_max())
+            raise DataError(
+                "timestamps mix stamps with and without a UTC offset",
+                file=ctx["file"],
+                row=_row(i, ctx),
+                column=ctx["column"],
+                value=str(s[i]),
+                fix="write every stamp with its offset (or none, and pass tz=...)",
+            )
+        utc = bool(has_tz.any())
+        parsed = pd.to_datetime(s.to_pandas(), errors="coerce", format="mixed", utc=utc)
+        return pl.from_pandas(parsed).cast(pl.Datetime("ns", "UTC" if utc else None), strict=False)
+    us = s.str.to_datetime(fmt, time_unit="us", strict=False, exact=True)
+    out = us.cast(pl.Datetime("ns", us.dtype.time_zone), strict=False)
+    if out.null_count() < len(out) and bool(s.str.contains(r"\.\d{7}").any()):
+        ns = s.str.to_datetime(fmt, time_unit="ns", strict=False, exact=True)
+        out = pl.select(pl.when(out.is_not_null()).then(ns).otherwise(None)).to_series()
     return out
 
 
@@ -458,16 +480,17 @@ def _finish(
     raw: pl.Series, parsed: pl.Series, tz: str, ambiguous: str, nonexistent: str, ctx: dict
 ) -> np.ndarray:
     if parsed.dtype == pl.Date:
-        parsed = parsed.cast(pl.Datetime("ns"))
+        parsed = parsed.cast(pl.Datetime("ns"), strict=False)  # out of range -> null
     if parsed.dtype.time_unit != "ns":
-        parsed = parsed.dt.cast_time_unit("ns")
+        parsed = parsed.cast(pl.Datetime("ns", parsed.dtype.time_zone), strict=False)
     bad_mask = parsed.is_null() & raw.is_not_null()
     if raw.dtype == pl.String:
         bad_mask = bad_mask & (raw.str.strip_chars() != "")
     if bad_mask.any():
         i = int(bad_mask.arg_max())
         raise DataError(
-            "cannot parse timestamp",
+            "cannot parse timestamp (or it lies outside 1677-09-22..2262-04-11, the range of "
+            "int64 nanoseconds)",
             file=ctx["file"],
             row=_row(i, ctx),
             column=ctx["column"],

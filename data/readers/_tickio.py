@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
-from data.readers.sniff import _NUMERIC, decode, open_bytes
+from data.readers.sniff import _NUMERIC, READ_ERRORS, decode, open_bytes
 from data.validate import require_rows
 
 _I64 = (-(2**63), 2**63 - 1)
@@ -91,7 +91,7 @@ def parse_csv(
             schema=schema,
             truncate_ragged_lines=ragged_ok,
         )
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         _locate_bad_cell(raw, path, columns, header=header, fix=fix)
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"cannot parse CSV ({text})", file=str(path), fix=fix) from None

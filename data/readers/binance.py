@@ -185,6 +185,8 @@ def _parse_line(b: _Builder, text: str, recv: int, line: int, path) -> None:
             b.snapshot(msg, recv, line)
             return
         if "s" in d:
+            if not isinstance(d["s"], str):
+                raise TypeError(f"symbol 's' must be a string, got {d['s']!r}")
             b.symbols.add(d["s"])
         if kind == "depthUpdate":
             b.depth_update(d, recv, line)

@@ -36,7 +36,7 @@ import polars as pl
 from data.errors import DataError
 from data.readers.bars import Bars, _find, _load, _symbol_from, file_sha256
 from data.readers.columns import ALIASES as TABLE_ALIASES
-from data.readers.sniff import FileInfo, sniff
+from data.readers.sniff import READ_ERRORS, FileInfo, sniff
 from data.readers.table import _is_parquet
 from data.schema import KINDS, Instrument
 
@@ -173,8 +173,11 @@ def guess_kind(columns: list[str]) -> str | None:
 
 def _many_symbols(path: Path, info: FileInfo) -> bool:
     col = next(h for h in info.header if h.strip().lower() in ("ticker", "symbol"))
-    head = pl.read_csv(path, skip_rows=info.banner_lines, n_rows=5000, infer_schema=False,
-                       separator=info.separator, columns=[col])  # fmt: skip
+    try:
+        head = pl.read_csv(path, skip_rows=info.banner_lines, n_rows=5000, infer_schema=False,
+                           separator=info.separator, columns=[col])  # fmt: skip
+    except READ_ERRORS:
+        return False  # damaged: the reader names the problem
     return head[col].n_unique() > 1
 
 
@@ -276,23 +279,18 @@ def _read_table_ds(path, *, kind, symbol, mapping, ts_format, tz, validate, **op
 def _symbol_groups(path: Path, n: int, symbol: str | None):
     """Split a table by its symbol column when it holds several symbols."""
     if _is_parquet(path):
-        cols = pl.read_parquet_schema(path).keys()
-        sym_col = next((c for c in cols if c.lower() in ("symbol", "ticker", "instrument")), None)
-        values = pl.read_parquet(path, columns=[sym_col])[sym_col] if sym_col else None
+        try:
+            cols = pl.read_parquet_schema(path).keys()
+            sym_col = next((c for c in cols if c.lower() in ("symbol", "ticker", "instrument")),
+                           None)  # fmt: skip
+            values = pl.read_parquet(path, columns=[sym_col])[sym_col] if sym_col else None
+        except READ_ERRORS as exc:
+            raise DataError(f"Parquet file is unreadable ({str(exc).splitlines()[0]})",
+                            file=str(path), fix="the file is truncated or not Parquet: re-export it") from None
     else:
         info = sniff(path)
         sym_col = next((c for c in (info.header or []) if c.lower() in ("symbol", "ticker")), None)
-        values = (
-            pl.read_csv(
-                path,
-                skip_rows=info.banner_lines,
-                columns=[sym_col],
-                infer_schema=False,
-                separator=info.separator,
-            )[sym_col]  # fmt: skip
-            if sym_col
-            else None
-        )
+        values = _column(path, info, sym_col) if sym_col else None
     if values is None or len(values) != n:
         return [(symbol or _name_symbol(path), None)]
     values = values.cast(pl.String).fill_null("")
@@ -306,6 +304,17 @@ def _symbol_groups(path: Path, n: int, symbol: str | None):
                             fix=f"use one of {', '.join(map(str, uniq[:20]))}")  # fmt: skip
         return [(symbol, np.flatnonzero((values == match[0]).to_numpy()))]
     return [(_clean(u), np.flatnonzero((values == u).to_numpy())) for u in uniq]
+
+
+def _column(path: Path, info: FileInfo, name: str) -> pl.Series:
+    """One column of a CSV as text (the file was read whole before, so it parses)."""
+    try:
+        return pl.read_csv(path, skip_rows=info.banner_lines, columns=[name], infer_schema=False,
+                           separator=info.separator)[name]  # fmt: skip
+    except READ_ERRORS as exc:
+        raise DataError(f"cannot read column {name!r} ({str(exc).splitlines()[0]})",
+                        file=str(path), column=name,
+                        fix="check the separator, quoting and encoding") from None
 
 
 def _clean(s: str) -> str:
@@ -409,8 +418,7 @@ def _sequence_issues(path: Path, kind: str, first_line: int, check_sequence) -> 
     out = []
 
     def col(name):
-        return pl.read_csv(path, skip_rows=info.banner_lines, columns=[header[name]],
-                           separator=info.separator, infer_schema=False)[header[name]]  # fmt: skip
+        return _column(path, info, header[name])
 
     for name in ("seq", "sequence", "seq_num", "sequence_number"):
         if name in header:

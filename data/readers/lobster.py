@@ -175,8 +175,10 @@ def read_lobster_orderbook(path: str | Path, *, levels: int | None = None) -> np
     path = Path(path)
     raw = read_raw(path)
     header = has_text_header(raw)
-    first = raw.split(b"\n", 2)[1 if header else 0]
-    ncol = len(first.rstrip(b"\r").split(b","))
+    lines = raw.splitlines()[int(header):]
+    if not lines:
+        raise DataError("file has no data rows", file=str(path), fix=_OB_FIX)
+    ncol = len(lines[0].split(b","))
     if ncol % 4:
         raise DataError(
             f"orderbook rows must have 4 columns per level, found {ncol}",

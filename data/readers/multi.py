@@ -198,6 +198,11 @@ def read_long_bars(
                         value=raw.df.columns, fix="pass symbol_column='Ticker' (the ticker column)")  # fmt: skip
     digest = file_sha256(path)
     names = raw.df[col].str.strip_chars()
+    empty = names.is_null() | (names == "")
+    if empty.any():
+        i = int(empty.arg_max())
+        raise DataError("row has no symbol", file=str(path), row=int(raw.lines[i]), column=col,
+                        fix="fill the ticker or delete the row")  # fmt: skip
     wanted = symbols or list(dict.fromkeys(names.to_list()))
     bars: dict[str, Bars] = {}
     for sym in wanted:

@@ -100,8 +100,9 @@ def read_tardis_trades(path: str | Path) -> Ticks:
     ids_s = df["id"]
     ids = None
     gaps = 0
-    if ids_s.str.contains(r"^\d+$").all():
-        ids = ids_s.cast(pl.Int64).to_numpy()
+    as_int = ids_s.cast(pl.Int64, strict=False)  # ids beyond int64 are not numeric ids
+    if ids_s.str.contains(r"^\d+$").all() and as_int.null_count() == 0:
+        ids = as_int.to_numpy()
         gaps = int(np.count_nonzero(np.diff(ids) != 1))
     ex, sym = _meta(df)
     return _validated(Ticks(kind="trade", symbol=sym, exchange=ex, data=out, source=str(path),
@@ -181,6 +182,13 @@ def read_tardis_book_snapshot(path: str | Path) -> Ticks:
     if header[:4] != _HEAD or not levels or not all(levels):
         raise DataError("not a Tardis book_snapshot header", file=str(path), row=1,
                         value=",".join(header[:8]), fix=_FIX)
+    names = {(m[1], m[2], m[3]) for m in levels}
+    unpaired = [f"{m[1]}[{m[2]}]" for m in levels
+                if (m[1], m[2], "amount" if m[3] == "price" else "price") not in names]
+    if unpaired or len(names) != len(levels):
+        raise DataError("book_snapshot header must name each level's price and amount once",
+                        file=str(path), row=1, column=(unpaired or [None])[0],
+                        value=",".join(header[4:12]), fix=_FIX)
     df, ts, recv = _read(path, dict.fromkeys(header, str), raw, allow_null=set(header[4:]))
     n = df.height
     k = len(levels) // 2
