@@ -13,6 +13,7 @@ import random
 import warnings
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from fuzz_mutate import apply, benign, mutations
@@ -42,6 +43,7 @@ from data.readers import (
     read_lobster_orderbook,
     read_long_bars,
     read_table,
+    read_table_rows,
     read_tardis,
     read_truefx,
     read_wide_closes,
@@ -158,8 +160,22 @@ def test_fuzz_read_table_csv(work, seed, ops):
 def test_fuzz_iter_table(work, seed, ops, chunk):
     name, data, kind, opts = table_seeds()[seed]
     ops = [("crlf", x) if name.startswith("utf16") else (name, x) for name, x in ops]  # UTF-8 only
-    _fuzz(work, "iter_table", {name: data}, {name: ops},
-          lambda p: list(iter_table(p, kind=kind, chunk_rows=chunk, **opts)),
+
+    def read(path):
+        """Streamed chunks, which must equal the whole-file read row for row (a stream that
+        ends early without an error would lose data silently)."""
+        parts = list(iter_table(path, kind=kind, chunk_rows=chunk, **opts))
+        whole, _ = read_table_rows(path, kind=kind, **{k: v for k, v in opts.items()})
+        streamed = np.concatenate(parts) if parts else whole[:0]
+        same = len(streamed) == len(whole) and all(
+            np.array_equal(streamed[f], whole[f], equal_nan=whole[f].dtype.kind == "f")
+            for f in whole.dtype.names)  # values: -0.0 == 0.0 (the two parsers differ there)
+        if not same:
+            raise AssertionError(f"iter_table streamed {len(streamed)} rows, the file holds "
+                                 f"{len(whole)} (or different values)")
+        return parts
+
+    _fuzz(work, "iter_table", {name: data}, {name: ops}, read,
           lambda parts: [(p, kind, False) for p in parts], key=("iter", seed, chunk))
 
 
