@@ -204,16 +204,16 @@ def _l2_feed_nb(n, rng, window, p0, levels):
             break
         bidq[bb - j] = _level_size_nb(rng)
         kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = (
-            _K_DEPTH, t, 1, bb - j, bidq[bb - j], 1)
+            _K_DEPTH, t, 1, bb - j, bidq[bb - j], DEPTH_SNAPSHOT)
         k += 1
         if k >= n:
             break
         askq[ba + j] = _level_size_nb(rng)
         kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = (
-            _K_DEPTH, t, -1, ba + j, askq[ba + j], 1)
+            _K_DEPTH, t, -1, ba + j, askq[ba + j], DEPTH_SNAPSHOT)
         k += 1
     if k > 0:
-        flags[k - 1] = 1 | 4  # snapshot + last of batch
+        flags[k - 1] = DEPTH_SNAPSHOT | DEPTH_LAST  # snapshot + last of batch
     far = 2 * levels
     while k < n:
         if bb < far + 2 or ba > window - far - 2:
@@ -241,7 +241,7 @@ def _l2_feed_nb(n, rng, window, p0, levels):
             k += 1
             book_side = -s  # the side that was hit
             kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = (
-                _K_DEPTH, t, book_side, px, new_q, 4)
+                _K_DEPTH, t, book_side, px, new_q, DEPTH_LAST)
             k += 1
             if new_q <= 0.0:
                 # the touch level is gone: the next level becomes the touch (create one if the
@@ -253,7 +253,7 @@ def _l2_feed_nb(n, rng, window, p0, levels):
                     if askq[j] <= 0.0 and k < n:
                         askq[j] = _level_size_nb(rng)
                         kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = (
-                            _K_DEPTH, t, -1, j, askq[j], 4)
+                            _K_DEPTH, t, -1, j, askq[j], DEPTH_LAST)
                         k += 1
                     ba = j
                 else:
@@ -263,7 +263,7 @@ def _l2_feed_nb(n, rng, window, p0, levels):
                     if bidq[j] <= 0.0 and k < n:
                         bidq[j] = _level_size_nb(rng)
                         kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = (
-                            _K_DEPTH, t, 1, j, bidq[j], 4)
+                            _K_DEPTH, t, 1, j, bidq[j], DEPTH_LAST)
                         k += 1
                     bb = j
         elif u < 0.14 and ba - bb > 1:
@@ -272,11 +272,11 @@ def _l2_feed_nb(n, rng, window, p0, levels):
             if rng.random() < 0.5:
                 bb += 1
                 bidq[bb] = q
-                kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = _K_DEPTH, t, 1, bb, q, 4
+                kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = _K_DEPTH, t, 1, bb, q, DEPTH_LAST
             else:
                 ba -= 1
                 askq[ba] = q
-                kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = _K_DEPTH, t, -1, ba, q, 4
+                kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = _K_DEPTH, t, -1, ba, q, DEPTH_LAST
             k += 1
         else:
             # size change at a level `d` ticks behind the touch (0 = the touch itself)
@@ -301,7 +301,7 @@ def _l2_feed_nb(n, rng, window, p0, levels):
             else:
                 askq[px] = q
             kind[k], ts[k], side[k], tick[k], qty[k], flags[k] = (
-                _K_DEPTH, t, 1 if bid_side else -1, px, q, 4)
+                _K_DEPTH, t, 1 if bid_side else -1, px, q, DEPTH_LAST)
             k += 1
     return kind, ts, side, tick, qty, flags, k
 

@@ -1,9 +1,8 @@
 """Shared by the hftbacktest runners: load the generated feed and build a backtest asset."""
 
+import _protocol as P
 import numpy as np
 from hftbacktest import BacktestAsset, event_dtype
-
-import _protocol as P
 
 TICK_SIZE = 0.01
 LOT_SIZE = 1.0
