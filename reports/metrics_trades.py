@@ -1,0 +1,181 @@
+"""Trade-based metrics (per CLOSED round trip of trades.csv), exposure, turnover and fees.
+
+These are labelled "per closed trade" everywhere they are shown: they are not comparable with
+the per-period "win rate" of QuantStats, which counts positive days.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from reports.metrics_returns import NAN
+from reports.timeutil import NS_PER_YEAR, ns
+
+
+def closed_trades(trades: pd.DataFrame) -> pd.DataFrame:
+    """Rows of trades.csv whose ``status`` is ``closed`` (all rows if there is no status)."""
+    if "status" not in trades.columns:
+        return trades
+    return trades[trades["status"].astype(str).str.lower() == "closed"]
+
+
+def win_rate(pnl: np.ndarray) -> float:
+    """Share of closed trades with ``pnl > 0`` (break-even trades count as non-wins)."""
+    return float(np.mean(pnl > 0.0)) if pnl.size else NAN
+
+
+def average_win(pnl: np.ndarray) -> float:
+    wins = pnl[pnl > 0.0]
+    return float(wins.mean()) if wins.size else NAN
+
+
+def average_loss(pnl: np.ndarray) -> float:
+    """Mean P&L of losing trades (a negative number)."""
+    losses = pnl[pnl < 0.0]
+    return float(losses.mean()) if losses.size else NAN
+
+
+def payoff_ratio(pnl: np.ndarray) -> float:
+    """Average win over the absolute average loss."""
+    w, lo = average_win(pnl), average_loss(pnl)
+    return w / abs(lo) if math.isfinite(w) and math.isfinite(lo) and lo != 0.0 else NAN
+
+
+def profit_factor(pnl: np.ndarray) -> float:
+    """Gross profit over gross loss; ``inf`` (shown as undefined) when no trade lost."""
+    gross_loss = -float(pnl[pnl < 0.0].sum())
+    gross_profit = float(pnl[pnl > 0.0].sum())
+    if gross_loss == 0.0:
+        return math.inf if gross_profit > 0.0 else NAN
+    return gross_profit / gross_loss
+
+
+def expectancy(pnl: np.ndarray) -> float:
+    """Mean net P&L per closed trade (currency)."""
+    return float(pnl.mean()) if pnl.size else NAN
+
+
+def max_consecutive(flags: np.ndarray) -> int:
+    """Longest run of True values."""
+    best = run = 0
+    for f in flags:
+        run = run + 1 if f else 0
+        best = max(best, run)
+    return best
+
+
+def holding_seconds(trades: pd.DataFrame) -> np.ndarray:
+    if "duration_s" in trades.columns:
+        return trades["duration_s"].to_numpy(dtype=np.float64)
+    return (trades["exit_ts"].to_numpy(np.int64) - trades["entry_ts"].to_numpy(np.int64)) / 1e9
+
+
+def trade_stats(trades: pd.DataFrame | None) -> dict[str, float | int]:
+    """Per-closed-trade statistics from a trades.csv frame (see docs/RUN_FOLDER.md)."""
+    if trades is None:
+        trades = pd.DataFrame({"pnl": [], "return": [], "status": []})
+    closed = closed_trades(trades)
+    pnl = closed["pnl"].to_numpy(dtype=np.float64)
+    ret = closed["return"].to_numpy(dtype=np.float64) if "return" in closed else np.array([])
+    side = closed["side"].astype(str).str.lower() if "side" in closed else pd.Series([])
+    hold = holding_seconds(closed) if len(closed) else np.array([])
+    return {
+        "n_trades": int(len(closed)),
+        "n_open_trades": int(len(trades) - len(closed)),
+        "n_long_trades": int((side == "long").sum()),
+        "n_short_trades": int((side == "short").sum()),
+        "win_rate": win_rate(pnl),
+        "avg_win": average_win(pnl),
+        "avg_loss": average_loss(pnl),
+        "payoff_ratio": payoff_ratio(pnl),
+        "profit_factor": profit_factor(pnl),
+        "expectancy": expectancy(pnl),
+        "gross_profit": float(pnl[pnl > 0].sum()),
+        "gross_loss": float(pnl[pnl < 0].sum()),
+        "avg_trade_return": float(ret.mean()) if ret.size else NAN,
+        "best_trade_return": float(ret.max()) if ret.size else NAN,
+        "worst_trade_return": float(ret.min()) if ret.size else NAN,
+        "avg_holding_s": float(hold.mean()) if hold.size else NAN,
+        "max_holding_s": float(hold.max()) if hold.size else NAN,
+        "max_consecutive_wins": max_consecutive(pnl > 0),
+        "max_consecutive_losses": max_consecutive(pnl < 0),
+    }
+
+
+# --- exposure, turnover, fees ----------------------------------------------------------------
+
+
+def _step_weights(ts: np.ndarray) -> np.ndarray:
+    """Duration each recorded step is held (ns); the last step gets the median spacing."""
+    if ts.size < 2:
+        return np.ones(ts.size)
+    d = np.diff(ts).astype(np.float64)
+    return np.append(d, np.median(d))
+
+
+def time_in_market(exposure: pd.Series) -> float:
+    """Time-weighted share of the run with a non-zero gross exposure."""
+    ts = ns(exposure.index)
+    if ts.size == 0:
+        return NAN
+    w = _step_weights(ts)
+    on = np.abs(exposure.to_numpy(dtype=np.float64)) > 0.0
+    return float(w[on].sum() / w.sum()) if w.sum() > 0 else NAN
+
+
+def average_gross_exposure(exposure: pd.Series) -> float:
+    """Time-weighted mean of |gross exposure| (position value / equity)."""
+    ts = ns(exposure.index)
+    if ts.size == 0:
+        return NAN
+    w = _step_weights(ts)
+    return float(np.sum(w * np.abs(exposure.to_numpy(dtype=np.float64))) / w.sum())
+
+
+def time_in_market_from_trades(trades: pd.DataFrame, start_ns: int, end_ns: int) -> float:
+    """Share of ``[start, end]`` covered by the union of trade holding intervals."""
+    if end_ns <= start_ns:
+        return NAN
+    if trades is None or len(trades) == 0:
+        return 0.0
+    s = np.clip(trades["entry_ts"].to_numpy(np.int64), start_ns, end_ns)
+    e = trades["exit_ts"].to_numpy(np.float64)
+    e = np.clip(np.where(np.isfinite(e), e, end_ns).astype(np.int64), start_ns, end_ns)
+    order = np.argsort(s, kind="stable")
+    covered, cur_s, cur_e = 0, None, None
+    for a, b in zip(s[order], e[order], strict=True):
+        if cur_e is None or a > cur_e:
+            if cur_e is not None:
+                covered += cur_e - cur_s
+            cur_s, cur_e = a, b
+        else:
+            cur_e = max(cur_e, b)
+    if cur_e is not None:
+        covered += cur_e - cur_s
+    return covered / (end_ns - start_ns)
+
+
+def turnover(fills: pd.DataFrame | None, equity: pd.Series) -> float:
+    """Annualised turnover: traded notional ``sum(|size * price|)`` over mean equity, per
+    calendar year (365.25 days) of the run."""
+    if fills is None or len(equity) < 2:
+        return NAN
+    t = ns(equity.index)
+    span = (t[-1] - t[0]) / NS_PER_YEAR
+    mean_eq = float(equity.mean())
+    if span <= 0 or mean_eq <= 0:
+        return NAN
+    notional = float(np.abs(fills["size"].to_numpy(np.float64) * fills["price"].to_numpy(np.float64)).sum())
+    return notional / mean_eq / span
+
+
+def fees_paid(fills: pd.DataFrame | None, trades: pd.DataFrame | None) -> float:
+    """Total fees: from fills when given, else from trades (closed and open)."""
+    if fills is not None and "fee" in fills.columns:
+        return float(fills["fee"].sum())
+    if trades is not None and "fees" in trades.columns:
+        return float(trades["fees"].sum())
+    return NAN
