@@ -96,9 +96,12 @@ def status(name: str) -> dict | None:
 
 
 def failure(name: str) -> str | None:
-    """The recorded reason a venv failed to build (None if it did not fail)."""
+    """The recorded reason the current spec of a venv failed to build (None if it did not)."""
     f = venv_dir(name) / FAILED_FILE
-    return f.read_text() if f.exists() else None
+    if not f.exists():
+        return None
+    first, _, rest = f.read_text().partition("\n")
+    return rest if first == f"spec {_spec_hash(name)}" else None
 
 
 def _run(cmd: list[str], log) -> subprocess.CompletedProcess:
@@ -167,6 +170,7 @@ def ensure(name: str, *, force: bool = False, quiet: bool = False) -> Path | Non
         d.mkdir(parents=True, exist_ok=True)
         _atomic_write(
             d / FAILED_FILE,
+            f"spec {_spec_hash(name)}\n"
             f"pip install {' '.join(SPECS[name]['requirements'])} failed "
             f"(exit {proc.returncode}); last lines of {log_path}:\n{tail}",
         )
@@ -185,6 +189,7 @@ def ensure(name: str, *, force: bool = False, quiet: bool = False) -> Path | Non
     if bad:
         _atomic_write(
             d / FAILED_FILE,
+            f"spec {_spec_hash(name)}\n"
             f"installed but import failed for {bad}: {json.dumps(versions, indent=1)}",
         )
         if not quiet:
