@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import click
 
+from data.commands import data as data_commands
+from engine.book import commands as book_commands
+from reports import commands as report_commands
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tapereader")
 def main() -> None:
     """tapereader: backtest trading strategies on bars, ticks and order books."""
 
+
+main.add_command(data_commands)
+main.add_command(report_commands.report)
+main.add_command(report_commands.compare)
+main.add_command(book_commands.book)
 
 if __name__ == "__main__":
     main()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from data.readers import read_bars
 from reports.timeutil import ns
@@ -25,6 +27,7 @@ GOOG = SAMPLES / "equities_daily" / "GOOG_2004-2013_backtesting.csv"
 SP500 = SAMPLES / "equities_daily" / "arch_SP500_index_1999-2018.csv.gz"
 BTC_D = SAMPLES / "crypto" / "Bitstamp_BTCUSD_d_2014-2022.csv"
 BTC_H = SAMPLES / "crypto" / "Bitstamp_BTCUSD_1h_2018-2022.csv.gz"
+TARDIS = SAMPLES / "crypto" / "tardis_binance-futures_BTCUSDT_trades_2020-02-22.csv"
 
 
 def bars_frame(path: Path, symbol: str | None = None) -> pd.DataFrame:
@@ -98,6 +101,12 @@ def _iso_index(idx: pd.DatetimeIndex) -> list[str]:
     return list(idx.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Fast CSV with round-trip floats (pyarrow), quoting only where needed."""
+    pacsv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path,
+                    pacsv.WriteOptions(quoting_style="needed"))
+
+
 def orders_fills_from_trades(trades: pd.DataFrame, latency: bool = False):
     """One market order and one fill per trade entry and (closed) exit."""
     orders, fills = [], []
@@ -154,7 +163,7 @@ def write_run(
         "positions_value": equity.to_numpy() * exposure.to_numpy(),
         "fees": np.zeros(len(idx)), "benchmark": benchmark.to_numpy(),
     })
-    eq.to_csv(run_dir / "equity.csv", index=False, float_format="%.17g")
+    _write_csv(eq, run_dir / "equity.csv")
     trades.to_csv(run_dir / "trades.csv", index=False, float_format="%.17g")
     if orders is None or fills is None:
         orders, fills = orders_fills_from_trades(trades)
@@ -228,3 +237,37 @@ def synthetic_run(run_dir: Path, n_bars: int = 1_000_000, n_trades: int = 10_000
                      benchmark=buy_and_hold(bars["close"]),
                      exposure=pd.Series(want.astype(float), index=bars.index), trades=tdf,
                      strategy="random_entries", params={"n_trades": n_trades}, seed=seed)
+
+
+def goog_run(run_dir: Path, *, symbol: str = "GOOG", params: dict | None = None,
+             strategy: str = "sma_cross", n: int = 50) -> Path:
+    """The GOOG demo-style run: SMA rule with a 0.1 % fee, benchmark buy-and-hold."""
+    goog = bars_frame(GOOG)
+    goog.attrs["symbol"] = symbol
+    eq, units, trades = sma_rule(goog, n, fee=0.001)
+    expo = units * goog["close"] / eq
+    return write_run(run_dir, bars={symbol: goog}, equity=eq,
+                     benchmark=buy_and_hold(goog["close"]), exposure=expo, trades=trades,
+                     strategy=strategy, params=params or {"n": n})
+
+
+def tick_run(run_dir: Path, n: int = 200) -> Path:
+    """A tick run on real Binance futures trades (tardis sample): SMA rule over ``n`` ticks,
+    equity at every tick, fills with queue position and latency (feed latency of the sample),
+    prices resampled to one-second OHLC for the chart."""
+    raw = pd.read_csv(TARDIS)
+    idx = pd.DatetimeIndex(pd.to_datetime(raw["timestamp"], unit="us", utc=True), name="time")
+    ticks = pd.DataFrame({"close": raw["price"].to_numpy(float)}, index=idx)
+    ticks.attrs["symbol"] = "BTCUSDT"
+    eq, units, trades = sma_rule(ticks, n, fee=0.0004)
+    expo = units * ticks["close"] / eq
+    orders, fills = orders_fills_from_trades(trades, latency=True)
+    lat = (raw["local_timestamp"] - raw["timestamp"]).to_numpy() * 1000
+    fills["latency_ns"] = lat[np.arange(len(fills)) % len(lat)].astype(np.int64)
+    ohlc = ticks["close"].resample("1s").ohlc().dropna()
+    ohlc["volume"] = raw.set_index(idx)["amount"].resample("1s").sum().reindex(ohlc.index)
+    ohlc.index = ohlc.index + pd.Timedelta(seconds=1)  # close-time stamps
+    ohlc.attrs.update(symbol="BTCUSDT", source=str(TARDIS))
+    return write_run(run_dir, bars={"BTCUSDT": ohlc}, equity=eq,
+                     benchmark=buy_and_hold(ticks["close"]), exposure=expo, trades=trades,
+                     orders=orders, fills=fills, strategy="tick_sma", params={"n": n})

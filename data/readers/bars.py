@@ -1,35 +1,53 @@
 """OHLCV bar readers for the CSV shapes real users have.
 
-``read_bars(path)`` detects the layout (backtesting.py index CSV, Yahoo/backtrader with
-``Adj Close``, Bitstamp/CryptoDataDownload newest-first with a URL line, E. Chan style
-``date,hi,lo,cl,op,vol``, FXCM ``timestamp,open,high,low,close``, backtrader intraday with
-separate ``Date,Time`` columns) and returns a :class:`Bars`: a canonical ``BAR`` array whose
-``ts`` is the bar's **close** time in int64 ns UTC, plus the instrument and provenance.
+``read_bars(path)`` detects the layout and returns a :class:`Bars`: a canonical ``BAR`` array
+whose ``ts`` is the bar's **close** time in int64 ns UTC, plus the instrument and provenance.
+Layouts recognised (header names are matched case-insensitively):
 
-Bar time stamps in files mean different things. ``label`` says which:
+* backtesting.py: unnamed first column holding the date/datetime index, ``Open..Volume``;
+* Yahoo / backtrader daily: ``Date,Open,High,Low,Close[,Adj Close],Volume[,OpenInterest]``
+  (``Adj Close`` anywhere; ``adjust=True`` scales OHLC by ``Adj Close / Close`` and volume by the
+  inverse, as backtrader's ``adjvolume`` does); US ``M/D/YYYY`` dates;
+* Bitstamp / CryptoDataDownload: a URL banner line, newest-first rows, ``unix`` seconds (or ms),
+  ``Volume BTC``/``Volume USD`` (rows where the two are swapped, a known quirk of these exports,
+  are detected from ``Volume USD ~ Volume BTC x price`` and repaired with a warning);
+* E. Chan: ``date,hi,lo,cl,op,vol`` with ``YYYYMMDD`` dates (columns matched by name, not order);
+* FXCM: ``timestamp,open,high,low,close`` with ``+00:00`` offsets, no volume (volume 0);
+* backtrader intraday: separate ``Date,Time`` columns, including the files whose header names
+  7 columns (``Date,Open,...,OpenInterest``) while every row has 8 fields (date, time, ...).
 
-* ``"open"``: the stamp is the bar's start; close time = stamp + interval (FXCM, Bitstamp,
-  backtesting.py intraday files).
-* ``"close"``: the stamp is the bar's end (backtrader intraday files).
-* ``"session"``: date-only daily bars; the close time is the date at ``session_close`` in ``tz``
-  (default 16:00 America/New_York for exchange-traded daily data).
+Close-time semantics (``label``); full prose in ``docs/data.md``:
+
+* ``"open"``: the stamp is the bar's start; close = stamp + interval (FXCM, Bitstamp hourly,
+  backtesting.py intraday, most vendor minute bars). ``interval`` defaults to the median spacing.
+* ``"close"``: the stamp is the bar's end (backtrader intraday files: the first 5-minute bar
+  of a 09:00 session is stamped 09:05).
+* ``"session"``: date-only bars; close = the date at ``session_close`` in ``tz`` (default 16:00
+  America/New_York). For 24/7 markets (weekend bars present, or a CryptoDataDownload file) the
+  default is the end of the UTC day (``session_close="24:00"``, ``tz="UTC"``).
+* ``"auto"`` (default): date-only -> ``"session"``; intraday with a ``timestamp``/``unix`` column
+  or an unnamed index column -> ``"open"``; separate ``Date,Time`` columns -> ``"close"``.
+
+``tz`` is the time zone of naive stamps in the file (default UTC for intraday data, and the
+exchange zone for session closes); stamps with an offset are converted exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
-import io
 import re
+import warnings
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
+import polars as pl
 
 from data.errors import DataError
+from data.readers.sniff import FileInfo, decode, diagnose, open_bytes, sniff
 from data.schema import BAR, NS_PER_DAY, Instrument
+from data.timeutil import check_tz, parse_clock, parse_timestamps, wall_clock_ns
 
 Label = Literal["auto", "open", "close", "session"]
 
@@ -38,10 +56,12 @@ _ALIASES = {
     "high": ("high", "hi", "h"),
     "low": ("low", "lo", "l"),
     "close": ("close", "cl", "c", "last", "price"),
-    "volume": ("volume", "vol", "v", "volume btc", "volume_btc", "volume base"),
-    "adj_close": ("adj close", "adj_close", "adjclose", "adjusted close"),
+    "volume": ("volume", "vol", "v", "volume btc", "volume_btc", "volume base", "volume_base"),
+    "quote_volume": ("volume usd", "volume_usd", "volume quote", "volume_quote", "volume usdt"),
+    "adj_close": ("adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close"),
 }
-_DATE_NAMES = ("date", "datetime", "timestamp", "time", "dt", "unnamed: 0", "")
+MISSING = ["", ".", "na", "n/a", "nan", "null", "none", "-"]  # markers of a missing value
+_DATE_NAMES = ("date", "datetime", "timestamp", "time", "dt", "unnamed: 0", "", "index", "day")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -53,10 +73,29 @@ class Bars:
     instrument: Instrument
     interval_ns: int  # typical bar length in ns (median spacing)
     source: str = ""  # file path or catalog reference
-    sha256: str = ""  # of the source file's bytes
+    sha256: str = ""  # of the source file's bytes (catalog: of the data)
 
     def __len__(self) -> int:
         return len(self.data)
+
+    @property
+    def ts(self) -> np.ndarray:
+        """Close times, int64 ns UTC."""
+        return self.data["ts"]
+
+    def to_polars(self) -> pl.DataFrame:
+        """Columns ts (datetime ns UTC, the close time), open, high, low, close, volume."""
+        df = pl.DataFrame({n: self.data[n] for n in BAR.names})
+        return df.with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")))
+
+    def to_pandas(self):
+        """pandas DataFrame indexed by close time (UTC) with open..volume columns."""
+        import pandas as pd
+
+        idx = pd.DatetimeIndex(self.data["ts"].astype("datetime64[ns]"), name="ts").tz_localize(
+            "UTC"
+        )
+        return pd.DataFrame({n: self.data[n] for n in BAR.names[1:]}, index=idx)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -67,30 +106,156 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(
-                "gzip file is truncated or corrupt", file=str(path), fix="re-download the file"
-            ) from exc
-    if not raw.strip():
-        raise DataError("file is empty", file=str(path), fix="check the download or the path")
-    for enc in ("utf-8-sig", "latin-1"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise DataError("cannot decode file as text", file=str(path), fix="save it as UTF-8")
-
-
-def _find(cols: dict[str, str], key: str) -> str | None:
+def _find(cols: list[str], key: str) -> str | None:
+    lower = {c.strip().lower(): c for c in cols}
     for alias in _ALIASES[key]:
-        if alias in cols:
-            return cols[alias]
+        if alias in lower:
+            return lower[alias]
     return None
+
+
+@dataclasses.dataclass
+class _Raw:
+    """A bar file read as text columns, before interpretation."""
+
+    df: pl.DataFrame
+    info: FileInfo
+    date_col: str | None
+    time_col: str | None
+    crypto_dl: bool
+    lines: np.ndarray  # 1-based file line of each row
+
+    @property
+    def first_line(self) -> int:
+        return int(self.lines[0]) if len(self.lines) else self.info.first_data_line
+
+    def subset(self, mask: pl.Series) -> _Raw:
+        keep = mask.to_numpy()
+        return dataclasses.replace(self, df=self.df.filter(mask), lines=self.lines[keep])
+
+
+def _load(path: Path, encoding: str | None = None) -> _Raw:
+    info = sniff(path, encoding=encoding)
+    if info.header is None:
+        raise DataError(
+            "bar file has no header row",
+            file=str(path),
+            fix="add a header (Date,Open,High,Low,Close,Volume) or use read_table with a mapping",
+        )
+    header = list(info.header)
+    crypto_dl = info.banner_lines > 0 and "cryptodatadownload" in _banner(info).lower()
+    opts = dict(separator=info.separator, infer_schema=False, has_header=False)
+    src = (
+        path
+        if info.encoding == "utf8"
+        else _reencoded(info)  # UTF-16 / latin-1 text: polars wants UTF-8 bytes
+    )
+    date_col = time_col = None
+    if info.n_fields == len(header) + 1 and header[0].strip().lower() in ("date", "datetime", ""):
+        # backtrader quirk: the header names Date,Open,... but rows are date,time,open,...
+        names = ["Date", "Time", *header[1:]]
+        date_col, time_col = "Date", "Time"
+    else:
+        names = [h if h else "index" for h in header]
+        if len(set(names)) != len(names):
+            raise DataError(
+                "duplicate column names in header", file=str(path), value=header, fix="rename them"
+            )
+    try:
+        df = pl.read_csv(
+            src,
+            skip_rows=info.banner_lines + 1,
+            new_columns=names,
+            truncate_ragged_lines=False,
+            **opts,
+        )
+    except pl.exceptions.NoDataError:
+        raise DataError(
+            "file has a header but no rows", file=str(path), fix="check the export"
+        ) from None
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        open_bytes(path)  # a truncated gzip raises its own clear error here
+        diagnose(info)
+        raise DataError(
+            f"cannot parse the file as CSV ({str(exc).splitlines()[0]})",
+            file=str(path),
+            fix="check the separator, quoting and encoding",
+        ) from None
+    if df.height == 0:
+        raise DataError("file has a header but no rows", file=str(path), fix="check the export")
+    if any(df[c].null_count() for c in df.columns[:1]) or (
+        df.height and df.row(df.height - 1).count(None) > 0
+    ):
+        diagnose(info)
+    if date_col is None:
+        lower = {c.strip().lower(): c for c in df.columns}
+        if "date" in lower and "time" in lower:
+            date_col, time_col = lower["date"], lower["time"]
+        elif crypto_dl and "unix" in lower:
+            date_col = lower["unix"]
+        else:
+            date_col = next((lower[n] for n in _DATE_NAMES if n in lower), df.columns[0])
+    lines = np.arange(df.height, dtype=np.int64) + info.first_data_line
+    return _Raw(
+        df=df, info=info, date_col=date_col, time_col=time_col, crypto_dl=crypto_dl, lines=lines
+    )
+
+
+def _banner(info: FileInfo) -> str:
+    head = open_bytes(info.path, 4096)
+    text, _, _ = decode(head, info.path, None if info.encoding == "utf8" else info.encoding)
+    return "\n".join(text.splitlines()[: info.banner_lines])
+
+
+def _reencoded(info: FileInfo):
+    import io
+
+    text, _, _ = decode(open_bytes(info.path), info.path, info.encoding)
+    return io.BytesIO(text.encode("utf-8"))
+
+
+def _numeric(raw: _Raw, col: str) -> np.ndarray:
+    s = raw.df[col].str.strip_chars()
+    vals = s.cast(pl.Float64, strict=False)
+    bad = vals.is_null() & s.is_not_null() & (s != "")
+    if bad.any():
+        i = int(bad.arg_max())
+        raise DataError(
+            "value is not a number",
+            file=str(raw.info.path),
+            row=int(raw.lines[i]),
+            column=col,
+            value=raw.df[col][i],
+            fix="fix or remove the row",
+        )
+    if vals.null_count():
+        i = int(vals.is_null().arg_max())
+        raise DataError(
+            "missing value",
+            file=str(raw.info.path),
+            row=int(raw.lines[i]),
+            column=col,
+            fix="fill the empty field or delete the row",
+        )
+    return vals.to_numpy()
+
+
+def _stamps(raw: _Raw, tz: str) -> tuple[np.ndarray, bool]:
+    """Bar stamps as ns UTC (naive stamps are wall-clock in ``tz``) and whether they hold times."""
+    df, path = raw.df, str(raw.info.path)
+    if raw.crypto_dl and raw.date_col and raw.date_col.lower() == "unix":
+        ns = parse_timestamps(df[raw.date_col], fmt="epoch", file=path, column=raw.date_col,
+                              first_line=raw.lines)  # fmt: skip
+        return ns, True
+    if raw.time_col is not None:
+        text = df[raw.date_col].str.strip_chars() + " " + df[raw.time_col].str.strip_chars()
+        column = f"{raw.date_col}+{raw.time_col}"
+    else:
+        text, column = df[raw.date_col], raw.date_col
+    ns = parse_timestamps(text, tz=tz, file=path, column=column, first_line=raw.lines)
+    wall = wall_clock_ns(ns, tz)
+    has_time = bool((wall % NS_PER_DAY != 0).any())
+    return ns, has_time
 
 
 def read_bars(
@@ -102,51 +267,72 @@ def read_bars(
     session_close: str = "16:00",
     adjust: bool = False,
     instrument: Instrument | None = None,
+    interval: str | int | None = None,
+    encoding: str | None = None,
 ) -> Bars:
-    """Read an OHLCV CSV (optionally gzipped) into canonical bars.
+    """Read an OHLCV CSV (optionally gzipped) into canonical bars (see the module docstring).
 
-    ``symbol`` defaults to the file name's first token. ``tz`` is the time zone of naive
-    stamps in the file (default UTC; stamps with an offset are converted). ``adjust`` scales
-    open/high/low/close by ``Adj Close / Close`` when the file has that column.
+    ``symbol`` defaults to a ``symbol`` column or the file name's first ticker-like token.
+    ``interval`` overrides the bar length used for ``label="open"`` (default: median spacing).
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", file=str(path), fix="check the path")
-    text = _read_text(path)
-    lines = text.splitlines()
-    skip = 0
-    crypto_dl = lines[0].lower().startswith("http")  # CryptoDataDownload puts its URL first
-    if crypto_dl:
-        skip = 1
-    header = [h.strip() for h in lines[skip].split(",")]
-    first_row = lines[skip + 1].split(",") if len(lines) > skip + 1 else []
-    if len(lines) <= skip + 1:
-        raise DataError("file has a header but no rows", file=str(path), fix="check the export")
-    body = "\n".join(lines[skip:])
-    if len(first_row) == len(header) + 1:
-        # backtrader quirk: header names Date,... but rows are date,time,...
-        df = pd.read_csv(io.StringIO(body), header=None, skiprows=1, dtype=str)
-        df.columns = ["date", "time"] + [h.lower() for h in header[1:]]
-    else:
-        df = pd.read_csv(io.StringIO(body), dtype=str, skipinitialspace=True)
-        df.columns = [str(c).strip().lower() for c in df.columns]
-    cols = {c: c for c in df.columns}
+    if tz is not None:
+        check_tz(tz)
+    raw = _load(path, encoding)
+    return build_bars(
+        raw,
+        symbol=symbol,
+        label=label,
+        tz=tz,
+        session_close=session_close,
+        adjust=adjust,
+        instrument=instrument,
+        interval=interval,
+    )
+
+
+def bar_rows(raw: _Raw, *, tz: str | None = None, adjust: bool = False):
+    """Parse a loaded bar file into BAR rows **in file order** with raw stamps (ns UTC).
+
+    Returns ``(rows, lines)`` where ``lines[i]`` is the file line of ``rows[i]``; validation
+    runs on this (so errors name lines) before :func:`build_bars` sorts and stamps close times.
+    """
+    parsed = _parse_rows(raw, tz=tz, adjust=adjust)
+    return parsed.rows, parsed.raw.lines
+
+
+@dataclasses.dataclass
+class _Parsed:
+    rows: np.ndarray
+    raw: _Raw
+    has_time: bool
+    close_only: str | None
+
+
+def _parse_rows(raw: _Raw, *, tz: str | None, adjust: bool) -> _Parsed:
+    path = raw.info.path
+    cols = raw.df.columns
     missing = [k for k in ("open", "high", "low", "close") if _find(cols, k) is None]
-    if missing:
+    if missing and _close_only_column(raw) is None:
         raise DataError(
             f"missing OHLC column(s) {missing}",
             file=str(path),
             column=missing[0],
-            value=list(df.columns),
-            fix="rename the columns to open/high/low/close or use data.read_csv with a mapping",
+            value=cols,
+            fix="rename the columns to open/high/low/close or use data.readers.read_table with a mapping",
         )
-
-    stamps, has_time = _parse_stamps(df, path, tz or "UTC", crypto_dl)
-    ohlc = {}
-    for key in ("open", "high", "low", "close"):
-        ohlc[key] = _numeric(df[_find(cols, key)], path, key, skip)
+    raw = _drop_empty_rows(raw)
+    close_only = _close_only_column(raw)
+    if close_only is not None:
+        closes = _numeric(raw, close_only)
+        ohlc = {k: closes for k in ("open", "high", "low", "close")}
+    else:
+        ohlc = {k: _numeric(raw, _find(cols, k)) for k in ("open", "high", "low", "close")}
     vol_col = _find(cols, "volume")
-    volume = _numeric(df[vol_col], path, vol_col, skip) if vol_col else np.zeros(len(df))
+    volume = _numeric(raw, vol_col) if vol_col else np.zeros(raw.df.height)
+    qv_col = _find(cols, "quote_volume")
+    if raw.crypto_dl and vol_col and qv_col:
+        volume = _unswap_volumes(volume, _numeric(raw, qv_col), ohlc, str(path))
     if adjust:
         adj_col = _find(cols, "adj_close")
         if adj_col is None:
@@ -156,139 +342,210 @@ def read_bars(
                 argument="adjust",
                 fix="drop adjust or use a file with adjusted closes",
             )
-        factor = _numeric(df[adj_col], path, adj_col, skip) / ohlc["close"]
-        for key in ("open", "high", "low", "close"):
+        factor = _numeric(raw, adj_col) / ohlc["close"]
+        for key in ohlc:
             ohlc[key] = ohlc[key] * factor
+        volume = volume / factor
+    stamps, has_time = _stamps(raw, tz or "UTC")
+    out = np.empty(len(stamps), dtype=BAR)
+    out["ts"] = stamps
+    for key in ("open", "high", "low", "close"):
+        out[key] = ohlc[key]
+    out["volume"] = volume
+    return _Parsed(rows=out, raw=raw, has_time=has_time, close_only=close_only)
 
-    order = np.argsort(stamps, kind="stable")  # newest-first files (Bitstamp) become oldest-first
-    stamps = stamps[order]
-    dup = np.flatnonzero(np.diff(stamps) == 0)
-    if dup.size:
-        raise DataError(
-            "duplicate timestamp",
-            file=str(path),
-            row=int(order[dup[0] + 1]) + skip + 2,
-            column="date",
-            value=str(pd.Timestamp(stamps[dup[0]], tz="UTC")),
-            fix="remove the duplicated bar",
-        )
-    interval = int(np.median(np.diff(stamps))) if len(stamps) > 1 else NS_PER_DAY
+
+def build_bars(
+    raw: _Raw,
+    *,
+    symbol: str | None = None,
+    label: Label = "auto",
+    tz: str | None = None,
+    session_close: str = "16:00",
+    adjust: bool = False,
+    instrument: Instrument | None = None,
+    interval: str | int | None = None,
+    sha256: str | None = None,
+) -> Bars:
+    """Interpret a loaded bar file (or one symbol's rows of it) as canonical :class:`Bars`."""
+    path = raw.info.path
+    file_tz = tz or "UTC"
+    parsed = _parse_rows(raw, tz=tz, adjust=adjust)
+    out, raw, has_time, close_only = parsed.rows, parsed.raw, parsed.has_time, parsed.close_only
+
+    # newest-first files (Bitstamp) are reversed silently; other disorder is reported below
+    lines = raw.lines
+    if len(out) > 1 and bool((np.diff(out["ts"]) < 0).all()):
+        out, lines = out[::-1].copy(), lines[::-1]
+    from data.validate import validate_array
+
+    validate_array(out, "bar", file=str(path), first_line=lines, stacklevel=4)
+    out = out[np.argsort(out["ts"], kind="stable")]
+    stamps = out["ts"].copy()
+    interval_ns = _interval(stamps, interval)
+    sym = symbol
+    if sym is None and close_only is not None and _find([close_only], "close") is None:
+        sym = close_only.strip().upper()  # a close-only file names its series (SP500, vix)
+    sym = sym or _symbol_from(raw.df, path)
+    is_247 = raw.crypto_dl or _trades_weekends(stamps)
     if label == "auto":
-        if not has_time or interval >= NS_PER_DAY and _all_midnight(stamps, tz or "UTC"):
-            label = "open" if crypto_dl else "session"
-        elif crypto_dl or "timestamp" in df.columns or df.columns[0] in ("unnamed: 0", ""):
+        if not has_time:
+            label = "session"
+        elif raw.crypto_dl or raw.date_col.strip().lower() in ("timestamp", "unix", "", "index"):
             label = "open"
         else:
             label = "close"
-    if label == "open":
-        close_ts = stamps + interval
-    elif label == "close":
-        close_ts = stamps
-    elif label == "session":
-        close_ts = _session_close(stamps, tz or "America/New_York", session_close)
+    if label == "session" and is_247 and tz is None and session_close == "16:00":
+        session_tz, session_close = "UTC", "24:00"
     else:
-        raise DataError(
-            f"unknown label {label!r}", argument="label", value=label,
-            fix="use 'open', 'close', 'session' or 'auto'",
-        )
-
-    out = np.empty(len(stamps), dtype=BAR)
-    out["ts"] = close_ts
-    for key in ("open", "high", "low", "close"):
-        out[key] = ohlc[key][order]
-    out["volume"] = volume[order]
-    sym = symbol or _symbol_from(df, path)
+        session_tz = tz or "America/New_York"
+    out["ts"] = close_times(
+        stamps,
+        label,
+        interval_ns=interval_ns,
+        tz=session_tz,
+        session_close=session_close,
+        stamp_tz=file_tz,
+    )
     inst = instrument or Instrument(
         symbol=sym,
-        calendar="24/7" if crypto_dl or _trades_weekends(close_ts) else "session",
-        timezone=tz or ("UTC" if has_time else "America/New_York"),
+        calendar="24/7" if is_247 else "session",
+        timezone=session_tz if label == "session" else file_tz,
     )
     return Bars(
         symbol=sym,
         data=out,
         instrument=inst,
-        interval_ns=interval,
+        interval_ns=interval_ns,
         source=str(path),
-        sha256=file_sha256(path),
+        sha256=sha256 if sha256 is not None else file_sha256(path),
     )
 
 
-_NOT_SYMBOLS = {"DAILY", "CSV", "TXT", "GZ", "MIN", "BID", "ASK", "INDEX", "ARCH", "FXCM", "BITSTAMP"}
+def close_times(
+    stamps: np.ndarray,
+    label: str,
+    *,
+    interval_ns: int,
+    tz: str = "America/New_York",
+    session_close: str = "16:00",
+    stamp_tz: str = "UTC",
+) -> np.ndarray:
+    """Bar close times (ns UTC) from file stamps under ``label`` ("open", "close", "session").
+
+    For ``"session"`` the trading date is the stamp's calendar date in ``stamp_tz`` (the zone
+    the file's naive dates were read in) and the close is ``session_close`` local time in ``tz``.
+    """
+    if label == "open":
+        return stamps + interval_ns
+    if label == "close":
+        return stamps.copy()
+    if label == "session":
+        # a date-only stamp means the trading date; its close is session_close local time in tz
+        from data.timeutil import localize
+
+        days = wall_clock_ns(stamps, stamp_tz) // NS_PER_DAY
+        return localize(days * NS_PER_DAY + parse_clock(session_close), tz)
+    raise DataError(
+        f"unknown label {label!r}",
+        argument="label",
+        value=label,
+        fix="use 'open', 'close', 'session' or 'auto'",
+    )
 
 
-def _symbol_from(df: pd.DataFrame, path: Path) -> str:
+def _drop_empty_rows(raw: _Raw) -> _Raw:
+    """Rows with a date but every value missing (empty, ``.`` as FRED writes it, ``NA``,
+    ``null``: no trading data that day) are skipped with a warning."""
+    values = [c for c in raw.df.columns if c not in (raw.date_col, raw.time_col)]
+    values = [c for c in values if c.strip().lower() not in ("symbol", "ticker", "unix", "date")]
+    empty = pl.all_horizontal(
+        pl.col(c).is_null() | pl.col(c).str.strip_chars().str.to_lowercase().is_in(MISSING)
+        for c in values
+    )
+    mask = raw.df.select(empty).to_series()
+    n = int(mask.sum())
+    if n == 0:
+        return raw
+    first = int(raw.lines[int(mask.arg_max())])
+    warnings.warn(
+        f"file {raw.info.path}: {n} row(s) have a date but no values (first at row {first}); "
+        "skipped",
+        UserWarning,
+        stacklevel=5,
+    )
+    return raw.subset(~mask)
+
+
+def _close_only_column(raw: _Raw) -> str | None:
+    """A file of closes only (index levels, a single price series): its value column, if any."""
+    cols = raw.df.columns
+    if all(_find(cols, k) is not None for k in ("open", "high", "low")):
+        return None
+    if _find(cols, "close") is not None and _find(cols, "open") is None:
+        return _find(cols, "close")
+    values = [c for c in cols if c not in (raw.date_col, raw.time_col)]
+    return values[0] if len(values) == 1 else None
+
+
+def _interval(stamps: np.ndarray, interval: str | int | None) -> int:
+    if interval is not None:
+        from data.timeutil import parse_duration
+
+        return parse_duration(interval)
+    if len(stamps) < 2:
+        return NS_PER_DAY
+    return int(np.median(np.diff(stamps)))
+
+
+def _unswap_volumes(base: np.ndarray, quote: np.ndarray, ohlc: dict, file: str) -> np.ndarray:
+    """CryptoDataDownload files swap 'Volume BTC' and 'Volume USD' in some rows: repair them.
+
+    A row is swapped when base x price is far from quote but quote x price matches base.
+    """
+    lo, hi = ohlc["low"], ohlc["high"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied = quote / base  # the average price if the columns are right
+        ok = (implied >= lo * 0.5) & (implied <= hi * 2.0)
+        swapped_implied = base / quote
+        swapped = ~ok & (swapped_implied >= lo * 0.5) & (swapped_implied <= hi * 2.0)
+    n = int(swapped.sum())
+    if n:
+        warnings.warn(
+            f"file {file}: {n} rows have the base and quote volume columns swapped "
+            "(a CryptoDataDownload quirk); repaired",
+            UserWarning,
+            stacklevel=5,
+        )
+    return np.where(swapped, quote, base)
+
+
+_NOT_SYMBOLS = {
+    "DAILY", "CSV", "TXT", "GZ", "MIN", "BID", "ASK", "INDEX", "ARCH", "FXCM", "BITSTAMP",
+    "SKFOLIO", "TRUEFX", "TARDIS", "LOBSTER", "STOCKNET", "OHLCV", "ADJCLOSE", "H1", "M1", "D",
+}  # fmt: skip
+
+
+def _symbol_from(df: pl.DataFrame, path: Path) -> str:
     """Best guess of the symbol: a ``symbol`` column, else the first ticker-like name token."""
-    if "symbol" in df.columns and df["symbol"].nunique() == 1:
-        return re.sub(r"[^A-Za-z0-9]", "", str(df["symbol"].iloc[0])).upper()
+    lower = {c.strip().lower(): c for c in df.columns}
+    if "symbol" in lower:
+        values = df[lower["symbol"]].unique()
+        if len(values) == 1 and values[0]:
+            return re.sub(r"[^A-Za-z0-9]", "", str(values[0])).upper()
     for token in re.split(r"[_\-.]", path.name):
-        if re.fullmatch(r"[A-Za-z]{1,5}[A-Za-z0-9]{0,5}", token) and token.isupper():
+        if re.fullmatch(r"[A-Za-z]{1,6}[A-Za-z0-9]{0,5}", token) and token.isupper():
             if token.upper() not in _NOT_SYMBOLS:
                 return token.upper()
-    return re.split(r"[_\-.]", path.name)[0].upper() or "BARS"
-
-
-def _numeric(col: pd.Series, path: Path, name: str, skip: int) -> np.ndarray:
-    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(np.isnan(values) & col.notna().to_numpy())
-    if bad.size:
-        raise DataError(
-            "value is not a number",
-            file=str(path),
-            row=int(bad[0]) + skip + 2,
-            column=name,
-            value=col.iloc[bad[0]],
-            fix="fix or remove the row",
-        )
-    return values
-
-
-def _parse_stamps(df: pd.DataFrame, path: Path, tz: str, crypto_dl: bool):
-    if crypto_dl and "unix" in df.columns:
-        unix = pd.to_numeric(df["unix"], errors="coerce").to_numpy(dtype=np.float64)
-        unix = np.where(unix > 1e11, unix / 1000.0, unix)  # some exports use ms
-        return (unix * 1e9).astype(np.int64), True
-    if "date" in df.columns and "time" in df.columns:
-        raw = df["date"].astype(str) + " " + df["time"].astype(str)
-    else:
-        name = next((c for c in df.columns if c in _DATE_NAMES), df.columns[0])
-        raw = df[name].astype(str)
-    if raw.str.fullmatch(r"\d{8}").all():
-        parsed = pd.to_datetime(raw, format="%Y%m%d", errors="coerce")
-    else:
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    if parsed.isna().any():
-        bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise DataError(
-            "cannot parse timestamp",
-            file=str(path),
-            row=bad + 2,
-            column="date",
-            value=raw.iloc[bad],
-            fix="use ISO 8601 stamps (YYYY-MM-DD[ HH:MM:SS])",
-        )
-    if parsed.dt.tz is None:
-        parsed = parsed.dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-    has_time = bool((parsed.dt.tz_convert(tz).dt.normalize() != parsed.dt.tz_convert(tz)).any())
-    ns = parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
-    return ns, has_time
-
-
-def _all_midnight(stamps: np.ndarray, tz: str) -> bool:
-    local = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(tz)
-    return bool((local == local.normalize()).all())
-
-
-def _session_close(stamps: np.ndarray, tz: str, session_close: str) -> np.ndarray:
-    # stamps are midnight of the trading date (localised in the file's tz); re-anchor the date in
-    # the exchange tz and add the session close time there.
-    dates = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert("UTC").normalize()
-    hh, mm = (int(x) for x in session_close.split(":")[:2])
-    local = dates.tz_localize(None).tz_localize(tz) + pd.Timedelta(hours=hh, minutes=mm)
-    return local.tz_convert("UTC").as_unit("ns").asi8.copy()
+    for token in re.split(r"[_\-.]", path.name):  # lowercase names like daily-KO.csv / nvda-...
+        if re.fullmatch(r"[A-Za-z]{1,5}", token) and token.upper() not in _NOT_SYMBOLS:
+            return token.upper()
+    stem = path.name.split(".")[0]
+    return stem.upper() or "BARS"
 
 
 def _trades_weekends(ts: np.ndarray) -> bool:
     if len(ts) < 10:
         return False
-    days = (ts // NS_PER_DAY + 3) % 7  # 0 = Monday for the epoch (a Thursday) offset
+    days = (ts // NS_PER_DAY + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
     return bool(np.mean(days >= 5) > 0.1)

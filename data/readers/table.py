@@ -1,0 +1,334 @@
+"""Generic CSV / Parquet reader for every canonical kind (bar, trade, quote, depth, mbo).
+
+A *mapping* says which file column feeds which canonical field (``{"px": "price"}``); columns
+not mapped are matched by common names (``timestamp``/``time`` -> ``ts``, ``amount``/``qty`` ->
+``size``, ``local_timestamp`` -> ``ts_recv``, ...). Headerless files are mapped by 0-based column
+position (``{"0": "ts", "4": "price"}``). Timestamps go through :mod:`data.timeutil` (ISO,
+epoch s/ms/us/ns, strptime formats, time zones).
+
+Values are normalised on the way in:
+
+* ``side``: ``buy/b/bid/1`` -> BUY, ``sell/s/ask/a/offer/-1`` -> SELL, empty/``unknown`` -> 0; a
+  boolean column whose name contains ``maker`` (Binance ``m``/``is_buyer_maker``) means the
+  buyer was the maker, i.e. a SELL aggressor. Anything else needs ``side_map``.
+* ``event`` (mbo): integer codes (LOBSTER numbering, :mod:`data.schema`) or names
+  (``add``, ``cancel``, ``delete``, ``execute``, ``hidden``, ``cross``, ``halt``, ``modify``, ``clear``).
+* ``flags`` (depth): integer bit fields, or a boolean / ``snap`` column marks DEPTH_SNAPSHOT.
+* missing optional fields: ``ts_recv`` = ``ts``; ``side`` = 0; quote sizes NaN (unknown);
+  bar volume 0; depth flags 0.
+* ``price_divisor`` divides every price field (LOBSTER: 10000); division, not multiplication
+  by the inverse, so ``5805000 / 10000`` is exactly ``580.5``.
+
+The fast path is polars end to end; when it fails, :func:`data.readers.sniff.diagnose` rescans
+the file to name the exact line. Readers validate what they return
+(:func:`data.validate.validate_array`): errors raise, recoverable oddities warn.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from data.errors import DataError
+from data.readers.columns import resolve_columns, to_canonical_array
+from data.readers.sniff import FileInfo, decode, diagnose, open_bytes, sniff
+from data.schema import dtype_for
+
+
+def read_table_frame(path: str | Path, *, kind: str, **options: Any) -> tuple[pl.DataFrame, int]:
+    """Read a CSV (plain/gzip) or Parquet file into a polars frame with the canonical columns
+    of ``kind`` in file order. Returns ``(frame, first_line)`` (line number of row 0); the
+    options are those of :func:`read_table` up to ``encoding``."""
+    arr, first_line = read_table_rows(path, kind=kind, **options)
+    return pl.DataFrame({n: arr[n] for n in arr.dtype.names}), first_line
+
+
+def read_table_rows(
+    path: str | Path,
+    *,
+    kind: str,
+    mapping: Mapping[Any, str] | str | None = None,
+    ts_format: str = "auto",
+    tz: str = "UTC",
+    ts_recv_format: str | None = None,
+    price_divisor: float = 1.0,
+    side_map: Mapping[Any, int] | None = None,
+    separator: str | None = None,
+    encoding: str | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read a CSV/Parquet file into a canonical array **in file order**, not validated.
+    Returns ``(rows, first_line)`` (line number of row 0)."""
+    path = Path(path)
+    dtype_for(kind)
+    if _is_parquet(path):
+        try:
+            df = pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(
+                f"Parquet file is truncated or unreadable ({str(exc).splitlines()[0]})",
+                file=str(path),
+                fix="the file is truncated or not Parquet: re-export it",
+            ) from None
+        cols = resolve_columns(df.columns, kind, mapping, file=str(path))
+        first_line = 1
+    else:
+        info = sniff(path, separator=separator, encoding=encoding)
+        df, cols = _read_csv(info, kind, mapping, ts_format)
+        first_line = info.first_data_line
+    if len(df) == 0:
+        raise DataError("file has a header but no rows", file=str(path), fix="check the export")
+    rows = to_canonical_array(
+        df,
+        kind,
+        cols,
+        ts_format=ts_format,
+        tz=tz,
+        ts_recv_format=ts_recv_format,
+        price_divisor=price_divisor,
+        side_map=side_map,
+        file=str(path),
+        first_line=first_line,
+    )
+    return rows, first_line
+
+
+def read_table(
+    path: str | Path,
+    *,
+    kind: str,
+    mapping: Mapping[Any, str] | str | None = None,
+    ts_format: str = "auto",
+    tz: str = "UTC",
+    ts_recv_format: str | None = None,
+    price_divisor: float = 1.0,
+    side_map: Mapping[Any, int] | None = None,
+    separator: str | None = None,
+    encoding: str | None = None,
+    sort: bool | None = None,
+    validate: bool = True,
+) -> np.ndarray:
+    """Read any CSV/Parquet file into a canonical array of ``kind`` (see the module docstring).
+
+    ``sort`` None sorts bars, trades and quotes stably by ``ts`` when they are out of order (with
+    a warning) and leaves depth/mbo in file order (their order carries meaning). ``validate``
+    runs :func:`data.validate.validate_array` on the rows in file order, so errors name lines.
+    For ``kind="bar"`` the stamp is taken as the bar's close time; files stamped at the bar's
+    open need :func:`data.readers.read_bars` (``label="open"``) or
+    :func:`data.readers.close_times`.
+    """
+    arr, first_line = read_table_rows(
+        path,
+        kind=kind,
+        mapping=mapping,
+        ts_format=ts_format,
+        tz=tz,
+        ts_recv_format=ts_recv_format,
+        price_divisor=price_divisor,
+        side_map=side_map,
+        separator=separator,
+        encoding=encoding,
+    )
+    return finish_array(
+        arr, kind, file=str(path), first_line=first_line, sort=sort, validate=validate
+    )
+
+
+def finish_array(
+    arr: np.ndarray,
+    kind: str,
+    *,
+    file: str | None,
+    first_line: int | None,
+    sort: bool | None = None,
+    validate: bool = True,
+) -> np.ndarray:
+    """Validate rows in file order, then sort stably by ts where the kind allows it."""
+    if validate:
+        from data.validate import validate_array
+
+        validate_array(arr, kind, file=file, first_line=first_line, stacklevel=4)
+    if sort is None:
+        sort = kind in ("bar", "trade", "quote")
+    if sort and len(arr) > 1 and bool((np.diff(arr["ts"]) < 0).any()):
+        arr = arr[np.argsort(arr["ts"], kind="stable")]
+    return arr
+
+
+def iter_table(
+    path: str | Path,
+    *,
+    kind: str,
+    chunk_rows: int = 1_000_000,
+    mapping: Mapping[Any, str] | str | None = None,
+    ts_format: str = "auto",
+    tz: str = "UTC",
+    ts_recv_format: str | None = None,
+    price_divisor: float = 1.0,
+    side_map: Mapping[Any, int] | None = None,
+    separator: str | None = None,
+    validate: bool = True,
+) -> Iterator[np.ndarray]:
+    """Stream a large CSV/Parquet file as canonical arrays of at most ``chunk_rows`` rows, in
+    file order, with memory bounded by the chunk size (polars streaming engine)."""
+    path = Path(path)
+    dtype_for(kind)
+    if _is_parquet(path):
+        lf = pl.scan_parquet(path)
+        cols = resolve_columns(lf.collect_schema().names(), kind, mapping, file=str(path))
+        first_line = 1
+    else:
+        info = sniff(path, separator=separator)
+        if info.encoding != "utf8":
+            raise DataError(
+                "streaming needs UTF-8 text",
+                file=str(path),
+                value=info.encoding,
+                fix="convert the file to UTF-8 or read it with read_table(encoding=...)",
+            )
+        lf, cols = _scan_csv(info, kind, mapping, ts_format)
+        first_line = info.first_data_line
+    line = first_line
+    for df in lf.collect_batches(chunk_size=chunk_rows):
+        if len(df) == 0:
+            continue
+        for start in range(0, len(df), chunk_rows):
+            part = df.slice(start, chunk_rows)
+            arr = to_canonical_array(
+                part,
+                kind,
+                cols,
+                ts_format=ts_format,
+                tz=tz,
+                ts_recv_format=ts_recv_format,
+                price_divisor=price_divisor,
+                side_map=side_map,
+                file=str(path),
+                first_line=line,
+            )
+            if validate:
+                from data.validate import validate_array
+
+                validate_array(
+                    arr, kind, file=str(path), first_line=line, order=False, stacklevel=3
+                )
+            line += len(part)
+            yield arr
+
+
+# ------------------------------------------------------------------------------------------
+# CSV plumbing
+# ------------------------------------------------------------------------------------------
+def _is_parquet(path: Path) -> bool:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _csv_options(info: FileInfo) -> dict[str, Any]:
+    opts: dict[str, Any] = {
+        "separator": info.separator,
+        "skip_rows": info.banner_lines,
+        "has_header": info.header is not None,
+        "infer_schema": False,  # every column as text; we convert only what is used
+        "truncate_ragged_lines": False,
+    }
+    if info.header is None:
+        opts["new_columns"] = [str(i) for i in range(info.n_fields)]
+    return opts
+
+
+def _columns(info: FileInfo) -> list[str]:
+    return info.header if info.header is not None else [str(i) for i in range(info.n_fields)]
+
+
+def _source(info: FileInfo) -> Any:
+    if info.encoding == "utf8":
+        return info.path
+    text, _, _ = decode(open_bytes(info.path), info.path, info.encoding)
+    return io.BytesIO(text.encode("utf-8"))
+
+
+def _read_csv(info: FileInfo, kind: str, mapping, ts_format: str):
+    cols = resolve_columns(_columns(info), kind, mapping, file=str(info.path))
+    used = sorted(set(cols.values()), key=_columns(info).index)
+    fast = _fast_schema(info, cols, kind)
+    fast |= _integer_stamp_columns(info, cols, used)
+    try:
+        df = _read(info, used, fast)
+        if fast and any(df[c].null_count() for c in fast):
+            raise pl.exceptions.ComputeError("nulls in a numeric column")
+    except pl.exceptions.NoDataError:
+        raise DataError(
+            "file has a header but no rows", file=str(info.path), fix="check the export"
+        ) from None
+    except (pl.exceptions.PolarsError, OSError):
+        try:
+            df = _read(info, used, {})
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            open_bytes(info.path)  # a truncated gzip raises its own clear error here
+            diagnose(info)
+            raise DataError(
+                f"cannot parse the file as CSV ({str(exc).splitlines()[0]})",
+                file=str(info.path),
+                fix="check the separator, quoting and encoding",
+            ) from None
+    if df.height and any(df[c].null_count() for c in used):
+        diagnose(info)  # a short line (e.g. a truncated last line) gets its precise error
+    return df, cols
+
+
+def _fast_schema(info: FileInfo, cols: dict[str, str], kind: str) -> dict[str, Any]:
+    """Float64 for price/size columns and Int64 for integer epoch stamps: no string detour."""
+    schema: dict[str, Any] = {}
+    for field, col in cols.items():
+        if field in ("side", "event", "flags", "ts", "ts_recv"):
+            continue
+        schema[col] = pl.Int64 if field == "order_id" else pl.Float64
+    return schema
+
+
+def _read(info: FileInfo, used: list[str], schema: dict, n_rows: int | None = None) -> pl.DataFrame:
+    opts = _csv_options(info)
+    if info.header is None:  # headerless: select by position, name columns "0", "1", ...
+        opts.pop("new_columns")
+        idx = [int(c) for c in used]
+        schema = {f"column_{int(c) + 1}": v for c, v in schema.items()}
+        df = pl.read_csv(_source(info), columns=idx, schema_overrides=schema, n_rows=n_rows,
+                         **opts)  # fmt: skip
+        return df.rename(dict(zip(df.columns, used, strict=True)))
+    return pl.read_csv(_source(info), columns=used, schema_overrides=schema, n_rows=n_rows, **opts)
+
+
+def _integer_stamp_columns(info: FileInfo, cols: dict[str, str], used: list[str]) -> dict[str, Any]:
+    """Timestamp columns holding plain integers (epoch stamps) are read as Int64 directly."""
+    stamp_cols = [cols[f] for f in ("ts", "ts_recv") if f in cols]
+    head = _read(info, used, {}, n_rows=200)
+    out = {}
+    for col in stamp_cols:
+        s = head[col].drop_nulls()
+        if len(s) and bool(s.str.contains(r"^\s*-?\d{9,19}\s*$").all()):
+            out[col] = pl.Int64
+    return out
+
+
+def _scan_csv(info: FileInfo, kind: str, mapping, ts_format: str):
+    cols = resolve_columns(_columns(info), kind, mapping, file=str(info.path))
+    used = sorted(set(cols.values()), key=_columns(info).index)
+    opts = _csv_options(info)
+    opts["schema_overrides"] = _fast_schema(info, cols, kind) | _integer_stamp_columns(
+        info, cols, used
+    )
+    new_columns = opts.pop("new_columns", None)
+    lf = pl.scan_csv(info.path, **opts)
+    if new_columns:
+        lf = lf.rename(dict(zip(lf.collect_schema().names(), new_columns, strict=True)))
+    return lf.select(used), cols

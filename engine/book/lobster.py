@@ -1,0 +1,230 @@
+"""Replaying a LOBSTER message file through the L3 book must reproduce its orderbook file.
+
+The reproduction rule (docs/order_book.md): LOBSTER writes only the messages that touch the top
+L levels, so the book can know only those levels. After each message:
+
+1. the message is applied to the L3 book (unknown order ids act on the anonymous quantity of
+   their level, found by side and price);
+2. levels beyond the best L on a side have left the visible window: they are forgotten (with
+   their orders), since later changes to them are not in the file;
+3. when a side then holds fewer than L levels and the orderbook row shows more, those deeper
+   levels have entered the window from beyond it: they are learned from the row, and only
+   those (each must be worse than every level the book holds);
+4. the book's top N levels are compared with the row for every N = 1..L (prices and sizes,
+   both sides; dummy levels are empty levels).
+
+Before the first message the book is unknown: it is learned from row 0 with message 0's
+effect reversed (reported apart as the initial levels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from data.errors import DataError
+from data.readers.lobster import DUMMY_ASK, DUMMY_BID, Lobster, read_lobster
+from data.schema import MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE
+from engine.book import codes as C
+from engine.book.l3_nb import (
+    l3_alloc,
+    l3_forget_beyond_nb,
+    l3_replay_nb,
+    l3_set_anon_nb,
+)
+
+
+@njit(cache=True, inline="always")
+def _row_level(ob, i, s, k):
+    """(price, size) of level k of side s in orderbook row i; price NO_TICK for a dummy."""
+    col = 4 * k + (2 if s == 0 else 0)
+    p = ob[i, col]
+    if p == DUMMY_ASK or p == DUMMY_BID:
+        return C.NO_TICK, 0
+    return p, ob[i, col + 1]
+
+
+@njit(cache=True)
+def _qty_at(lv, meta, s, tick):
+    n = meta[s]
+    key = tick if s == 0 else -tick
+    for j in range(n - 1, -1, -1):
+        if lv[s, C.LV_KEY, j] == key:
+            return lv[s, C.LV_QTY, j]
+    return 0
+
+
+@njit(cache=True)
+def lobster_check_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, ob, L,
+                     match, first_bad, depth_ok, learned_rows, counts):
+    """Run the reproduction check; returns a status (fatal codes stop at their row).
+
+    Outputs: ``match[N-1]`` rows whose top N levels match; ``first_bad[N-1]`` first row not
+    matching at depth N (-1 if none); ``depth_ok[i]`` matching depth of row i;
+    ``learned_rows[N-1]`` rows whose top N held a level learned from that very row; ``counts``:
+    [initial levels learned, levels learned later, levels forgotten, rows]."""
+    n = ts.shape[0]
+    if n == 0:
+        return C.OK
+    # initial book: row 0 with message 0 reversed
+    for s in range(2):
+        for k in range(L):
+            p, sz = _row_level(ob, 0, s, k)
+            if p == C.NO_TICK:
+                break
+            st = l3_set_anon_nb(lv, od, ht, meta, s, p, sz)
+            if st != C.OK:
+                return st
+            counts[0] += 1
+    e0 = event[0]
+    s0 = 0 if side[0] == 1 else 1
+    if e0 == MBO_ADD:
+        l3_set_anon_nb(lv, od, ht, meta, s0, tick[0], _qty_at(lv, meta, s0, tick[0]) - q[0])
+    elif e0 == MBO_CANCEL or e0 == MBO_DELETE or e0 == MBO_EXECUTE:
+        l3_set_anon_nb(lv, od, ht, meta, s0, tick[0], _qty_at(lv, meta, s0, tick[0]) + q[0])
+    for i in range(n):
+        st, _ = l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, i, i + 1)
+        if st != C.OK:
+            return st
+        first_learned = L
+        for s in range(2):
+            if meta[s] > L:
+                counts[2] += l3_forget_beyond_nb(lv, od, ht, meta, s, L)
+            k = meta[s]
+            while k < L:
+                p, sz = _row_level(ob, i, s, k)
+                if p == C.NO_TICK:
+                    break
+                key = p if s == 0 else -p
+                if k > 0 and not key < lv[s, C.LV_KEY, 0]:
+                    break  # not beyond the book's worst level: a disagreement, not an entry
+                st = l3_set_anon_nb(lv, od, ht, meta, s, p, sz)
+                if st != C.OK:
+                    return st
+                counts[1] += 1
+                if k < first_learned:
+                    first_learned = k
+                k += 1
+        m = 0
+        while m < L:
+            same = True
+            for s in range(2):
+                p, sz = _row_level(ob, i, s, m)
+                nl = meta[s]
+                if m < nl:
+                    key = lv[s, C.LV_KEY, nl - 1 - m]
+                    mine = key if s == 0 else -key
+                    if mine != p or lv[s, C.LV_QTY, nl - 1 - m] != sz:
+                        same = False
+                elif p != C.NO_TICK:
+                    same = False
+            if not same:
+                break
+            m += 1
+        depth_ok[i] = m
+        for d in range(m):
+            match[d] += 1
+        for d in range(m, L):
+            if first_bad[d] < 0:
+                first_bad[d] = i
+        for d in range(first_learned, L):
+            learned_rows[d] += 1
+        counts[3] += 1
+    return C.OK
+
+
+@dataclasses.dataclass(frozen=True)
+class LobsterCheck:
+    """Outcome of :func:`check_lobster`."""
+
+    message_file: str
+    orderbook_file: str
+    levels: int
+    rows: int
+    matching: tuple[int, ...]  # per depth N = 1..levels
+    first_mismatch: tuple[int, ...]  # row index per depth, -1 if none
+    learned_rows: tuple[int, ...]  # per depth: rows whose top N held a level learned there
+    learned_initial: int  # levels taken from row 0 (the book before the file starts)
+    learned: int  # levels that entered the window from beyond it, learned from the rows
+    forgotten: int  # levels that left the window
+    counters: dict[str, int]  # book notes (unknown order ids, ...)
+    depth_ok: np.ndarray  # matching depth of each row
+
+    @property
+    def ok(self) -> bool:
+        return all(m == self.rows for m in self.matching)
+
+    def table(self) -> str:
+        lines = [f"{'depth N':>8} {'rows compared':>14} {'rows matching':>14} {'match %':>9} "
+                 f"{'rows w/ level learned there':>28}"]
+        for d, m in enumerate(self.matching, start=1):
+            pct = 100.0 * m / self.rows if self.rows else 100.0
+            bad = "" if m == self.rows else f"   first mismatch at row {self.first_mismatch[d - 1] + 1}"
+            lines.append(f"{d:>8} {self.rows:>14,} {m:>14,} {pct:>8.4f}% "
+                         f"{self.learned_rows[d - 1]:>28,}{bad}")
+        lines.append(f"levels learned from the orderbook file: {self.learned_initial} initial "
+                     f"(row 1), {self.learned:,} entering the window later; "
+                     f"levels forgotten on leaving it: {self.forgotten:,}")
+        if self.counters:
+            notes = ", ".join(f"{k}: {v:,}" for k, v in self.counters.items())
+            lines.append(f"book notes: {notes}")
+        return "\n".join(lines)
+
+
+def check_lobster_data(lob: Lobster, *, levels: int | None = None) -> LobsterCheck:
+    """Run the reproduction check on an already read :class:`Lobster` (with orderbook)."""
+    if lob.orderbook is None:
+        raise DataError("the LOBSTER data has no orderbook file", argument="orderbook_file",
+                        fix="read it with read_lobster(message_file, orderbook_file)")
+    file_levels = lob.orderbook.shape[1] // 4
+    L = file_levels if levels is None else int(levels)
+    if not 1 <= L <= file_levels:
+        raise DataError(f"levels={levels} but the orderbook file has {file_levels} level(s)",
+                        file=lob.orderbook_file, argument="levels", value=levels,
+                        fix=f"use a value between 1 and {file_levels}")
+    ev = lob.messages
+    n = len(ev)
+    book_ev = np.isin(ev["event"], (MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE))
+    tick = np.where(book_ev, lob.price_int, 0).astype(np.int64)
+    qty = ev["size"].astype(np.int64)
+    n_adds = int(np.count_nonzero(ev["event"] == MBO_ADD))
+    distinct = len(np.unique(tick[book_ev])) if n else 0
+    lv, od, ht, meta = l3_alloc(level_cap=distinct + 4 * L + 16, order_cap=n_adds + 16)
+    match = np.zeros(L, np.int64)
+    first_bad = np.full(L, -1, np.int64)
+    depth_ok = np.zeros(n, np.int64)
+    learned_rows = np.zeros(L, np.int64)
+    counts = np.zeros(4, np.int64)
+    ob = np.ascontiguousarray(lob.orderbook)
+    st = lobster_check_nb(lv, od, ht, meta, ev["ts"].copy(), ev["event"].copy(),
+                          ev["order_id"].copy(), ev["side"].copy(), tick, qty, ob, L,
+                          match, first_bad, depth_ok, learned_rows, counts)
+    if st != C.OK:  # capacities are sized from the data: cannot happen
+        raise RuntimeError(f"LOBSTER check stopped: {C.NAMES.get(st, st)}")
+    counters = {C.NAMES[c]: int(meta[C.M_COUNT0 + c]) for c in range(1, C.N_CODES)
+                if meta[C.M_COUNT0 + c]}
+    return LobsterCheck(
+        message_file=lob.message_file, orderbook_file=str(lob.orderbook_file), levels=L,
+        rows=int(counts[3]), matching=tuple(int(x) for x in match),
+        first_mismatch=tuple(int(x) for x in first_bad),
+        learned_rows=tuple(int(x) for x in learned_rows), learned_initial=int(counts[0]),
+        learned=int(counts[1]), forgotten=int(counts[2]), counters=counters, depth_ok=depth_ok,
+    )
+
+
+def check_lobster(message_file: str | Path, orderbook_file: str | Path, *,
+                  levels: int | None = None, date=None) -> LobsterCheck:
+    """Replay ``message_file`` and compare with ``orderbook_file`` on every row and depth."""
+    if date is None and _needs_date(message_file):
+        date = "1970-01-01"  # time stamps play no part in the check
+    lob = read_lobster(message_file, orderbook_file, date=date)
+    return check_lobster_data(lob, levels=levels)
+
+
+def _needs_date(path) -> bool:
+    from data.readers.lobster import parse_lobster_name
+
+    return parse_lobster_name(path) is None
