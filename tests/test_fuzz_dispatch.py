@@ -75,7 +75,8 @@ def _datasets(ds):
     return [(d.data, d.kind, False) for d in ds]
 
 
-@fuzz_settings(500)
+@pytest.mark.slow  # ~20 s: three readers per case (detect + read, validate, import)
+@fuzz_settings(1500)
 @given(seed=st.sampled_from(range(len(SEEDS))), ops=mutations(json_lines=True, max_ops=2))
 def test_fuzz_load_source_validate_file_and_import(work, seed, ops):
     name, data = SEEDS[seed]

@@ -99,7 +99,7 @@ def _ticks(t):
 
 
 # --- bars -------------------------------------------------------------------------------------
-@fuzz_settings(600)
+@fuzz_settings(1500)
 @given(seed=st.sampled_from(range(len(bar_seeds()))), ops=mutations(),
        label=st.sampled_from(["auto", "auto", "open", "close", "session"]),
        tz=st.sampled_from([None, None, "America/New_York", "Europe/Berlin"]))
@@ -110,7 +110,7 @@ def test_fuzz_read_bars(work, seed, ops, label, tz):
           deep=deep_into_engine(work / "catalog", catalog_every=3))
 
 
-@fuzz_settings(150)
+@fuzz_settings(500)
 @given(ops=mutations())
 def test_fuzz_read_wide_closes(work, ops):
     data = head("cross_section/skfolio_sp500_20stocks_adjclose_1990-2022.csv.gz", 30)
@@ -118,7 +118,7 @@ def test_fuzz_read_wide_closes(work, ops):
     _fuzz(work, "wide_closes", {name: data}, {name: ops}, read_wide_closes, _panel, key="wide")
 
 
-@fuzz_settings(150)
+@fuzz_settings(500)
 @given(ops=mutations())
 def test_fuzz_read_long_bars(work, ops):
     name = "long_ko_pep.csv"
@@ -126,7 +126,7 @@ def test_fuzz_read_long_bars(work, ops):
           key="long")
 
 
-@fuzz_settings(200)
+@fuzz_settings(600)
 @given(bid_ops=mutations(), ask_ops=st.one_of(st.just([]), mutations()),
        swap=st.booleans())
 def test_fuzz_read_bidask_bars(work, bid_ops, ask_ops, swap):
@@ -145,7 +145,7 @@ def test_fuzz_read_bidask_bars(work, bid_ops, ask_ops, swap):
 
 
 # --- generic table ----------------------------------------------------------------------------
-@fuzz_settings(500)
+@fuzz_settings(1500)
 @given(seed=st.sampled_from(range(len(table_seeds()))), ops=mutations())
 def test_fuzz_read_table_csv(work, seed, ops):
     name, data, kind, opts = table_seeds()[seed]
@@ -154,7 +154,7 @@ def test_fuzz_read_table_csv(work, seed, ops):
           deep=deep_into_engine(work / "catalog", catalog_every=3))
 
 
-@fuzz_settings(200)
+@fuzz_settings(600)
 @given(seed=st.sampled_from(range(len(table_seeds()))), ops=mutations(),
        chunk=st.sampled_from([1, 7, 1000]))
 def test_fuzz_iter_table(work, seed, ops, chunk):
@@ -215,7 +215,7 @@ def _mutate_frame(df: pl.DataFrame, ops) -> pl.DataFrame:
     return df
 
 
-@fuzz_settings(300)
+@fuzz_settings(800)
 @given(seed=st.sampled_from(range(len(table_seeds()))),
        frame_ops=st.lists(st.tuples(st.sampled_from(_FRAME_OPS), st.integers(0, 2**32 - 1)),
                           max_size=3),
@@ -238,7 +238,7 @@ def test_fuzz_read_table_parquet(work, seed, frame_ops, byte_ops):
 
 
 # --- tick formats -----------------------------------------------------------------------------
-@fuzz_settings(500)
+@fuzz_settings(1200)
 @given(ops=mutations(), gz=st.booleans())
 def test_fuzz_read_lobster_messages(work, ops, gz):
     name = Path(LOB.format("message")).name + (".gz" if gz else "")
@@ -247,7 +247,7 @@ def test_fuzz_read_lobster_messages(work, ops, gz):
           deep=deep_into_engine(work / "catalog", tick_size=1e-4, lot_size=1.0, catalog_every=3))
 
 
-@fuzz_settings(300)
+@fuzz_settings(600)
 @given(ops=mutations(), levels=st.sampled_from([None, None, 1, 5, 10, 11]))
 def test_fuzz_read_lobster_orderbook(work, ops, levels):
     name = Path(LOB.format("orderbook")).name
@@ -256,7 +256,7 @@ def test_fuzz_read_lobster_orderbook(work, ops, levels):
           lambda book: [(book, "orderbook", False)], key=("lobob", levels))
 
 
-@fuzz_settings(200)
+@fuzz_settings(500)
 @given(msg_ops=st.one_of(st.just([]), mutations()), ob_ops=st.one_of(st.just([]), mutations()))
 def test_fuzz_read_lobster_pair(work, msg_ops, ob_ops):
     m, o = LOB.format("message"), LOB.format("orderbook")
@@ -267,7 +267,7 @@ def test_fuzz_read_lobster_pair(work, msg_ops, ob_ops):
           deep=deep_into_engine(work / "catalog", tick_size=1e-4, lot_size=1.0, catalog_every=5))
 
 
-@fuzz_settings(600)
+@fuzz_settings(1500)
 @given(seed=st.sampled_from(range(len(tardis_seeds()))), ops=mutations())
 def test_fuzz_read_tardis(work, seed, ops):
     name, data = tardis_seeds()[seed]
@@ -275,7 +275,7 @@ def test_fuzz_read_tardis(work, seed, ops):
           deep=deep_into_engine(work / "catalog", tick_size=0.01, catalog_every=3))
 
 
-@fuzz_settings(500)
+@fuzz_settings(1200)
 @given(ops=mutations(json_lines=True))
 def test_fuzz_read_binance_stream(work, ops):
     name = "hftbacktest_binance-usdm_BTCUSDT_stream_20240718_2357-2400.txt"
@@ -294,7 +294,7 @@ def test_fuzz_read_binance_stream(work, ops):
           key="binance", deep=deep_into_engine(work / "catalog", tick_size=0.01, catalog_every=4))
 
 
-@fuzz_settings(400)
+@fuzz_settings(1000)
 @given(seed=st.sampled_from(range(len(truefx_seeds()))), ops=mutations())
 def test_fuzz_read_truefx(work, seed, ops):
     name, data = truefx_seeds()[seed]

@@ -285,3 +285,55 @@ def test_a_damaged_parquet_file_that_makes_polars_panic_is_a_data_error(tmp_path
         with pytest.raises(DataError) as exc:
             read()
         assert exc.value.file == str(f) and exc.value.fix
+
+
+def test_wide_closes_column_without_a_name_names_the_file(tmp_path):
+    """Instrument('') raised a DataError that named neither the file nor the column."""
+    from data.readers import read_wide_closes
+
+    f = tmp_path / "wide.csv"
+    f.write_text("Date,KO, \n2020-01-02,1,2\n")
+    with pytest.raises(DataError, match="no name") as exc:
+        read_wide_closes(f)
+    assert exc.value.file == str(f) and exc.value.row == 1
+
+
+def test_catalog_load_does_not_come_back_empty_when_the_manifest_row_count_is_off(tmp_path,
+                                                                                   samples):
+    """load() sized its buffer from the manifest and returned an EMPTY array when the files
+    held more rows than the manifest said (more than one chunk came back)."""
+    import json
+
+    from data.catalog import Catalog
+
+    bars = read_bars(samples / "equities_daily" / "GOOG_2004-2013_backtesting.csv").data
+    cat = Catalog(tmp_path)
+    cat.write("bar", "GOOG", bars)
+    path = tmp_path / "bar" / "GOOG" / "_manifest.json"
+    man = json.loads(path.read_text())
+    for entry in man["partitions"].values():
+        entry["rows"] = 1
+    path.write_text(json.dumps(man))
+    assert cat.load("bar", "GOOG").tobytes() == bars.tobytes()
+
+
+def test_binance_capture_with_a_negative_trade_price_is_refused(tmp_path):
+    """The capture reader returned whatever numbers the JSON held (no validation)."""
+    import json
+
+    from data.readers import read_binance_stream
+
+    def line(recv, tid, price):
+        msg = {"stream": "x@trade", "data": {"e": "trade", "E": 1, "T": 1, "s": "BTCUSDT",
+                                             "t": tid, "p": price, "q": "0.1", "m": True}}
+        return f"{recv} {json.dumps(msg)}\n"
+
+    f = tmp_path / "cap.txt"
+    f.write_text(line(1721347021080832061, 7, "63943.9") + line(1721347021080832062, 8, "-5"))
+    with pytest.raises(DataError, match="not positive") as exc:
+        read_binance_stream(f)
+    assert exc.value.row == 2 and exc.value.column == "price"
+    f.write_text(line(1721347021080832061, 7, 63943.9))  # a number, not Binance's string
+    with pytest.raises(DataError, match="decimal string") as exc:
+        read_binance_stream(f)
+    assert exc.value.row == 1

@@ -18,7 +18,8 @@ from collections import deque
 import numpy as np
 import pytest
 from fuzz_books import check_l2, check_l3
-from hypothesis import given, settings
+from fuzz_oracle import fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from data.errors import DataError
@@ -39,7 +40,7 @@ from data.schema import (
 from engine.book import L2Book, L3Book, l2_nb, l3_nb
 from engine.book import codes as C
 
-SETTINGS = settings(max_examples=80, deadline=None, derandomize=True, database=None)
+SETTINGS = fuzz_settings(200)  # TAPEREADER_FUZZ_EXAMPLES=N runs N random streams instead
 
 
 # ============================================================================ L2
@@ -325,7 +326,7 @@ def _compare(book, ref):
     assert book.counters() == ref.notes
 
 
-@settings(max_examples=120, deadline=None, derandomize=True, database=None)
+@fuzz_settings(300)
 @given(ops=st.lists(_l3_op, max_size=120), small=st.booleans())
 def test_l3_equals_the_documented_rules_event_by_event_malformed_events_included(ops, small):
     book = L3Book(1.0, level_capacity=16 if small else 1024, order_capacity=16 if small else 4096)

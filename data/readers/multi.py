@@ -142,6 +142,9 @@ def read_wide_closes(
 
     bars: dict[str, Bars] = {}
     for col in value_cols:
+        if not col.strip() or col == "index":
+            raise DataError("a value column has no name (its symbol)", file=str(path), row=1,
+                            column=col, fix="name every column of the header")  # fmt: skip
         raw_text = df[col]
         v = numbers[col]
         missing = raw_text.str.strip_chars().str.to_lowercase().is_in(MISSING)
