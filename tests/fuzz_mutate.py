@@ -261,32 +261,29 @@ def hostile_cell(data, r):
     return _join(rows, sep, eol)
 
 
-def hostile_column(data, r):
+def _set_column(data, r, new_cell):
+    """Rewrite one random column of every data row with ``new_cell(old cell)``."""
     rows, sep, eol = _cells(data)
     a, b = _body_range(rows)
     width = max((len(x) for x in rows[a:b]), default=0)
     if width == 0:
         return data
     i = r.randrange(width)
-    value = r.choice(HOSTILE).encode("utf-8", errors="surrogateescape")
     for row in rows[a:b]:
         if len(row) > i:
-            row[i] = value
+            row[i] = new_cell(row[i])
     return _join(rows, sep, eol)
+
+
+def hostile_column(data, r):
+    value = r.choice(HOSTILE).encode("utf-8", errors="surrogateescape")
+    return _set_column(data, r, lambda cell: value)
 
 
 def negate_column(data, r):
-    rows, sep, eol = _cells(data)
-    a, b = _body_range(rows)
-    width = max((len(x) for x in rows[a:b]), default=0)
-    if width == 0:
-        return data
-    i = r.randrange(width)
-    how = r.choice([b"-", b"0", b"1e300*", b"-0"])
-    for row in rows[a:b]:
-        if len(row) > i:
-            row[i] = b"0" if how == b"0" else (b"1e300" if how == b"1e300*" else how + row[i])
-    return _join(rows, sep, eol)
+    how = r.choice(["minus", "zero", "huge", "minus zero"])
+    return _set_column(data, r, lambda cell: {"minus": b"-" + cell, "zero": b"0", "huge": b"1e300",
+                                              "minus zero": b"-0"}[how])
 
 
 def long_line(data, r):

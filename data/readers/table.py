@@ -69,11 +69,7 @@ def read_table_rows(
         try:
             df = pl.read_parquet(path)
         except READ_ERRORS as exc:
-            raise DataError(
-                f"Parquet file is truncated or unreadable ({str(exc).splitlines()[0]})",
-                file=str(path),
-                fix="the file is truncated or not Parquet: re-export it",
-            ) from None
+            raise _parquet_error(exc, path) from None
         cols = resolve_columns(df.columns, kind, mapping, file=str(path))
         first_line = 1
     else:
@@ -182,11 +178,7 @@ def iter_table(
         try:
             names = lf.collect_schema().names()
         except READ_ERRORS as exc:
-            raise DataError(
-                f"Parquet file is truncated or unreadable ({str(exc).splitlines()[0]})",
-                file=str(path),
-                fix="the file is truncated or not Parquet: re-export it",
-            ) from None
+            raise _parquet_error(exc, path) from None
         cols = resolve_columns(names, kind, mapping, file=str(path))
         first_line = 1
     else:
@@ -245,6 +237,12 @@ def _check_parquet_rows(path: Path, streamed: int) -> None:
             file=str(path),
             fix="the file is truncated or corrupt: re-export it",
         )
+
+
+def _parquet_error(exc: BaseException, path: Path) -> DataError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return DataError(f"Parquet file is truncated or unreadable ({text})", file=str(path),
+                     fix="the file is truncated or not Parquet: re-export it")
 
 
 def _batches(lf: pl.LazyFrame, chunk_rows: int, info: FileInfo | None, path: Path):
