@@ -169,9 +169,9 @@ def require_order(values: np.ndarray, path: str | Path, *, column: str, first_li
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Ticks:
-    """A canonical tick array (TRADE, QUOTE or DEPTH) with where it came from."""
+    """A canonical tick array (TRADE, QUOTE, DEPTH or MBO) with where it came from."""
 
-    kind: str  # "trade", "quote" or "depth" (data.schema.KINDS)
+    kind: str  # "trade", "quote", "depth" or "mbo" (data.schema.KINDS)
     symbol: str
     exchange: str
     data: np.ndarray

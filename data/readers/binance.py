@@ -10,6 +10,9 @@ time when present, else ``E`` event time), ``ts_recv`` the capture's local recei
 
 :func:`read_binance_stream` parses one or several consecutive files into a
 :class:`BinanceStream` and reports sequence gaps (depth ``pu`` chain, trade / aggTrade ids).
+Fields are parsed strictly (prices and quantities are Binance's decimal strings, times and ids
+integers that fit int64 ns) and every stream is checked with :mod:`data.validate`; a malformed
+message or value is a DataError naming the line (counted across the files in order).
 :func:`sync_depth` turns snapshots + diffs into a canonical DEPTH stream following Binance's
 documented procedure for USD-M futures (see docs/order_book.md):
 
