@@ -73,7 +73,8 @@ def decimal_strings_to_int(values: pl.Series, digits: int) -> pl.Series:
     """Exact fixed-point parse: ``"34200.0151"`` with ``digits=9`` -> ``34200015100000``.
 
     Strings are split at the dot, so no float rounding happens (LOBSTER times, prices x 10^k,
-    epoch seconds with fractions). Returns Int64 with nulls where a value is not a decimal number.
+    epoch seconds with fractions). Returns Int64 with nulls where a value is not a decimal number
+    or does not fit int64 nanoseconds.
     """
     s = values.cast(pl.String).str.strip_chars()
     neg = s.str.starts_with("-")
@@ -87,6 +88,8 @@ def decimal_strings_to_int(values: pl.Series, digits: int) -> pl.Series:
     )
     scale = 10**digits
     whole_i = whole.cast(pl.Int64, strict=False)
+    # whole * scale + frac must fit int64 (polars integer arithmetic wraps silently)
+    ok = ok & (whole_i <= (2**63 - 1 - (scale - 1)) // scale).fill_null(False)
     frac_i = frac.cast(pl.Int64, strict=False).fill_null(0) if digits > 0 else 0
     out = pl.select(
         pl.when(pl.lit(ok)).then(pl.lit(whole_i) * scale + frac_i).otherwise(None)
@@ -100,21 +103,37 @@ def epoch_to_ns(values: Any, unit: str | None = None) -> np.ndarray:
 
     ``unit`` None infers it from magnitude. Strings are parsed exactly; floats are rounded to the
     nearest nanosecond of the unit (float64 carries ~16 significant digits: epoch seconds keep
-    sub-microsecond precision, epoch microseconds as floats are exact).
+    sub-microsecond precision, epoch microseconds as floats are exact). Values that are not
+    numbers or do not fit int64 nanoseconds (about 1677-2262) become the missing-stamp sentinel
+    (int64 min), which validation reports; :func:`parse_timestamps` raises for them instead.
     """
-    s = _as_series(values)
+    return _null_to_min(_epoch_series(_as_series(values), unit))
+
+
+def _epoch_series(s: pl.Series, unit: str | None) -> pl.Series:
+    """Epoch numbers -> Int64 ns, null where a value is not a number or overflows int64 ns
+    (integer arithmetic would wrap silently: 2**62 s times 1e9 is 0 in int64)."""
     if s.dtype == pl.String:
         if unit is None:
             unit = infer_epoch_unit(s.cast(pl.Float64, strict=False).to_numpy())
         digits = {"s": 9, "ms": 6, "us": 3, "ns": 0}[unit]
-        return decimal_strings_to_int(s, digits).to_numpy()
-    arr = s.to_numpy()
+        return decimal_strings_to_int(s, digits)
+    if s.dtype == pl.Boolean or not s.dtype.is_numeric():
+        return pl.Series(s.name, [None] * len(s), dtype=pl.Int64)
     if unit is None:
-        unit = infer_epoch_unit(arr)
+        unit = infer_epoch_unit(s.cast(pl.Float64).to_numpy())
     mult = UNITS_NS[unit]
-    if np.issubdtype(arr.dtype, np.integer):
-        return arr.astype(np.int64) * mult
-    return np.round(arr.astype(np.float64) * mult).astype(np.int64)
+    if s.dtype.is_integer():
+        v = s.cast(pl.Int64, strict=False)  # UInt64 beyond int64 -> null
+        lim = (2**63 - 1) // mult
+        return pl.select(
+            pl.when((v <= lim) & (v >= -lim)).then(v * mult).otherwise(None)
+        ).to_series()
+    with np.errstate(invalid="ignore", over="ignore"):
+        x = np.round(s.cast(pl.Float64).to_numpy() * mult)  # nulls are NaN here
+        ok = np.isfinite(x) & (np.abs(x) < 9.2e18)
+        out = np.where(ok, x, 0.0).astype(np.int64)
+    return pl.select(pl.when(pl.Series(ok)).then(pl.Series(out)).otherwise(None)).to_series()
 
 
 # ------------------------------------------------------------------------------------------
@@ -145,7 +164,8 @@ def parse_timestamps(
         if fmt == "auto" and s.dtype.is_integer() and _looks_yyyymmdd(s):
             fmt = "%Y%m%d"
         if fmt in ("auto", "epoch") or fmt in UNITS_NS:
-            return _check_numeric(s, epoch_to_ns(s, None if fmt in ("auto", "epoch") else fmt), ctx)
+            unit = None if fmt in ("auto", "epoch") else fmt
+            return _check_numeric(s, _epoch_series(s, unit), ctx)
         s = s.cast(pl.String)
         if fmt == "%Y%m%d":
             s = s.str.replace(r"\.0$", "")
@@ -153,12 +173,11 @@ def parse_timestamps(
         s = s.cast(pl.String)
     s = s.str.strip_chars()
     if fmt in UNITS_NS or fmt == "epoch":
-        out = epoch_to_ns(s, None if fmt == "epoch" else fmt)
-        return _check_numeric(s, out, ctx)
+        return _check_numeric(s, _epoch_series(s, None if fmt == "epoch" else fmt), ctx)
     if fmt == "auto":
         fmt = _detect_format(s, ctx)
         if fmt in UNITS_NS or fmt == "epoch":
-            return _check_numeric(s, epoch_to_ns(s, None if fmt == "epoch" else fmt), ctx)
+            return _check_numeric(s, _epoch_series(s, None if fmt == "epoch" else fmt), ctx)
     elif fmt == "iso":
         fmt = _detect_format(s, ctx, iso_only=True)
     parsed = _strptime(s, fmt, ctx)
@@ -421,17 +440,39 @@ def _sample(s: pl.Series) -> list[str]:
     return [v for v in vals if v not in (None, "")]
 
 
+_RE_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})\s*$"
+
+
 def _strptime(s: pl.Series, fmt: str, ctx: dict) -> pl.Series:
+    """Parse strings with ``fmt`` (or pandas' mixed parser) into Datetime("ns"); values that
+    do not parse or lie outside what int64 ns can hold (1677-09-22 .. 2262-04-11) are null.
+
+    polars' ``to_datetime(time_unit="ns")`` wraps out-of-range dates silently (9999-12-31
+    comes back as 1816-03-29), so the parse runs in microseconds, out-of-range values become
+    null in the cast to ns, and only files with sub-microsecond digits are parsed again in ns.
+    """
     if fmt == "mixed":
         import pandas as pd
 
-        parsed = pd.to_datetime(s.to_pandas(), errors="coerce", format="mixed", utc=False)
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC")
-        return pl.from_pandas(parsed).cast(
-            pl.Datetime("ns", "UTC" if getattr(parsed.dt, "tz", None) else None)
-        )
-    out = s.str.to_datetime(fmt, time_unit="ns", strict=False, exact=True)
+        has_tz = s.str.contains(_RE_OFFSET).fill_null(False)
+        if has_tz.any() and not has_tz.all():
+            i = int((has_tz != has_tz[0]).arg_max())
+            raise DataError(
+                "timestamps mix stamps with and without a UTC offset",
+                file=ctx["file"],
+                row=_row(i, ctx),
+                column=ctx["column"],
+                value=str(s[i]),
+                fix="write every stamp with its offset (or none, and pass tz=...)",
+            )
+        utc = bool(has_tz.any())
+        parsed = pd.to_datetime(s.to_pandas(), errors="coerce", format="mixed", utc=utc)
+        return pl.from_pandas(parsed).cast(pl.Datetime("ns", "UTC" if utc else None), strict=False)
+    us = s.str.to_datetime(fmt, time_unit="us", strict=False, exact=True)
+    out = us.cast(pl.Datetime("ns", us.dtype.time_zone), strict=False)
+    if out.null_count() < len(out) and bool(s.str.contains(r"\.\d{7}").any()):
+        ns = s.str.to_datetime(fmt, time_unit="ns", strict=False, exact=True)
+        out = pl.select(pl.when(out.is_not_null()).then(ns).otherwise(None)).to_series()
     return out
 
 
@@ -439,16 +480,17 @@ def _finish(
     raw: pl.Series, parsed: pl.Series, tz: str, ambiguous: str, nonexistent: str, ctx: dict
 ) -> np.ndarray:
     if parsed.dtype == pl.Date:
-        parsed = parsed.cast(pl.Datetime("ns"))
+        parsed = parsed.cast(pl.Datetime("ns"), strict=False)  # out of range -> null
     if parsed.dtype.time_unit != "ns":
-        parsed = parsed.dt.cast_time_unit("ns")
+        parsed = parsed.cast(pl.Datetime("ns", parsed.dtype.time_zone), strict=False)
     bad_mask = parsed.is_null() & raw.is_not_null()
     if raw.dtype == pl.String:
         bad_mask = bad_mask & (raw.str.strip_chars() != "")
     if bad_mask.any():
         i = int(bad_mask.arg_max())
         raise DataError(
-            "cannot parse timestamp",
+            "cannot parse timestamp (or it lies outside 1677-09-22..2262-04-11, the range of "
+            "int64 nanoseconds)",
             file=ctx["file"],
             row=_row(i, ctx),
             column=ctx["column"],
@@ -490,22 +532,22 @@ def check_tz(tz: str) -> str:
     return tz
 
 
-def _check_numeric(raw: pl.Series, out: np.ndarray, ctx: dict) -> np.ndarray:
-    if out.dtype == object or (hasattr(out, "mask")):
-        out = np.asarray(out)
-    s = pl.Series(out)
-    bad_mask = s.is_null() & raw.is_not_null()
+def _check_numeric(raw: pl.Series, out: pl.Series, ctx: dict) -> np.ndarray:
+    bad_mask = out.is_null() & raw.is_not_null()
+    if raw.dtype == pl.String:
+        bad_mask = bad_mask & (raw.str.strip_chars() != "")
     if bad_mask.any():
         i = int(bad_mask.arg_max())
         raise DataError(
-            "cannot parse epoch timestamp",
+            "cannot parse epoch timestamp (not a number, or beyond the years 1677-2262)",
             file=ctx["file"],
             row=_row(i, ctx),
             column=ctx["column"],
             value=str(raw[i]),
-            fix="timestamps must be numbers of seconds/ms/us/ns since 1970-01-01 UTC",
+            fix="timestamps must be numbers of seconds/ms/us/ns since 1970-01-01 UTC "
+            "(pass --ts-format s/ms/us/ns when the unit is not the one guessed)",
         )
-    return _null_to_min(s)
+    return _null_to_min(out)
 
 
 def _null_to_min(s: pl.Series) -> np.ndarray:

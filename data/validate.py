@@ -248,6 +248,27 @@ def validate_array(
     return report
 
 
+def require_rows(
+    mask: np.ndarray,
+    *,
+    message: str,
+    column: str | None,
+    values: Any,
+    fix: str,
+    file: str | None = None,
+    first_line: int | np.ndarray | None = None,
+) -> None:
+    """Raise a DataError naming the first row where ``mask`` holds (and how many rows do).
+
+    For format-specific rules of a reader (LOBSTER event types, Tardis flags...) that the
+    per-kind rules below do not cover; rows are numbered as in :func:`check_array`.
+    """
+    c = _Collector(file, first_line)
+    c.add("error", "invalid", message, np.asarray(mask, dtype=bool), column, values, fix)
+    if c.issues:
+        raise c.issues[0].error()
+
+
 # ------------------------------------------------------------------------------------------
 # per-kind rules
 # ------------------------------------------------------------------------------------------

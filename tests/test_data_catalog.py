@@ -19,7 +19,7 @@ from conftest import REPO
 
 from data.catalog import Catalog, default_root, parse_ref, resolve, scan_ref
 from data.catalog.store import ENV_VAR
-from data.errors import ConfigError, DataError
+from data.errors import ConfigError, DataError, RunError
 from data.readers import read_bars, read_table
 
 GOOG = "equities_daily/GOOG_2004-2013_backtesting.csv"
@@ -147,10 +147,10 @@ def test_interrupted_import_leaves_catalog_unchanged(tmp_path, arrays, monkeypat
     monkeypatch.setattr(Catalog, "_write_partition", failing)
     changed = bars.copy()
     changed["volume"] *= 2
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(RunError, match="disk full.*the catalog is unchanged"):
         cat.write("bar", "GOOG", changed)
     assert cat.load("bar", "GOOG").tobytes() == before.tobytes()
-    assert calls["n"] == 4 and len(_files(tmp_path)) > len(files)  # orphans exist, unseen
+    assert calls["n"] == 4 and len(_files(tmp_path)) == len(files)  # its new files are removed
     monkeypatch.setattr(Catalog, "_write_partition", original)
     cat.write("bar", "GOOG", changed)  # the next import commits and sweeps the orphans
     assert cat.load("bar", "GOOG").tobytes() == changed.tobytes()

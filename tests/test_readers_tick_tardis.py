@@ -77,7 +77,8 @@ def test_quotes_layout(tmp_path):
     f = tmp_path / "q.csv"
     f.write_text("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
                  "x,Y,1,2,3.5,101.5,101,4\nx,Y,5,6,,,101,1\n")
-    t = read_tardis(f)
+    with pytest.warns(UserWarning, match="1 quote.* with an empty side"):
+        t = read_tardis(f)
     q = t.data
     assert t.kind == "quote" and q.dtype == QUOTE
     assert q[0].tolist() == (1000, 2000, 101.0, 101.5, 4.0, 3.5)
@@ -91,7 +92,7 @@ def test_quotes_layout(tmp_path):
 
 @pytest.mark.parametrize(("row", "match", "column"), [
     ("x,Y,1,2,7,hold,9682,0.1", "unexpected value", "side"),
-    ("x,Y,1,2,7,buy,-3,0.1", "non-positive price", "price"),
+    ("x,Y,1,2,7,buy,-3,0.1", "price is not positive", "price"),
     ("x,Y,1,2,7,buy,9682,abc", "cannot parse", "amount"),
     ("x,Y,1,1,7,buy,9682,0.1", "back in time", "local_timestamp"),
 ])

@@ -16,12 +16,70 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data.errors import ConfigError, DataError
+from data.errors import ConfigError, DataError, RunError
 from data.schema import NS_PER_DAY, dtype_for
 
 MANIFEST = "_manifest.json"
 ROW_GROUP_ROWS = 131_072
 _TS_FIELDS = ("ts", "ts_recv")
+
+
+_PART_FILE = re.compile(r"date=\d{4}(-\d{2}){0,2}/part-[0-9a-f]{1,64}\.parquet")
+_ENTRY_INTS = ("rows", "ts_min", "ts_max", "bytes")
+_MANIFEST_FIX = "restore it from a backup, or delete the dataset folder and import it again"
+
+
+def read_manifest(path: Path, kind: str, symbol: str | None) -> dict:
+    """Load and check a dataset manifest: plain JSON only (nothing in a catalog is executed or
+    unpickled), the expected keys and types, partition files that are relative
+    ``date=.../part-<hex>.parquet`` names (no ``..``, no absolute paths)."""
+    try:
+        man = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"catalog manifest is unreadable ({exc.__class__.__name__}: {exc})",
+                        file=str(path), fix=_MANIFEST_FIX) from None
+
+    def bad(what: str, value: Any = None) -> DataError:
+        return DataError(f"catalog manifest is invalid: {what}", file=str(path), value=value,
+                         fix=_MANIFEST_FIX)
+
+    if not isinstance(man, dict):
+        raise bad("not a JSON object")
+    if man.get("kind") != kind or not isinstance(man.get("symbol"), str) or (
+        symbol is not None and man["symbol"] != symbol
+    ):
+        raise bad(f"it describes {man.get('kind')}/{man.get('symbol')}, not {kind}/{symbol}")
+    if man.get("period") not in ("day", "month", "year"):
+        raise bad("unknown period", man.get("period"))
+    parts, imports = man.get("partitions"), man.get("imports")
+    if not isinstance(parts, dict) or not isinstance(imports, list):
+        raise bad("'partitions' must be an object and 'imports' a list")
+    for key, entry in parts.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise bad(f"partition {key!r} has no file name", entry)
+        if not _PART_FILE.fullmatch(entry["file"]):
+            raise bad(f"partition {key!r} names a file outside its dataset folder", entry["file"])
+        if any(type(entry.get(k)) is not int for k in _ENTRY_INTS):
+            raise bad(f"partition {key!r} needs integer {', '.join(_ENTRY_INTS)}", entry)
+        if not (0 < entry["rows"] < 2**48 and 0 <= entry["bytes"] < 2**62
+                and -(2**63) <= entry["ts_min"] <= entry["ts_max"] < 2**63):
+            raise bad(f"partition {key!r} has impossible rows / bytes / time range", entry)
+    if not all(isinstance(i, dict) and isinstance(i.get("content_sha256"), str) for i in imports):
+        raise bad("every import needs a content_sha256")
+    inst = man.get("instrument")
+    if inst is not None and not isinstance(inst, dict):
+        raise bad("'instrument' must be an object", inst)
+    return man
+
+
+def inside(root: Path, path: Path, what: str) -> Path:
+    """``path`` with symbolic links resolved, refused when it leaves ``root``."""
+    real, base = path.resolve(), root.resolve()
+    if real != base and base not in real.parents:
+        raise DataError(f"catalog {what} leads outside the catalog (a symbolic link?)",
+                        file=str(path), value=str(real),
+                        fix=f"keep catalog data inside {base}; remove the link")
+    return real
 
 
 def check_rows(data: Any, kind: str) -> None:
@@ -93,10 +151,37 @@ def safe_symbol(symbol: str) -> str:
     return re.sub(r"[^A-Za-z0-9._\-]", lambda m: f"%{ord(m.group()):02X}", symbol)
 
 
+def open_new(path: Path):
+    """A new file at ``path`` opened for binary writing. A file or link already there (a temp
+    file left by a killed import, or a link planted to redirect the write) is removed, never
+    written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        path.unlink()
+        fd = os.open(path, flags, 0o644)
+    return os.fdopen(fd, "wb")
+
+
+@contextlib.contextmanager
+def naming(path: Path):
+    """Give an OSError raised while writing ``path`` the file name (writes through a file
+    object report none)."""
+    try:
+        yield
+    except OSError as exc:
+        if not isinstance(exc.filename, str):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+
+
 def write_json(path: Path, obj: Any) -> None:
+    """Atomically replace ``path`` with ``obj`` as JSON (temp file, fsync, rename, dir fsync)."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=True)
+    with naming(tmp), open_new(tmp) as fh:
+        fh.write(json.dumps(obj, indent=1, sort_keys=True).encode("utf-8"))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -184,3 +269,32 @@ def time_range(start: Any, end: Any) -> tuple[int, int]:
         raise ConfigError("start is after end", argument="start", value=(start, end),
                           fix="swap them")  # fmt: skip
     return int(lo), int(hi)
+
+
+def write_error(exc: OSError, root: Path) -> RunError:
+    """An OSError of an import as a RunError naming the file and the fix."""
+    import errno
+
+    where = exc.filename or str(root)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = "free disk space (or raise the quota) or import into another catalog (--catalog)"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "check the catalog folder's permissions, or import into another catalog (--catalog)"
+    else:
+        fix = "check the disk and the catalog folder, then import again"
+    return RunError(f"cannot write the catalog ({reason}); the catalog is unchanged",
+                    file=where, fix=fix)
+
+
+def read_guard(batches: Iterator[np.ndarray], path: Path) -> Iterator[np.ndarray]:
+    """Turn I/O and Parquet errors of a partition read into a DataError naming the file."""
+    import pyarrow as pa
+
+    try:
+        yield from batches
+    except (OSError, pa.ArrowException) as exc:
+        text = getattr(exc, "strerror", None) or str(exc).splitlines()[0] if str(exc) else ""
+        raise DataError(f"cannot read catalog file ({type(exc).__name__}: {text})",
+                        file=str(path), fix="check the file's permissions, or delete the dataset "
+                        "and import it again if the file is damaged") from None

@@ -23,19 +23,25 @@ from data.catalog.files import (
     MANIFEST,
     ROW_GROUP_ROWS,
     check_rows,
+    inside,
     iter_file,
+    naming,
     new_manifest,
+    open_new,
     partition_ids,
     partition_name,
     read_file,
+    read_guard,
+    read_manifest,
     safe_symbol,
     time_range,
     to_table,
     total_rows,
+    write_error,
     write_json,
 )
 from data.errors import ConfigError, DataError
-from data.schema import Instrument, dtype_for
+from data.schema import KINDS, Instrument, dtype_for
 
 ENV_VAR = "TAPEREADER_CATALOG"
 _TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator")
@@ -92,18 +98,21 @@ class Catalog:
     # -------------------------------------------------------------------------------- paths
     def _dir(self, kind: str, symbol: str) -> Path:
         dtype_for(kind)
-        return self.root / kind / safe_symbol(symbol)
+        folder = self.root / kind / safe_symbol(symbol)
+        if folder.exists() or folder.is_symlink():
+            inside(self.root, folder, "dataset folder")
+        return folder
+
+    def _file(self, folder: Path, entry: dict) -> Path:
+        """A partition file named by a (checked) manifest entry, refused if a link leads out."""
+        return inside(self.root, folder / entry["file"], "partition file")
 
     def manifest(self, kind: str, symbol: str) -> dict[str, Any] | None:
         """The dataset's manifest (None when the catalog has no such dataset)."""
         path = self._dir(kind, symbol) / MANIFEST
         if not path.exists():
             return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DataError("catalog manifest is unreadable", file=str(path),
-                            fix="restore it or delete the dataset folder and re-import") from exc  # fmt: skip
+        return read_manifest(path, kind, symbol)
 
     # -------------------------------------------------------------------------------- writes
     def write(
@@ -143,10 +152,19 @@ class Catalog:
         ``spill_bytes``), each affected partition is merged and written under a new name, the
         new files are made durable, and then the manifest is replaced (the commit). The content
         hash covers the rows in the order given, so sorted input hashes like :meth:`write`."""
-        dt = dtype_for(kind)
         if mode not in ("replace", "append"):
             raise ConfigError("unknown import mode", argument="mode", value=mode,
                               fix="use 'replace' or 'append'")  # fmt: skip
+        try:
+            return self._write_chunks(kind, symbol, chunks, source, source_key, instrument,
+                                      mode, spill_bytes)
+        except OSError as exc:  # disk full, permissions, read-only file system...
+            self._cleanup_after_failure(kind, symbol)
+            raise write_error(exc, self.root) from exc
+
+    def _write_chunks(self, kind, symbol, chunks, source, source_key, instrument, mode,
+                      spill_bytes) -> ImportResult:
+        dt = dtype_for(kind)
         with self._locked(kind, symbol) as folder:
             self._sweep_staging(folder)
             man = self.manifest(kind, symbol)
@@ -186,7 +204,7 @@ class Catalog:
                 )
             content = h.hexdigest()
             if any(i["content_sha256"] == content for i in man["imports"]):
-                self._sweep_staging(folder)
+                self._sweep(folder, man)  # leftovers of an interrupted earlier import too
                 return ImportResult(kind, symbol, 0, total_rows(man), True, content, 0)
             written = self._merge(folder, man, pieces, lo, hi, mode, kind, content)
             man["imports"].append({
@@ -222,7 +240,7 @@ class Catalog:
             pieces.pop(key, None)
             old_entry = man["partitions"].get(key)
             if old_entry is not None:
-                old = read_file(folder / old_entry["file"], kind)
+                old = read_file(self._file(folder, old_entry), kind)
                 if mode == "replace":
                     old = old[(old["ts"] < lo) | (old["ts"] > hi)]
                 new = np.concatenate([old, new])
@@ -251,9 +269,11 @@ class Catalog:
         rel = f"date={key}/part-{import_id[:20]}.parquet"
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        inside(self.root, path.parent, "partition folder")
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        pq.write_table(to_table(arr, kind), tmp, row_group_size=ROW_GROUP_ROWS,
-                       compression="zstd")  # fmt: skip
+        with naming(tmp), open_new(tmp) as fh:
+            pq.write_table(to_table(arr, kind), fh, row_group_size=ROW_GROUP_ROWS,
+                           compression="zstd")  # fmt: skip
         entry = {
             "file": rel,
             "rows": len(arr),
@@ -267,17 +287,31 @@ class Catalog:
     def _sweep_staging(self, folder: Path) -> None:
         """Remove staging folders of interrupted imports (the caller holds the lock)."""
         for d in folder.glob(".staging-*"):
-            shutil.rmtree(d, ignore_errors=True)
+            if d.is_symlink():
+                d.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(d, ignore_errors=True)
+
+    def _cleanup_after_failure(self, kind: str, symbol: str) -> None:
+        """Best effort after a failed import: remove its new files (the manifest on disk, which
+        the failure left as it was, says what is live); frees the space a full disk needs."""
+        with contextlib.suppress(OSError, DataError):
+            folder = self._dir(kind, symbol)
+            if folder.is_dir():
+                self._sweep(folder, self.manifest(kind, symbol) or {"partitions": {}})
 
     def _sweep(self, folder: Path, man: dict) -> None:
-        """Delete partition files and temp files the manifest does not reference."""
+        """Delete partition files and temp files the manifest does not reference. Symbolic
+        links are never followed (a link is removed, never what it points to)."""
         self._sweep_staging(folder)
         live = {folder / p["file"] for p in man["partitions"].values()}
-        for path in folder.glob("date=*/*"):
-            if path not in live:
-                with contextlib.suppress(OSError):
-                    path.unlink()
         for d in folder.glob("date=*"):
+            if d.is_symlink() or not d.is_dir():
+                continue
+            for path in d.iterdir():
+                if path not in live:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
             with contextlib.suppress(OSError):
                 d.rmdir()  # only succeeds when empty
         for tmp in folder.glob(f"{MANIFEST}.tmp-*"):
@@ -317,7 +351,15 @@ class Catalog:
         if not self.root.exists():
             return out
         for man_path in sorted(self.root.glob(f"*/*/{MANIFEST}")):
-            man = json.loads(man_path.read_text(encoding="utf-8"))
+            kind = man_path.parent.parent.name
+            if kind not in KINDS:
+                continue  # not a dataset of this catalog
+            inside(self.root, man_path, "manifest")
+            man = read_manifest(man_path, kind, None)
+            if safe_symbol(man["symbol"]) != man_path.parent.name:
+                raise DataError("catalog manifest is invalid: its symbol does not match its "
+                                "folder", file=str(man_path), value=man["symbol"],
+                                fix="restore it, or delete the folder and import again")  # fmt: skip
             parts = man["partitions"].values()
             out.append(DatasetInfo(
                 kind=man["kind"], symbol=man["symbol"], rows=total_rows(man),
@@ -352,11 +394,11 @@ class Catalog:
             entry = man["partitions"][key]
             if entry["ts_max"] < lo or entry["ts_min"] > hi:
                 continue
-            path = folder / entry["file"]
+            path = self._file(folder, entry)
             if not path.exists():
                 raise DataError(f"catalog data for {kind}/{symbol} changed during the read",
                                 file=str(path), fix="read again (an import replaced this partition)")  # fmt: skip
-            for batch in iter_file(path, kind, lo, hi, chunk_rows):
+            for batch in read_guard(iter_file(path, kind, lo, hi, chunk_rows), path):
                 pos = 0
                 while pos < len(batch):
                     take = min(chunk_rows - n, len(batch) - pos)
@@ -378,13 +420,23 @@ class Catalog:
         )
         if total == 0:
             return np.empty(0, dtype=dtype_for(kind))
-        parts = list(self.scan(kind, symbol, start, end, chunk_rows=total))
-        return parts[0] if len(parts) == 1 else np.empty(0, dtype=dtype_for(kind))
+        # the manifest sizes the buffer, but is not trusted with memory: at most 16M rows a chunk
+        parts = list(self.scan(kind, symbol, start, end, chunk_rows=min(total, 1 << 24)))
+        if not parts:
+            return np.empty(0, dtype=dtype_for(kind))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def instrument(self, kind: str, symbol: str) -> Instrument | None:
         man = self._require(kind, symbol)
         inst = man.get("instrument")
-        return Instrument(**inst) if inst else None
+        if not inst:
+            return None
+        try:
+            return Instrument(**inst)
+        except (TypeError, DataError) as exc:
+            raise DataError(f"catalog manifest is invalid: bad instrument ({exc})",
+                            file=str(self._dir(kind, symbol) / MANIFEST), value=inst,
+                            fix="restore it, or delete the dataset folder and import again") from None
 
     def _require(self, kind: str, symbol: str) -> dict:
         man = self.manifest(kind, symbol)

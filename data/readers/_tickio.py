@@ -1,6 +1,9 @@
 """Private helpers shared by the tick readers (LOBSTER, Tardis, Binance, TrueFX).
 
-Reading is fast-path first: polars parses the whole file with a fixed schema. When that fails
+Time parsing lives in :mod:`data.timeutil` and array checks in :mod:`data.validate` (the tick
+readers validate what they return with :func:`data.validate.validate_array`, and name
+format-specific problems with :func:`data.validate.require_rows`). What is left here is the
+fixed-schema CSV fast path: polars parses the whole file with a fixed schema; when that fails
 (a bad cell, a ragged line), a slow line-by-line scan finds the first offending row and column
 so the :class:`~data.errors.DataError` can name them, the value and the fix.
 """
@@ -8,39 +11,32 @@ so the :class:`~data.errors.DataError` can name them, the value and the fix.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
-import gzip
 import io
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 
 from data.errors import DataError
+from data.readers.sniff import _NUMERIC, READ_ERRORS, decode, open_bytes
+from data.validate import require_rows
 
-NS_PER_US = 1_000
-NS_PER_MS = 1_000_000
+_I64 = (-(2**63), 2**63 - 1)
 
 
 def read_raw(path: str | Path) -> bytes:
-    """The file's bytes, gunzipped if needed; errors for missing, empty or corrupt files."""
+    """The file's text as UTF-8 bytes without a BOM (gunzipped; UTF-16 with a BOM is
+    converted); errors for missing, empty, corrupt or wrongly encoded files."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError("file not found", file=str(path), fix="check the path")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(
-                "gzip file is truncated or corrupt", file=str(path), fix="re-download the file"
-            ) from exc
-    if not raw.strip():
+    raw = open_bytes(path)  # not found, a folder, truncated gzip
+    try:
+        text, encoding, bom = decode(raw, path)
+    except DataError as exc:
+        raise DataError(exc.message, file=str(path), row=exc.row, value=exc.value,
+                        fix="convert the file to UTF-8 (iconv -f latin1 -t utf-8 FILE)") from None
+    if not text.strip():
         raise DataError("file is empty", file=str(path), fix="check the download or the path")
-    if raw[:3] == b"\xef\xbb\xbf":
-        raw = raw[3:]
-    return raw
+    return raw if encoding == "utf8" and not bom else text.encode("utf-8")
 
 
 def first_line(raw: bytes) -> str:
@@ -49,29 +45,23 @@ def first_line(raw: bytes) -> str:
     return line.decode("utf-8", errors="replace").strip()
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def has_text_header(raw: bytes) -> bool:
     """True when the first line's first field is not a number (a header row)."""
-    return not _is_number(first_line(raw).split(",")[0].strip())
+    return not _NUMERIC.match(first_line(raw).split(",")[0])
 
 
 def _cell_ok(kind: type, text: str) -> bool:
     text = text.strip()
     if kind is int:
         try:
-            int(text)
+            return _I64[0] <= int(text) <= _I64[1]
         except ValueError:
             return False
-        return True
     if kind is float:
-        return _is_number(text)
+        try:
+            float(text)
+        except ValueError:
+            return False
     return True
 
 
@@ -101,9 +91,10 @@ def parse_csv(
             schema=schema,
             truncate_ragged_lines=ragged_ok,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+    except READ_ERRORS as exc:
         _locate_bad_cell(raw, path, columns, header=header, fix=fix)
-        raise DataError(f"cannot parse CSV: {exc}", file=str(path), fix=fix) from exc
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"cannot parse CSV ({text})", file=str(path), fix=fix) from None
     if df.height == 0:
         raise DataError("file has no data rows", file=str(path), fix="check the export")
     nulls = [name for name in df.columns if name not in allow_null and df[name].null_count()]
@@ -152,95 +143,6 @@ def _locate_bad_cell(
                 )
 
 
-def first_true(mask: np.ndarray) -> int:
-    """Index of the first True of ``mask`` (or -1)."""
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if idx.size else -1
-
-
-def check_rows(
-    mask_bad: np.ndarray,
-    path: str | Path,
-    *,
-    column: str,
-    values: np.ndarray,
-    message: str,
-    fix: str,
-    row_offset: int = 1,
-) -> None:
-    """Raise a DataError naming the first row where ``mask_bad`` holds."""
-    i = first_true(mask_bad)
-    if i >= 0:
-        value = values[i]
-        value = value.item() if hasattr(value, "item") else value
-        raise DataError(message, file=str(path), row=i + row_offset, column=column,
-                        value=value, fix=fix)
-
-
-def local_day_to_utc_ns(date: _dt.date, seconds_ns: np.ndarray, tz: str) -> np.ndarray:
-    """Wall-clock ``seconds after midnight`` (ns) on ``date`` in ``tz`` -> int64 ns UTC.
-
-    One UTC offset is used for the whole day unless the day has a DST transition; then each
-    stamp is localised on its own (pandas, ``nonexistent``/``ambiguous`` raise).
-    """
-    zone = ZoneInfo(tz)
-    start = _dt.datetime(date.year, date.month, date.day, tzinfo=zone)
-    end = start + _dt.timedelta(hours=23, minutes=59)
-    midnight_naive = (
-        np.datetime64(_dt.datetime(date.year, date.month, date.day), "ns").astype(np.int64)
-    )
-    local = midnight_naive + seconds_ns.astype(np.int64)
-    if start.utcoffset() == end.utcoffset():
-        offset = int(start.utcoffset().total_seconds()) * 1_000_000_000
-        return local - offset
-    import pandas as pd
-
-    idx = pd.DatetimeIndex(local.astype("datetime64[ns]")).tz_localize(
-        tz, ambiguous="raise", nonexistent="raise"
-    )
-    return idx.tz_convert("UTC").as_unit("ns").asi8.copy()
-
-
-def iso_to_utc_ns(values: pl.Series, path: str | Path, column: str, tz: str = "UTC") -> np.ndarray:
-    """Parse ISO-like timestamp strings (with or without offset) to int64 ns UTC."""
-    import pandas as pd
-
-    texts = values.to_list()
-    parsed = pd.to_datetime(pd.Series(texts), errors="coerce", format="mixed", utc=False)
-    if parsed.isna().any():
-        bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise DataError(
-            "cannot parse timestamp",
-            file=str(path),
-            row=bad + 2,
-            column=column,
-            value=texts[bad],
-            fix="use ISO 8601 stamps such as 2013-01-01 22:00:00.295+00:00",
-        )
-    if parsed.dt.tz is None:
-        parsed = parsed.dt.tz_localize(tz)
-    return parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
-
-
-def require_sorted(ts: np.ndarray, path: str | Path, column: str, row_offset: int, fix: str,
-                   warn_only: bool = False) -> None:
-    """Error (or warn) at the first row whose stamp goes back in time."""
-    back = np.flatnonzero(np.diff(ts) < 0)
-    if back.size:
-        i = int(back[0]) + 1
-        msg = "timestamp goes back in time"
-        if warn_only:
-            import warnings
-
-            warnings.warn(
-                f"{path}: row {i + row_offset}: {msg} ({ts[i - 1]} -> {ts[i]}); {fix}",
-                stacklevel=3,
-            )
-            return
-        raise DataError(msg, file=str(path), row=i + row_offset, column=column,
-                        value=int(ts[i]), fix=fix)
-
-
 def map_values(col: np.ndarray, mapping: dict, path: str | Path, column: str,
                row_offset: int, fix: str, out_dtype=np.int8) -> np.ndarray:
     """Map categorical string values through ``mapping``; error on the first unknown value."""
@@ -250,16 +152,26 @@ def map_values(col: np.ndarray, mapping: dict, path: str | Path, column: str,
         m = col == key
         out[m] = val
         seen |= m
-    check_rows(~seen, path, column=column, values=col, message="unexpected value",
-               fix=fix, row_offset=row_offset)
+    require_rows(~seen, message="unexpected value", column=column, values=col, fix=fix,
+                 file=str(path), first_line=row_offset)
     return out
+
+
+def require_order(values: np.ndarray, path: str | Path, *, column: str, first_line: int,
+                  fix: str, shown: np.ndarray | None = None) -> None:
+    """Error at the first row whose ``values`` (stamps in file order) go back in time."""
+    back = np.zeros(len(values), dtype=bool)
+    back[1:] = values[1:] < values[:-1]
+    require_rows(back, message="timestamp goes back in time", column=column,
+                 values=values if shown is None else shown, fix=fix, file=str(path),
+                 first_line=first_line)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Ticks:
-    """A canonical tick array (TRADE, QUOTE or DEPTH) with where it came from."""
+    """A canonical tick array (TRADE, QUOTE, DEPTH or MBO) with where it came from."""
 
-    kind: str  # "trade", "quote" or "depth" (data.schema.KINDS)
+    kind: str  # "trade", "quote", "depth" or "mbo" (data.schema.KINDS)
     symbol: str
     exchange: str
     data: np.ndarray

@@ -45,7 +45,7 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
-from data.readers.sniff import FileInfo, decode, diagnose, open_bytes, sniff
+from data.readers.sniff import READ_ERRORS, FileInfo, decode, diagnose, open_bytes, sniff
 from data.schema import BAR, NS_PER_DAY, Instrument
 from data.timeutil import check_tz, parse_clock, parse_timestamps, wall_clock_ns
 
@@ -173,7 +173,7 @@ def _load(path: Path, encoding: str | None = None) -> _Raw:
         raise DataError(
             "file has a header but no rows", file=str(path), fix="check the export"
         ) from None
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         open_bytes(path)  # a truncated gzip raises its own clear error here
         diagnose(info)
         raise DataError(
@@ -380,7 +380,8 @@ def build_bars(
     from data.validate import validate_array
 
     validate_array(out, "bar", file=str(path), first_line=lines, stacklevel=4)
-    out = out[np.argsort(out["ts"], kind="stable")]
+    perm = np.argsort(out["ts"], kind="stable")
+    out, lines = out[perm], lines[perm]
     stamps = out["ts"].copy()
     interval_ns = _interval(stamps, interval)
     sym = symbol
@@ -407,6 +408,7 @@ def build_bars(
         session_close=session_close,
         stamp_tz=file_tz,
     )
+    _check_close_times(stamps, out["ts"], label, lines, str(path), raw.date_col)
     inst = instrument or Instrument(
         symbol=sym,
         calendar="24/7" if is_247 else "session",
@@ -452,6 +454,28 @@ def close_times(
         value=label,
         fix="use 'open', 'close', 'session' or 'auto'",
     )
+
+
+def _check_close_times(stamps, close, label, lines, file, column) -> None:
+    """Close times must rise strictly (a label that maps several bars of a day onto one session
+    close, or intraday stamps read as dates, would merge bars) and must not run past int64."""
+    over = np.flatnonzero(close < stamps) if label == "open" else np.empty(0, np.int64)
+    if over.size:
+        i = int(over[0])
+        raise DataError("bar close time (stamp + interval) is beyond the year 2262", file=file,
+                        row=int(lines[i]), column=column, value=int(stamps[i]),
+                        fix="check the stamps (or pass interval=...)")  # fmt: skip
+    dup = np.flatnonzero(np.diff(close) <= 0) + 1
+    if dup.size:
+        i = int(dup[0])
+        raise DataError(
+            f"label={label!r} gives several bars the same close time ({dup.size} bars)",
+            file=file,
+            row=int(lines[i]),
+            column=column,
+            value=int(close[i]),
+            fix="intraday bars need label='open' or 'close'; 'session' is for one bar a day",
+        )
 
 
 def _drop_empty_rows(raw: _Raw) -> _Raw:

@@ -10,6 +10,9 @@ time when present, else ``E`` event time), ``ts_recv`` the capture's local recei
 
 :func:`read_binance_stream` parses one or several consecutive files into a
 :class:`BinanceStream` and reports sequence gaps (depth ``pu`` chain, trade / aggTrade ids).
+Fields are parsed strictly (prices and quantities are Binance's decimal strings, times and ids
+integers that fit int64 ns) and every stream is checked with :mod:`data.validate`; a malformed
+message or value is a DataError naming the line (counted across the files in order).
 :func:`sync_depth` turns snapshots + diffs into a canonical DEPTH stream following Binance's
 documented procedure for USD-M futures (see docs/order_book.md):
 
@@ -29,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from data.errors import DataError
-from data.readers._tickio import NS_PER_MS, read_raw
+from data.readers._tickio import Ticks, read_raw
 from data.schema import (
     BUY,
     DEPTH,
@@ -51,6 +54,31 @@ GAP = np.dtype([("stream", "U12"), ("line", "<i8"), ("expected", "<i8"), ("got",
 """A sequence break: expected id (previous u, or previous trade id + 1) vs the one seen."""
 
 _FIX = "each line must be '<receive ns> <json message>' as written by a Binance stream capture"
+NS_PER_MS = 1_000_000
+_MAX_MS = (2**63 - 1) // NS_PER_MS  # exchange times beyond this overflow int64 ns (year 2262)
+
+
+def _ms(value) -> int:
+    """Exchange time in ms -> int ns (ValueError when it is not a time int64 ns can hold)."""
+    ms = int(value)
+    if not 0 <= ms <= _MAX_MS:
+        raise ValueError(f"time {value!r} is not milliseconds since the epoch (1970-2262)")
+    return ms * NS_PER_MS
+
+
+def _id(value) -> int:
+    """An update / trade id (``pu`` may be -1) as an int (ValueError when out of range)."""
+    x = int(value)
+    if not -1 <= x < 2**62:
+        raise ValueError(f"id {value!r} is not an update / trade id (0 <= id < 2**62)")
+    return x
+
+
+def _price_text(value) -> str:
+    """Prices and quantities are JSON strings in Binance messages (exact decimals)."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a decimal string, got {value!r}")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,36 +136,39 @@ class _Builder:
 
     def levels(self, ts, recv, side, levels, flags):
         for px, q in levels:
+            px = _price_text(px)
             self.d_ts.append(ts)
             self.d_recv.append(recv)
             self.d_side.append(side)
             self.d_px.append(float(px))
-            self.d_q.append(float(q))
+            self.d_q.append(float(_price_text(q)))
             self.d_flags.append(flags)
             if _decimals(px) > self.decimals:
                 self.decimals = _decimals(px)
 
     def depth_update(self, d, recv, line):
-        ts = int(d.get("T", d["E"])) * NS_PER_MS
+        ts = _ms(d.get("T", d["E"]))
+        first, last, prev = _id(d["U"]), _id(d["u"]), _id(d.get("pu", -1))
         start = len(self.d_ts)
         self.levels(ts, recv, BUY, d["b"], 0)
         self.levels(ts, recv, SELL, d["a"], 0)
         if len(self.d_ts) > start:
             self.d_flags[-1] = DEPTH_LAST
-        self.diffs.append((ts, recv, int(d["U"]), int(d["u"]), int(d.get("pu", -1)), start,
-                           len(self.d_ts), line))
+        self.diffs.append((ts, recv, first, last, prev, start, len(self.d_ts), line))
 
     def snapshot(self, d, recv, line):
-        ts = int(d.get("T", d.get("E", 0))) * NS_PER_MS
+        ts = _ms(d.get("T", d.get("E", 0)))
+        lid = _id(d["lastUpdateId"])
         rows = [(ts, recv, 0, np.nan, 0.0, DEPTH_CLEAR | DEPTH_SNAPSHOT)]
         for side, key in ((BUY, "bids"), (SELL, "asks")):
             for px, q in d[key]:
-                rows.append((ts, recv, side, float(px), float(q), DEPTH_SNAPSHOT))
+                px = _price_text(px)
+                rows.append((ts, recv, side, float(px), float(_price_text(q)), DEPTH_SNAPSHOT))
                 if _decimals(px) > self.decimals:
                     self.decimals = _decimals(px)
         arr = np.array(rows, dtype=DEPTH)
         arr["flags"][-1] |= DEPTH_LAST
-        self.snaps.append(DepthSnapshot(int(d["lastUpdateId"]), ts, recv, line, arr))
+        self.snaps.append(DepthSnapshot(lid, ts, recv, line, arr))
 
 
 def _parse_line(b: _Builder, text: str, recv: int, line: int, path) -> None:
@@ -157,23 +188,28 @@ def _parse_line(b: _Builder, text: str, recv: int, line: int, path) -> None:
             b.snapshot(msg, recv, line)
             return
         if "s" in d:
+            if not isinstance(d["s"], str):
+                raise TypeError(f"symbol 's' must be a string, got {d['s']!r}")
             b.symbols.add(d["s"])
         if kind == "depthUpdate":
             b.depth_update(d, recv, line)
         elif kind == "bookTicker" or (kind is None and "b" in d and "B" in d and "u" in d):
-            ts = int(d.get("T", d.get("E", 0))) * NS_PER_MS
-            b.quotes.append((ts, recv, float(d["b"]), float(d["a"]), float(d["B"]),
-                             float(d["A"]), int(d["u"]), line))
+            ts = _ms(d.get("T", d.get("E", 0)))
+            b.quotes.append((ts, recv, *(float(_price_text(d[k])) for k in ("b", "a", "B", "A")),
+                             _id(d["u"]), line))
         elif kind in ("trade", "aggTrade"):
-            ts = int(d.get("T", d["E"])) * NS_PER_MS
+            ts = _ms(d.get("T", d["E"]))
+            if not isinstance(d["m"], bool):
+                raise TypeError(f"'m' (buyer is maker) must be true or false, got {d['m']!r}")
             side = SELL if d["m"] else BUY
-            tid = int(d["t"] if kind == "trade" else d["a"])
-            row = (ts, recv, float(d["p"]), float(d["q"]), side, tid, line)
+            tid = _id(d["t"] if kind == "trade" else d["a"])
+            row = (ts, recv, float(_price_text(d["p"])), float(_price_text(d["q"])), side, tid,
+                   line)
             (b.trades if kind == "trade" else b.aggs).append(row)
         else:
             name = str(kind or msg.get("stream") or "unknown")
             b.other[name] = b.other.get(name, 0) + 1
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise DataError(f"malformed {kind} message ({type(exc).__name__}: {exc})",
                         file=str(path), row=line, value=text[:120],
                         fix="check the capture; fields follow Binance's USD-M stream docs") from None
@@ -197,6 +233,8 @@ def read_binance_stream(paths: str | Path | list[str | Path]) -> BinanceStream:
             head, sep, body = text.partition(" ")
             try:
                 recv = int(head)
+                if not 0 < recv < 2**63:
+                    raise ValueError(head)
             except ValueError:
                 raise DataError("line does not start with a receive time in ns", file=str(path),
                                 row=n, value=text[:80], fix=_FIX) from None
@@ -230,6 +268,8 @@ def _finish(b: _Builder, sources: tuple[str, ...]) -> BinanceStream:
     for name, ids, lines in (("trade", trade_id, trade_line), ("aggTrade", agg_id, agg_line)):
         for i in np.flatnonzero(np.diff(ids) != 1):
             gaps.append((name, lines[i + 1], ids[i] + 1, ids[i + 1]))
+    _validate(sources, depth, diffs, b.snaps, quotes, q[:, 7].astype(np.int64),
+              (trades, trade_line), (aggs, agg_line))
     return BinanceStream(
         symbol=",".join(sorted(b.symbols)) or "?",
         depth=depth, diffs=diffs, snapshots=b.snaps, quotes=quotes,
@@ -238,6 +278,34 @@ def _finish(b: _Builder, sources: tuple[str, ...]) -> BinanceStream:
         gaps=np.array(gaps, dtype=GAP), price_decimals=b.decimals, other=b.other,
         sources=sources,
     )
+
+
+def _validate(sources, depth, diffs, snaps, quotes, quote_line, *trade_sets) -> None:
+    """The canonical checks of every kind (prices > 0, sizes >= 0 and finite, bid <= ask...);
+    rows are named by their line (counted across the files in order). Time order is the
+    capture's receive order, checked while reading, so exchange stamps are not checked here."""
+    import warnings
+
+    from data.validate import check_array
+
+    file = ", ".join(sources)
+    lines = np.repeat(diffs["line"], diffs["stop"] - diffs["start"])
+    checks = [(depth, "depth", lines), (quotes, "quote", quote_line)]
+    checks += [(s.depth, "depth", np.full(len(s.depth), s.line)) for s in snaps]
+    checks += [(arr, "trade", line) for arr, line in trade_sets]
+    noted: dict[str, list] = {}  # one warning per kind of oddity, however many streams show it
+    for arr, kind, first_line in checks:
+        if len(arr):
+            report = check_array(arr, kind, file=file, first_line=first_line, order=False)
+            report.raise_first()
+            for issue in report.warnings:
+                noted.setdefault(issue.code, []).append((kind, issue))
+    for found in noted.values():
+        first = min((i for _, i in found), key=lambda i: i.row)
+        kinds = ", ".join(sorted({k for k, _ in found}))
+        count = sum(i.count for _, i in found)
+        warnings.warn(f"file {file}, row {first.row}: {first.message} ({count} {kinds} rows). "
+                      f"Fix: {first.fix}", UserWarning, stacklevel=4)
 
 
 def _trades(rows):
@@ -351,3 +419,31 @@ def sync_depth(stream: BinanceStream) -> SyncedDepth:
     out = np.concatenate(pieces) if pieces else np.zeros(0, DEPTH)
     return SyncedDepth(depth=out, diff_status=status, diff_end_row=end_row,
                        snapshots_used=used, resets=resets)
+
+
+def read_binance_ticks(paths: str | Path | list[str | Path]) -> list[Ticks]:
+    """A capture as canonical series: ``depth`` (the synchronised book stream of
+    :func:`sync_depth`), ``quote`` (bookTicker) and ``trade`` — those that have rows."""
+    stream = read_binance_stream(paths)
+    series = {"depth": sync_depth(stream).depth, "quote": stream.quotes, "trade": stream.trades}
+    return [Ticks(kind=k, symbol=stream.symbol, exchange="binance-usdm", data=v,
+                  source=", ".join(stream.sources)) for k, v in series.items() if len(v)]
+
+
+def _detect(info, path: Path) -> bool:
+    import re
+
+    from data.readers.sniff import open_bytes
+
+    head = open_bytes(path, 64).decode("utf-8", errors="replace")
+    return re.match(r"^\d{16,20} \{", head) is not None
+
+
+FORMATS = [{
+    "name": "binance",
+    "reader": read_binance_ticks,
+    "kinds": ("depth", "quote", "trade"),
+    "detect": _detect,
+    "description": "Binance USD-M capture: '<recv ns> <json>' lines",
+}]  # fmt: skip
+"""Registration with :func:`data.readers.dispatch.formats` (``tape data import/validate``)."""

@@ -8,15 +8,15 @@ capture one per stream kind.
 Built-in formats: ``bars`` (:func:`read_bars`), ``wide`` (:func:`read_wide_closes`), ``long``
 (:func:`read_long_bars`), ``table`` (:func:`read_table`, any kind with a column mapping).
 
-Tick formats (``lobster``, ``tardis``, ``binance``, ``truefx``) adapt the tick readers in
-``data/readers/<name>.py``: a Binance capture gives ``depth`` (the synchronised book stream of
+Tick formats (``lobster``, ``tardis``, ``binance``, ``truefx``) register themselves: each
+module listed in :data:`PLUGIN_MODULES` defines ``FORMATS``, a list of dicts ``{"name": str,
+"reader": callable, "kinds": tuple, "detect": callable(FileInfo | None, Path) -> bool,
+"description": str}``. ``reader(path, **opts)`` returns a canonical array, a :class:`Bars`, an
+object with a canonical ``.data`` array and a ``.symbol`` (such as
+:class:`data.readers._tickio.Ticks`), a list of those, or a ``dict`` mapping kind -> array; it
+receives ``symbol``/``tz`` and the other options only if its signature names them. A Binance
+capture gives ``depth`` (the synchronised book stream of
 :func:`data.readers.binance.sync_depth`), ``quote`` (bookTicker) and ``trade`` datasets.
-
-Plug-in formats: a module ``data/readers/<name>.py`` listed in :data:`PLUGIN_MODULES` that
-defines ``FORMATS``, a list of dicts ``{"name": str, "reader": callable, "kinds": tuple,
-"detect": callable(FileInfo | None, Path) -> bool, "description": str}``. ``reader(path, **opts)``
-returns a canonical array, a :class:`Bars`, or a ``dict`` mapping kind -> array; it receives
-``symbol``/``tz`` only if its signature names them.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import polars as pl
 from data.errors import DataError
 from data.readers.bars import Bars, _find, _load, _symbol_from, file_sha256
 from data.readers.columns import ALIASES as TABLE_ALIASES
-from data.readers.sniff import FileInfo, sniff
+from data.readers.sniff import READ_ERRORS, FileInfo, sniff
 from data.readers.table import _is_parquet
 from data.schema import KINDS, Instrument
 
@@ -78,7 +78,6 @@ def formats() -> dict[str, Format]:
         "long": Format("long", _read_long_ds, ("bar",), None, "OHLCV rows with a ticker column"),
         "table": Format("table", _read_table_ds, tuple(KINDS), None, "any CSV/Parquet + mapping"),
     }
-    out.update(_tick_formats())
     for mod_name in PLUGIN_MODULES:
         if importlib.util.find_spec(mod_name) is None:
             continue
@@ -92,53 +91,6 @@ def formats() -> dict[str, Format]:
                 spec.get("description", ""),
             )
     return out
-
-
-def _tick_formats() -> dict[str, Format]:
-    """Adapters for the tick readers (LOBSTER, Tardis, Binance captures, TrueFX) that exist."""
-    found = {m.rsplit(".", 1)[1] for m in PLUGIN_MODULES if importlib.util.find_spec(m)}
-    specs = {
-        "lobster": Format("lobster", _read_lobster_ds, ("mbo",), _is_lobster,
-                          "LOBSTER message file (+ its orderbook file beside it)"),
-        "tardis": Format("tardis", _read_tardis_ds, ("trade", "quote", "depth"), _is_tardis,
-                         "Tardis.dev CSV: trades, quotes, incremental_book_L2, book_snapshot_25"),
-        "binance": Format("binance", _read_binance_ds, ("depth", "quote", "trade"), _is_binance,
-                          "Binance USD-M capture: '<recv ns> <json>' lines"),
-        "truefx": Format("truefx", _read_truefx_ds, ("quote",), _is_truefx,
-                         "TrueFX quote ticks"),
-    }  # fmt: skip
-    return {name: fmt for name, fmt in specs.items() if name in found}
-
-
-def _is_lobster(info: FileInfo | None, path: Path) -> bool:
-    from data.readers.lobster import parse_lobster_name
-
-    name = parse_lobster_name(path)
-    return name is not None and name.kind == "message"
-
-
-def _is_tardis(info: FileInfo | None, path: Path) -> bool:
-    head = [h.lower() for h in (info.header or [])] if info else []
-    return head[:4] == ["exchange", "symbol", "timestamp", "local_timestamp"]
-
-
-def _is_binance(info: FileInfo | None, path: Path) -> bool:
-    from data.readers.sniff import open_bytes
-
-    head = open_bytes(path, 64).decode("utf-8", errors="replace")
-    return re.match(r"^\d{16,20} \{", head) is not None
-
-
-def _is_truefx(info: FileInfo | None, path: Path) -> bool:
-    if info is None:
-        return False
-    if info.header is None:
-        from data.readers.sniff import open_bytes
-
-        head = open_bytes(path, 128).decode("utf-8", errors="replace")
-        return re.match(r"^[A-Z]{3}/[A-Z]{3},\d{8} \d", head) is not None
-    return "truefx" in path.name.lower() and [h.lower() for h in info.header] == [
-        "timestamp", "bid", "ask"]  # fmt: skip
 
 
 def _with_lines(path: Path, datasets: list[Dataset]) -> list[Dataset]:
@@ -156,40 +108,6 @@ def _with_lines(path: Path, datasets: list[Dataset]) -> list[Dataset]:
     if lines - (info.first_data_line - 1) != len(datasets[0].data):
         return datasets
     return [dataclasses.replace(datasets[0], first_line=info.first_data_line)]
-
-
-def _read_lobster_ds(path: Path, *, symbol=None, tz=None, **_) -> list[Dataset]:
-    from data.readers.lobster import read_lobster
-
-    lob = read_lobster(path, **({"tz": tz} if tz else {}))
-    return [Dataset(kind="mbo", symbol=symbol or lob.symbol, data=lob.messages,
-                    source=str(path), sha256=file_sha256(path))]  # fmt: skip
-
-
-def _read_tardis_ds(path: Path, *, symbol=None, **_) -> list[Dataset]:
-    from data.readers.tardis import read_tardis
-
-    ticks = read_tardis(path)
-    return [Dataset(kind=ticks.kind, symbol=symbol or ticks.symbol, data=ticks.data,
-                    source=str(path), sha256=file_sha256(path))]  # fmt: skip
-
-
-def _read_binance_ds(path: Path, *, symbol=None, **_) -> list[Dataset]:
-    from data.readers.binance import read_binance_stream, sync_depth
-
-    stream = read_binance_stream(path)
-    series = {"depth": sync_depth(stream).depth, "quote": stream.quotes, "trade": stream.trades}
-    digest = file_sha256(path)
-    return [Dataset(kind=k, symbol=symbol or stream.symbol, data=v, source=str(path),
-                    sha256=digest) for k, v in series.items() if len(v)]  # fmt: skip
-
-
-def _read_truefx_ds(path: Path, *, symbol=None, **_) -> list[Dataset]:
-    from data.readers.truefx import read_truefx
-
-    ticks = read_truefx(path, symbol=symbol)
-    return [Dataset(kind="quote", symbol=ticks.symbol, data=ticks.data, source=str(path),
-                    sha256=file_sha256(path))]  # fmt: skip
 
 
 def detect_format(path: str | Path) -> tuple[str, str | None]:
@@ -255,8 +173,11 @@ def guess_kind(columns: list[str]) -> str | None:
 
 def _many_symbols(path: Path, info: FileInfo) -> bool:
     col = next(h for h in info.header if h.strip().lower() in ("ticker", "symbol"))
-    head = pl.read_csv(path, skip_rows=info.banner_lines, n_rows=5000, infer_schema=False,
-                       separator=info.separator, columns=[col])  # fmt: skip
+    try:
+        head = pl.read_csv(path, skip_rows=info.banner_lines, n_rows=5000, infer_schema=False,
+                           separator=info.separator, columns=[col])  # fmt: skip
+    except READ_ERRORS:
+        return False  # damaged: the reader names the problem
     return head[col].n_unique() > 1
 
 
@@ -298,15 +219,13 @@ def load_source(
     if format in ("bars", "wide", "long", "table"):
         return fmt.reader(path, kind=kind, symbol=symbol, mapping=mapping, ts_format=ts_format,
                           tz=tz, validate=validate, **options)  # fmt: skip
-    if fmt.reader in (_read_lobster_ds, _read_tardis_ds, _read_binance_ds, _read_truefx_ds):
-        datasets = fmt.reader(path, symbol=symbol, tz=tz)
-        chosen = [d for d in datasets if kind is None or d.kind == kind]
-        if not chosen:
-            held = ", ".join(sorted({d.kind for d in datasets})) or "no rows"
-            raise DataError(f"this {format} file holds {held} data, not {kind}", file=str(path),
-                            argument="kind", value=kind, fix=f"use --kind {held.split(',')[0]}")  # fmt: skip
-        return _with_lines(path, chosen)
-    return _plugin(fmt, path, symbol=symbol, tz=tz, **options)
+    datasets = _plugin(fmt, path, symbol=symbol, tz=tz, **options)
+    chosen = [d for d in datasets if kind is None or d.kind == kind]
+    if not chosen:
+        held = ", ".join(sorted({d.kind for d in datasets})) or "no rows"
+        raise DataError(f"this {format} file holds {held} data, not {kind}", file=str(path),
+                        argument="kind", value=kind, fix=f"use --kind {held.split(',')[0]}")  # fmt: skip
+    return _with_lines(path, chosen)
 
 
 def _read_bars_ds(path, *, symbol, tz, validate, **options) -> list[Dataset]:
@@ -360,23 +279,18 @@ def _read_table_ds(path, *, kind, symbol, mapping, ts_format, tz, validate, **op
 def _symbol_groups(path: Path, n: int, symbol: str | None):
     """Split a table by its symbol column when it holds several symbols."""
     if _is_parquet(path):
-        cols = pl.read_parquet_schema(path).keys()
-        sym_col = next((c for c in cols if c.lower() in ("symbol", "ticker", "instrument")), None)
-        values = pl.read_parquet(path, columns=[sym_col])[sym_col] if sym_col else None
+        try:
+            cols = pl.read_parquet_schema(path).keys()
+            sym_col = next((c for c in cols if c.lower() in ("symbol", "ticker", "instrument")),
+                           None)  # fmt: skip
+            values = pl.read_parquet(path, columns=[sym_col])[sym_col] if sym_col else None
+        except READ_ERRORS as exc:
+            raise DataError(f"Parquet file is unreadable ({str(exc).splitlines()[0]})",
+                            file=str(path), fix="the file is truncated or not Parquet: re-export it") from None
     else:
         info = sniff(path)
         sym_col = next((c for c in (info.header or []) if c.lower() in ("symbol", "ticker")), None)
-        values = (
-            pl.read_csv(
-                path,
-                skip_rows=info.banner_lines,
-                columns=[sym_col],
-                infer_schema=False,
-                separator=info.separator,
-            )[sym_col]  # fmt: skip
-            if sym_col
-            else None
-        )
+        values = _column(path, info, sym_col) if sym_col else None
     if values is None or len(values) != n:
         return [(symbol or _name_symbol(path), None)]
     values = values.cast(pl.String).fill_null("")
@@ -392,6 +306,17 @@ def _symbol_groups(path: Path, n: int, symbol: str | None):
     return [(_clean(u), np.flatnonzero((values == u).to_numpy())) for u in uniq]
 
 
+def _column(path: Path, info: FileInfo, name: str) -> pl.Series:
+    """One column of a CSV as text (the file was read whole before, so it parses)."""
+    try:
+        return pl.read_csv(path, skip_rows=info.banner_lines, columns=[name], infer_schema=False,
+                           separator=info.separator)[name]  # fmt: skip
+    except READ_ERRORS as exc:
+        raise DataError(f"cannot read column {name!r} ({str(exc).splitlines()[0]})",
+                        file=str(path), column=name,
+                        fix="check the separator, quoting and encoding") from None
+
+
 def _clean(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-]", "", str(s)).upper()
 
@@ -401,32 +326,34 @@ def _name_symbol(path: Path) -> str:
 
 
 def _plugin(fmt: Format, path: Path, *, symbol, tz, **options) -> list[Dataset]:
+    """Call a registered reader and turn what it returns into datasets (see the module doc)."""
     params = inspect.signature(fmt.reader).parameters
-    kw = dict(options)
+    any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kw = {k: v for k, v in options.items() if any_kw or k in params}
     if "symbol" in params and symbol is not None:
         kw["symbol"] = symbol
     if "tz" in params and tz is not None:
         kw["tz"] = tz
     result = fmt.reader(path, **kw)
-    sym = symbol or getattr(result, "symbol", None) or _name_symbol(path)
     digest = file_sha256(path)
-    if isinstance(result, Bars):
-        return [_bars_ds(result)]
-    if isinstance(result, np.ndarray):
-        kind = next(k for k, dt in KINDS.items() if dt == result.dtype)
-        return [Dataset(kind=kind, symbol=sym, data=result, source=str(path), sha256=digest)]
+
+    def one(kind_hint, item) -> Dataset:
+        if isinstance(item, Bars):
+            return _bars_ds(item)
+        data = item if isinstance(item, np.ndarray) else getattr(item, "data", None)
+        kind = next((k for k, dt in KINDS.items() if getattr(data, "dtype", None) == dt), None)
+        if kind is None or (kind_hint is not None and kind != kind_hint):
+            raise DataError(f"format {fmt.name!r} returned an unsupported object",
+                            value=type(item).__name__,
+                            fix="return a canonical array, an object with .data, or a dict of them")  # fmt: skip
+        sym = symbol or getattr(item, "symbol", None) or _name_symbol(path)
+        return Dataset(kind=kind, symbol=sym, data=data, source=str(path), sha256=digest)
+
     if isinstance(result, dict):
-        return [
-            Dataset(kind=k, symbol=sym, data=v, source=str(path), sha256=digest)
-            for k, v in result.items()
-            if isinstance(v, np.ndarray) and k in KINDS
-        ]
-    data = getattr(result, "data", None)
-    if isinstance(data, np.ndarray) and data.dtype.names:
-        kind = next(k for k, dt in KINDS.items() if dt == data.dtype)
-        return [Dataset(kind=kind, symbol=sym, data=data, source=str(path), sha256=digest)]
-    raise DataError(f"format {fmt.name!r} returned an unsupported object",
-                    value=type(result).__name__, fix="return a canonical array or a dict of them")  # fmt: skip
+        return [one(k, v) for k, v in result.items()]
+    if isinstance(result, list | tuple):
+        return [one(None, v) for v in result]
+    return [one(None, result)]
 
 
 # ------------------------------------------------------------------------------------------
@@ -491,8 +418,7 @@ def _sequence_issues(path: Path, kind: str, first_line: int, check_sequence) -> 
     out = []
 
     def col(name):
-        return pl.read_csv(path, skip_rows=info.banner_lines, columns=[header[name]],
-                           separator=info.separator, infer_schema=False)[header[name]]  # fmt: skip
+        return _column(path, info, header[name])
 
     for name in ("seq", "sequence", "seq_num", "sequence_number"):
         if name in header:

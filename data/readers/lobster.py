@@ -29,15 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from data.errors import DataError
-from data.readers._tickio import (
-    check_rows,
-    has_text_header,
-    local_day_to_utc_ns,
-    parse_csv,
-    read_raw,
-    require_sorted,
-)
-from data.schema import BUY, MBO, MBO_HALT, SELL
+from data.readers._tickio import Ticks, has_text_header, parse_csv, read_raw, require_order
+from data.schema import BUY, MBO, MBO_HALT, NS_PER_DAY, SELL
+from data.timeutil import day_offset_to_ns, decimal_strings_to_int
+from data.validate import require_rows, validate_array
 
 PRICE_SCALE = 10_000  # LOBSTER prices are dollars x 10000
 DUMMY_ASK = 9_999_999_999
@@ -48,7 +43,7 @@ _NAME = re.compile(
     r"^(?P<symbol>[A-Za-z0-9.\-]+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?:.*_)?"
     r"(?P<kind>message|orderbook)_(?P<level>\d+)(?:_[A-Za-z0-9]+)?\.csv(?:\.gz)?$"
 )
-_MSG_COLS = {"time": float, "type": int, "order_id": int, "size": int, "price": int,
+_MSG_COLS = {"time": str, "type": int, "order_id": int, "size": int, "price": int,
              "direction": int}
 _MSG_FIX = ("LOBSTER message rows are Time,Type,OrderID,Size,Price,Direction "
             "(e.g. 34200.015105074,1,15818974,100,5794000,1)")
@@ -130,32 +125,34 @@ def read_lobster_messages(
     header = has_text_header(raw)
     df = parse_csv(raw, path, _MSG_COLS, header=header, fix=_MSG_FIX)
     off = 1 + int(header)  # file line of row 0
-    t = df["time"].to_numpy()
+    text = df["time"].to_numpy()
+    secs = decimal_strings_to_int(df["time"], 9)  # exact: no float rounding of the ns digits
     typ = df["type"].to_numpy()
     oid = df["order_id"].to_numpy()
     size = df["size"].to_numpy()
     price = df["price"].to_numpy()
     direction = df["direction"].to_numpy()
 
-    check_rows(~np.isfinite(t) | (t < 0) | (t >= 86_400 * 2), path, column="time", values=t,
-               message="time is not seconds after midnight", fix=_MSG_FIX, row_offset=off)
-    check_rows((typ < 1) | (typ > 7), path, column="type", values=typ,
-               message="event type must be 1..7", fix=_MSG_FIX, row_offset=off)
-    check_rows((direction != 1) & (direction != -1), path, column="direction",
-               values=direction, message="direction must be 1 (buy) or -1 (sell)",
-               fix=_MSG_FIX, row_offset=off)
-    check_rows(size < 0, path, column="size", values=size, message="negative size",
-               fix=_MSG_FIX, row_offset=off)
-    book_event = typ <= 4
-    check_rows(book_event & (price <= 0), path, column="price", values=price,
-               message="non-positive price on a book event", fix=_MSG_FIX, row_offset=off)
-    check_rows(book_event & (size == 0), path, column="size", values=size,
-               message="zero size on a book event", fix=_MSG_FIX, row_offset=off)
+    def check(mask, column, values, message):
+        require_rows(mask, message=message, column=column, values=values, fix=_MSG_FIX,
+                     file=str(path), first_line=off)
 
-    secs_ns = np.rint(t * 1e9).astype(np.int64)
-    require_sorted(secs_ns, path, "time", off,
-                   "LOBSTER message files are in time order; do not sort or edit them")
-    ts = local_day_to_utc_ns(day, secs_ns, tz)
+    secs_ns = secs.fill_null(-1).to_numpy()
+    check((secs_ns < 0) | (secs_ns >= 2 * NS_PER_DAY), "time", text,
+          "time is not seconds after midnight")
+    check((typ < 1) | (typ > 7), "type", typ, "event type must be 1..7")
+    check((direction != 1) & (direction != -1), "direction", direction,
+          "direction must be 1 (buy) or -1 (sell)")
+    book_event = typ <= 4
+    check(book_event & (price <= 0), "price", price, "non-positive price on a book event")
+    check(book_event & (size == 0), "size", size, "zero size on a book event")
+    require_order(secs_ns, path, column="time", first_line=off, shown=text,
+                  fix="LOBSTER message files are in time order; do not sort or edit them")
+    try:
+        ts = day_offset_to_ns(secs_ns, day, tz)
+    except DataError as exc:  # a wall-clock time that does not exist on a DST day
+        raise DataError(exc.message, file=str(path), column="time", argument="tz", value=tz,
+                        fix=exc.fix) from None
     out = np.empty(len(df), dtype=MBO)
     out["ts"] = ts
     out["ts_recv"] = ts
@@ -165,6 +162,7 @@ def read_lobster_messages(
     out["side"][typ == MBO_HALT] = 0
     out["price"] = np.where(typ == MBO_HALT, price, price / PRICE_SCALE)
     out["size"] = size
+    validate_array(out, "mbo", file=str(path), first_line=off, stacklevel=3)
     return out, price.astype(np.int64)
 
 
@@ -177,8 +175,10 @@ def read_lobster_orderbook(path: str | Path, *, levels: int | None = None) -> np
     path = Path(path)
     raw = read_raw(path)
     header = has_text_header(raw)
-    first = raw.split(b"\n", 2)[1 if header else 0]
-    ncol = len(first.rstrip(b"\r").split(b","))
+    lines = raw.splitlines()[int(header):]
+    if not lines:
+        raise DataError("file has no data rows", file=str(path), fix=_OB_FIX)
+    ncol = len(lines[0].split(b","))
     if ncol % 4:
         raise DataError(
             f"orderbook rows must have 4 columns per level, found {ncol}",
@@ -250,3 +250,25 @@ def read_lobster(
         message_file=str(message_file),
         orderbook_file=None if orderbook_file is None else str(orderbook_file),
     )
+
+
+def _ticks(path: str | Path, *, tz: str = LOBSTER_TZ) -> Ticks:
+    """The message file as a :class:`Ticks` of MBO events (what ``tape data import`` stores)."""
+    lob = read_lobster(path, tz=tz)
+    return Ticks(kind="mbo", symbol=lob.symbol, exchange="nasdaq", data=lob.messages,
+                 source=str(path))
+
+
+def _detect(info, path: Path) -> bool:
+    name = parse_lobster_name(path)
+    return name is not None and name.kind == "message"
+
+
+FORMATS = [{
+    "name": "lobster",
+    "reader": _ticks,
+    "kinds": ("mbo",),
+    "detect": _detect,
+    "description": "LOBSTER message file (+ its orderbook file beside it)",
+}]  # fmt: skip
+"""Registration with :func:`data.readers.dispatch.formats` (``tape data import/validate``)."""

@@ -142,6 +142,9 @@ def read_wide_closes(
 
     bars: dict[str, Bars] = {}
     for col in value_cols:
+        if not col.strip() or col == "index":
+            raise DataError("a value column has no name (its symbol)", file=str(path), row=1,
+                            column=col, fix="name every column of the header")  # fmt: skip
         raw_text = df[col]
         v = numbers[col]
         missing = raw_text.str.strip_chars().str.to_lowercase().is_in(MISSING)
@@ -198,6 +201,11 @@ def read_long_bars(
                         value=raw.df.columns, fix="pass symbol_column='Ticker' (the ticker column)")  # fmt: skip
     digest = file_sha256(path)
     names = raw.df[col].str.strip_chars()
+    empty = names.is_null() | (names == "")
+    if empty.any():
+        i = int(empty.arg_max())
+        raise DataError("row has no symbol", file=str(path), row=int(raw.lines[i]), column=col,
+                        fix="fill the ticker or delete the row")  # fmt: skip
     wanted = symbols or list(dict.fromkeys(names.to_list()))
     bars: dict[str, Bars] = {}
     for sym in wanted:

@@ -19,9 +19,15 @@ import re
 import zlib
 from pathlib import Path
 
+import polars as pl
+
 from data.errors import DataError
 
 _SNIFF_BYTES = 1 << 16
+
+# what polars (and the OS) raise on a damaged file: polars' Rust panics surface as
+# PanicException, a BaseException that `except Exception` does not catch
+READ_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError)
 _NUMERIC = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
@@ -89,8 +95,39 @@ def decode(raw: bytes, path: str | Path, encoding: str | None = None) -> tuple[s
     """Decode bytes to text; returns (text, encoding used, had BOM). Raises on undecodable bytes.
 
     UTF-8 (with or without BOM) and UTF-16 with a BOM are accepted; anything else needs an
-    explicit ``encoding`` (e.g. ``"latin-1"``), and the error names the first bad line.
+    explicit ``encoding`` (e.g. ``"latin-1"``), and the error names the first bad line. Text
+    holding NUL characters (binary data, UTF-16 without a byte-order mark) or lines ending in a
+    bare carriage return (classic Mac), which the CSV parser would misread, is refused too.
     """
+    text, enc, bom = _decode(raw, path, encoding)
+    _check_text(text, path)
+    return text, enc, bom
+
+
+def _check_text(text: str, path: str | Path) -> None:
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise DataError(
+            "file holds NUL characters (binary data, or UTF-16 text without a byte-order mark)",
+            file=str(path),
+            row=text.count("\n", 0, nul) + 1,
+            value=text[max(0, nul - 10) : nul + 10],
+            fix="pass the right encoding (e.g. encoding='utf-16-le') or convert the file to UTF-8",
+        )
+    m = _BARE_CR.search(text)
+    if m:
+        raise DataError(
+            "line ends are a bare carriage return (CR without LF), which CSV parsers misread",
+            file=str(path),
+            row=len(text[: m.start() + 1].splitlines()),
+            fix="convert the line ends to LF or CRLF (e.g. tr '\\r' '\\n' < in > out)",
+        )
+
+
+_BARE_CR = re.compile(r"\r(?!\n)(?=.)", re.S)  # a CR not followed by LF, not the last char
+
+
+def _decode(raw: bytes, path: str | Path, encoding: str | None) -> tuple[str, str, bool]:
     if encoding:
         try:
             return raw.decode(encoding), encoding, False
@@ -103,7 +140,19 @@ def decode(raw: bytes, path: str | Path, encoding: str | None = None) -> tuple[s
                 fix="pass the file's real encoding (utf-8, latin-1, utf-16)",
             ) from exc
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return raw.decode("utf-16"), "utf-16", True
+        try:
+            return raw.decode("utf-16"), "utf-16", True
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(raw) - 4:  # a character cut at the end of a partial read
+                return raw[: exc.start].decode("utf-16"), "utf-16", True
+            line = raw[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
+            raise DataError(
+                "file starts with a UTF-16 byte-order mark but is not valid UTF-16",
+                file=str(path),
+                row=line,
+                value=raw[max(0, exc.start - 10) : exc.start + 10],
+                fix="re-export the file (UTF-8 preferred); it is damaged or mixes encodings",
+            ) from None
     bom = raw[:3] == b"\xef\xbb\xbf"
     try:
         return raw.decode("utf-8-sig"), "utf8", bom
@@ -131,11 +180,21 @@ def sniff(
     if not head.strip():
         raise DataError("file is empty", file=str(path), fix="check the download or the path")
     text, enc, bom = decode(head, path, encoding)
+    if not text.strip():  # a byte-order mark or UTF-16 white space only
+        raise DataError("file is empty (no text after the byte-order mark)", file=str(path),
+                        fix="check the download or the path")
     crlf = "\r\n" in text[:4096]
     lines = text.splitlines()
     if len(head) == _SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last sniffed line may be cut by the byte limit
     lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        raise DataError(
+            f"no complete line in the first {_SNIFF_BYTES // 1024} KiB of the file",
+            file=str(path),
+            row=1,
+            fix="check the file: a header or first row that long is not a data table",
+        )
     sep = separator or _guess_separator(lines[:20])
     banner = 0
     while banner < len(lines) - 1 and _is_banner(lines[banner], sep, lines[banner + 1]):

@@ -36,7 +36,7 @@ import polars as pl
 
 from data.errors import DataError
 from data.readers.columns import resolve_columns, to_canonical_array
-from data.readers.sniff import FileInfo, decode, diagnose, open_bytes, sniff
+from data.readers.sniff import READ_ERRORS, FileInfo, decode, diagnose, open_bytes, sniff
 from data.schema import dtype_for
 
 
@@ -68,12 +68,8 @@ def read_table_rows(
     if _is_parquet(path):
         try:
             df = pl.read_parquet(path)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise DataError(
-                f"Parquet file is truncated or unreadable ({str(exc).splitlines()[0]})",
-                file=str(path),
-                fix="the file is truncated or not Parquet: re-export it",
-            ) from None
+        except READ_ERRORS as exc:
+            raise _parquet_error(exc, path) from None
         cols = resolve_columns(df.columns, kind, mapping, file=str(path))
         first_line = 1
     else:
@@ -179,7 +175,11 @@ def iter_table(
     dtype_for(kind)
     if _is_parquet(path):
         lf = pl.scan_parquet(path)
-        cols = resolve_columns(lf.collect_schema().names(), kind, mapping, file=str(path))
+        try:
+            names = lf.collect_schema().names()
+        except READ_ERRORS as exc:
+            raise _parquet_error(exc, path) from None
+        cols = resolve_columns(names, kind, mapping, file=str(path))
         first_line = 1
     else:
         info = sniff(path, separator=separator)
@@ -193,7 +193,7 @@ def iter_table(
         lf, cols = _scan_csv(info, kind, mapping, ts_format)
         first_line = info.first_data_line
     line = first_line
-    for df in lf.collect_batches(chunk_size=chunk_rows):
+    for df in _batches(lf, chunk_rows, info if not _is_parquet(path) else None, path):
         if len(df) == 0:
             continue
         for start in range(0, len(df), chunk_rows):
@@ -218,6 +218,52 @@ def iter_table(
                 )
             line += len(part)
             yield arr
+    if _is_parquet(path):
+        _check_parquet_rows(path, line - first_line)
+
+
+def _check_parquet_rows(path: Path, streamed: int) -> None:
+    """polars' streaming reader can lose a worker's panic on a damaged Parquet file and just
+    end the stream: compare with the row count of the file's footer."""
+    import pyarrow.parquet as pq
+
+    try:
+        expected = pq.read_metadata(path).num_rows
+    except Exception as exc:  # noqa: BLE001 - any footer failure means a damaged file
+        expected = f"unknown ({type(exc).__name__})"
+    if expected != streamed:
+        raise DataError(
+            f"Parquet file is damaged: {streamed} rows streamed, its footer says {expected}",
+            file=str(path),
+            fix="the file is truncated or corrupt: re-export it",
+        )
+
+
+def _parquet_error(exc: BaseException, path: Path) -> DataError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return DataError(f"Parquet file is truncated or unreadable ({text})", file=str(path),
+                     fix="the file is truncated or not Parquet: re-export it")
+
+
+def _batches(lf: pl.LazyFrame, chunk_rows: int, info: FileInfo | None, path: Path):
+    """``lf.collect_batches`` with parse failures turned into precise DataErrors."""
+    it = lf.collect_batches(chunk_size=chunk_rows)
+    while True:
+        try:
+            df = next(it)
+        except StopIteration:
+            return
+        except READ_ERRORS as exc:
+            if info is not None:
+                open_bytes(info.path)  # a truncated gzip raises its own clear error here
+                diagnose(info)
+            raise DataError(
+                f"cannot read the file ({str(exc).splitlines()[0]})",
+                file=str(path),
+                fix="check the separator, quoting and encoding (or re-export a damaged Parquet "
+                "file)",
+            ) from None
+        yield df
 
 
 # ------------------------------------------------------------------------------------------
@@ -270,10 +316,10 @@ def _read_csv(info: FileInfo, kind: str, mapping, ts_format: str):
         raise DataError(
             "file has a header but no rows", file=str(info.path), fix="check the export"
         ) from None
-    except (pl.exceptions.PolarsError, OSError):
+    except READ_ERRORS:
         try:
             df = _read(info, used, {})
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except READ_ERRORS as exc:
             open_bytes(info.path)  # a truncated gzip raises its own clear error here
             diagnose(info)
             raise DataError(
@@ -311,7 +357,10 @@ def _read(info: FileInfo, used: list[str], schema: dict, n_rows: int | None = No
 def _integer_stamp_columns(info: FileInfo, cols: dict[str, str], used: list[str]) -> dict[str, Any]:
     """Timestamp columns holding plain integers (epoch stamps) are read as Int64 directly."""
     stamp_cols = [cols[f] for f in ("ts", "ts_recv") if f in cols]
-    head = _read(info, used, {}, n_rows=200)
+    try:
+        head = _read(info, used, {}, n_rows=200)
+    except READ_ERRORS:
+        return {}  # a damaged file: the full read fails and diagnoses it
     out = {}
     for col in stamp_cols:
         s = head[col].drop_nulls()
@@ -330,5 +379,15 @@ def _scan_csv(info: FileInfo, kind: str, mapping, ts_format: str):
     new_columns = opts.pop("new_columns", None)
     lf = pl.scan_csv(info.path, **opts)
     if new_columns:
-        lf = lf.rename(dict(zip(lf.collect_schema().names(), new_columns, strict=True)))
+        try:
+            names = lf.collect_schema().names()
+        except READ_ERRORS:
+            names = []  # unreadable: diagnosed below
+        if len(names) != len(new_columns):
+            open_bytes(info.path)  # a truncated gzip raises its own clear error here
+            diagnose(info)
+            raise DataError(f"the file's first line has {len(names)} fields, expected "
+                            f"{len(new_columns)}", file=str(info.path), row=info.first_data_line,
+                            fix="check the separator and the line ends")  # fmt: skip
+        lf = lf.rename(dict(zip(names, new_columns, strict=True)))
     return lf.select(used), cols

@@ -22,23 +22,17 @@ time (``ts``), ``local_timestamp`` the time Tardis received the message (``ts_re
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from data.errors import DataError
-from data.readers._tickio import (
-    NS_PER_US,
-    Ticks,
-    check_rows,
-    first_line,
-    map_values,
-    parse_csv,
-    read_raw,
-    require_sorted,
-)
+from data.readers._tickio import Ticks, first_line, map_values, parse_csv, read_raw, require_order
 from data.schema import BUY, DEPTH, DEPTH_CLEAR, DEPTH_LAST, DEPTH_SNAPSHOT, QUOTE, SELL, TRADE
+from data.timeutil import epoch_to_ns
+from data.validate import require_rows, validate_array
 
 _HEAD = ["exchange", "symbol", "timestamp", "local_timestamp"]
 _LAYOUTS = {
@@ -56,50 +50,70 @@ def _meta(df: pl.DataFrame) -> tuple[str, str]:
 
 
 def _times(df: pl.DataFrame, path) -> tuple[np.ndarray, np.ndarray]:
-    ts = df["timestamp"].to_numpy() * NS_PER_US
-    recv = df["local_timestamp"].to_numpy() * NS_PER_US
-    check_rows(ts <= 0, path, column="timestamp", values=ts // NS_PER_US,
-               message="timestamp must be microseconds since the epoch", fix=_FIX, row_offset=2)
-    require_sorted(recv, path, "local_timestamp", 2,
-                   "Tardis files are in local_timestamp order; do not sort or edit them")
-    return ts, recv
+    """Exchange and local stamps (microseconds) -> int64 ns; local stamps must not go back."""
+    out = []
+    for name in ("timestamp", "local_timestamp"):
+        us = df[name].to_numpy()
+        ns = epoch_to_ns(us, "us")  # beyond int64 ns: the missing sentinel
+        require_rows((us <= 0) | (ns == np.iinfo(np.int64).min), column=name, values=us,
+                     message="timestamp must be microseconds since the epoch (1970-2262)",
+                     fix=_FIX, file=str(path), first_line=2)
+        out.append(ns)
+    require_order(out[1], path, column="local_timestamp", first_line=2,
+                  shown=df["local_timestamp"].to_numpy(),
+                  fix="Tardis files are in local_timestamp order; do not sort or edit them")
+    return out[0], out[1]
+
+
+def _read(path: Path, cols: dict[str, type], raw: bytes | None = None,
+          allow_null=()) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """Parse a Tardis CSV with its (header-named) columns -> (frame, ts, ts_recv)."""
+    cols = cols | {"timestamp": int, "local_timestamp": int}
+    df = parse_csv(read_raw(path) if raw is None else raw, path, cols, header=True, fix=_FIX,
+                   allow_null=allow_null)
+    return (df, *_times(df, path))
+
+
+def _validated(ticks: Ticks, first_line: int | np.ndarray, rows: np.ndarray | None = None) -> Ticks:
+    """Run the canonical checks (prices, sizes, sides, flags) on ``rows`` (default all); Tardis
+    files are in ``local_timestamp`` order, so the exchange stamps' order is not an error here."""
+    data = ticks.data
+    if rows is not None:
+        lines = np.arange(len(data)) + first_line if np.ndim(first_line) == 0 else first_line
+        data, first_line = data[rows], lines[rows]
+    validate_array(data, ticks.kind, file=ticks.source, first_line=first_line, order=False,
+                   stacklevel=4)
+    return ticks
 
 
 def read_tardis_trades(path: str | Path) -> Ticks:
     """Tardis ``trades`` CSV -> TRADE (with exchange trade ids when numeric)."""
     path = Path(path)
-    cols = dict.fromkeys(_LAYOUTS["trade"], str)
-    cols.update(timestamp=int, local_timestamp=int, price=float, amount=float)
-    df = parse_csv(read_raw(path), path, cols, header=True, fix=_FIX)
-    ts, recv = _times(df, path)
+    cols = dict.fromkeys(_LAYOUTS["trade"], str) | {"price": float, "amount": float}
+    df, ts, recv = _read(path, cols)
     out = np.empty(df.height, dtype=TRADE)
     out["ts"], out["ts_recv"] = ts, recv
     out["price"] = df["price"].to_numpy()
     out["size"] = df["amount"].to_numpy()
     out["side"] = map_values(df["side"].to_numpy(), {"buy": BUY, "sell": SELL, "unknown": 0},
                              path, "side", 2, "side must be buy, sell or unknown")
-    check_rows(~(out["price"] > 0), path, column="price", values=out["price"],
-               message="non-positive price", fix="fix or drop the row", row_offset=2)
-    check_rows(~(out["size"] > 0), path, column="amount", values=out["size"],
-               message="non-positive amount", fix="fix or drop the row", row_offset=2)
     ids_s = df["id"]
     ids = None
     gaps = 0
-    if ids_s.str.contains(r"^\d+$").all():
-        ids = ids_s.cast(pl.Int64).to_numpy()
+    as_int = ids_s.cast(pl.Int64, strict=False)  # ids beyond int64 are not numeric ids
+    if ids_s.str.contains(r"^\d+$").all() and as_int.null_count() == 0:
+        ids = as_int.to_numpy()
         gaps = int(np.count_nonzero(np.diff(ids) != 1))
     ex, sym = _meta(df)
-    return Ticks(kind="trade", symbol=sym, exchange=ex, data=out, source=str(path), ids=ids,
-                 id_gaps=gaps)
+    return _validated(Ticks(kind="trade", symbol=sym, exchange=ex, data=out, source=str(path),
+                            ids=ids, id_gaps=gaps), 2)
 
 
 def read_tardis_quotes(path: str | Path) -> Ticks:
     """Tardis ``quotes`` CSV -> QUOTE (empty sides become NaN prices with size 0)."""
     path = Path(path)
-    cols = dict.fromkeys(_HEAD[:2], str) | {"timestamp": int, "local_timestamp": int}
-    sides = {"ask_amount": str, "ask_price": str, "bid_price": str, "bid_amount": str}
-    df = parse_csv(read_raw(path), path, cols | sides, header=True, fix=_FIX, allow_null=set(sides))
-    ts, recv = _times(df, path)
+    df, ts, recv = _read(path, dict.fromkeys(_LAYOUTS["quote"], str),
+                         allow_null=set(_LAYOUTS["quote"][4:]))
     out = np.empty(df.height, dtype=QUOTE)
     out["ts"], out["ts_recv"] = ts, recv
     for src, dst in (("ask_price", "ask"), ("bid_price", "bid"), ("ask_amount", "ask_size"),
@@ -107,26 +121,25 @@ def read_tardis_quotes(path: str | Path) -> Ticks:
         vals = _floats(df, src, path)
         out[dst] = vals if dst in ("ask", "bid") else np.nan_to_num(vals)
     ex, sym = _meta(df)
-    return Ticks(kind="quote", symbol=sym, exchange=ex, data=out, source=str(path))
+    two_sided = ~(np.isnan(out["bid"]) | np.isnan(out["ask"]))
+    if not two_sided.all():
+        warnings.warn(f"file {path}: {int((~two_sided).sum())} quote(s) with an empty side "
+                      "(NaN price, size 0)", UserWarning, stacklevel=2)
+    ticks = Ticks(kind="quote", symbol=sym, exchange=ex, data=out, source=str(path))
+    return _validated(ticks, 2, rows=two_sided)
 
 
 def read_tardis_incremental_l2(path: str | Path) -> Ticks:
     """Tardis ``incremental_book_L2`` CSV -> DEPTH (see module docstring for the flags)."""
     path = Path(path)
-    cols = dict.fromkeys(_LAYOUTS["incremental_book_L2"], str)
-    cols.update(timestamp=int, local_timestamp=int, price=float, amount=float)
-    df = parse_csv(read_raw(path), path, cols, header=True, fix=_FIX)
-    ts, recv = _times(df, path)
+    cols = dict.fromkeys(_LAYOUTS["incremental_book_L2"], str) | {"price": float, "amount": float}
+    df, ts, recv = _read(path, cols)
     snap = map_values(df["is_snapshot"].str.to_lowercase().to_numpy(), {"true": 1, "false": 0},
                       path, "is_snapshot", 2, "is_snapshot must be true or false").astype(bool)
     side = map_values(df["side"].to_numpy(), {"bid": BUY, "ask": SELL}, path, "side", 2,
                       "side must be bid or ask")
     price = df["price"].to_numpy()
     size = df["amount"].to_numpy()
-    check_rows(~(price > 0), path, column="price", values=price, message="non-positive price",
-               fix="fix or drop the row", row_offset=2)
-    check_rows(~(size >= 0), path, column="amount", values=size, message="negative amount",
-               fix="fix or drop the row", row_offset=2)
     n = df.height
     starts = snap & np.concatenate([[True], ~snap[:-1]])  # snapshot runs replace the book
     last = np.concatenate([recv[1:] != recv[:-1], [True]])
@@ -139,8 +152,12 @@ def read_tardis_incremental_l2(path: str | Path) -> Ticks:
     out["ts"][clear], out["ts_recv"][clear] = ts[starts], recv[starts]
     out["price"][clear] = np.nan
     out["flags"][clear] = DEPTH_CLEAR | DEPTH_SNAPSHOT
+    lines = np.zeros(len(out), dtype=np.int64)
+    lines[pos] = np.arange(n) + 2
+    lines[clear] = lines[clear + 1]  # an inserted clear row takes its snapshot's first line
     ex, sym = _meta(df)
-    return Ticks(kind="depth", symbol=sym, exchange=ex, data=out, source=str(path))
+    return _validated(Ticks(kind="depth", symbol=sym, exchange=ex, data=out, source=str(path)),
+                      lines)
 
 
 def _floats(df: pl.DataFrame, name: str, path) -> np.ndarray:
@@ -148,8 +165,8 @@ def _floats(df: pl.DataFrame, name: str, path) -> np.ndarray:
     col = df[name].str.strip_chars()
     vals = col.cast(pl.Float64, strict=False)
     bad = (vals.is_null() & (col.str.len_chars() > 0)).fill_null(False)
-    check_rows(bad.to_numpy(), path, column=name, values=col.to_numpy(),
-               message="cannot parse value as float", fix=_FIX, row_offset=2)
+    require_rows(bad.to_numpy(), column=name, values=col.to_numpy(),
+                 message="cannot parse value as float", fix=_FIX, file=str(path), first_line=2)
     return vals.fill_null(np.nan).to_numpy()
 
 
@@ -165,10 +182,14 @@ def read_tardis_book_snapshot(path: str | Path) -> Ticks:
     if header[:4] != _HEAD or not levels or not all(levels):
         raise DataError("not a Tardis book_snapshot header", file=str(path), row=1,
                         value=",".join(header[:8]), fix=_FIX)
-    cols = {h: str for h in header}
-    cols.update(timestamp=int, local_timestamp=int)
-    df = parse_csv(raw, path, cols, header=True, fix=_FIX, allow_null=set(header[4:]))
-    ts, recv = _times(df, path)
+    names = {(m[1], m[2], m[3]) for m in levels}
+    unpaired = [f"{m[1]}[{m[2]}]" for m in levels
+                if (m[1], m[2], "amount" if m[3] == "price" else "price") not in names]
+    if unpaired or len(names) != len(levels):
+        raise DataError("book_snapshot header must name each level's price and amount once",
+                        file=str(path), row=1, column=(unpaired or [None])[0],
+                        value=",".join(header[4:12]), fix=_FIX)
+    df, ts, recv = _read(path, dict.fromkeys(header, str), raw, allow_null=set(header[4:]))
     n = df.height
     k = len(levels) // 2
     px = np.full((n, k), np.nan)
@@ -182,10 +203,10 @@ def read_tardis_book_snapshot(path: str | Path) -> Ticks:
         p = _floats(df, f"{name}.price", path)
         q = _floats(df, f"{name}.amount", path)
         px[:, j] = p
-        sz[:, j] = np.nan_to_num(q)
+        sz[:, j] = q  # NaN where a listed level has no amount: validation names it
         sd[:, j] = BUY if m[1] == "bids" else SELL
         j += 1
-    present = np.isfinite(px) & (px > 0)
+    present = ~np.isnan(px)  # empty cells are absent levels; bad prices fail validation
     per_row = present.sum(axis=1) + 1
     out = np.zeros(int(per_row.sum()), dtype=DEPTH)
     first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
@@ -200,7 +221,8 @@ def read_tardis_book_snapshot(path: str | Path) -> Ticks:
     out["flags"][rows] = DEPTH_SNAPSHOT
     out["flags"][first + per_row - 1] |= DEPTH_LAST
     ex, sym = _meta(df)
-    return Ticks(kind="depth", symbol=sym, exchange=ex, data=out, source=str(path))
+    return _validated(Ticks(kind="depth", symbol=sym, exchange=ex, data=out, source=str(path)),
+                      np.repeat(np.arange(n) + 2, per_row))
 
 
 def read_tardis(path: str | Path) -> Ticks:
@@ -217,3 +239,18 @@ def read_tardis(path: str | Path) -> Ticks:
         return read_tardis_book_snapshot(path)
     raise DataError("unrecognised Tardis CSV header", file=str(path), row=1,
                     value=",".join(header[:8]), fix=_FIX)
+
+
+def _detect(info, path: Path) -> bool:
+    head = [h.lower() for h in (info.header or [])] if info else []
+    return head[:4] == _HEAD
+
+
+FORMATS = [{
+    "name": "tardis",
+    "reader": read_tardis,
+    "kinds": ("trade", "quote", "depth"),
+    "detect": _detect,
+    "description": "Tardis.dev CSV: trades, quotes, incremental_book_L2, book_snapshot_25",
+}]  # fmt: skip
+"""Registration with :func:`data.readers.dispatch.formats` (``tape data import/validate``)."""

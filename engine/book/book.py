@@ -19,6 +19,7 @@ from data.errors import ConfigError, DataError
 from data.schema import (
     BUY,
     DEPTH,
+    DEPTH_CLEAR,
     MBO,
     MBO_ADD,
     MBO_CANCEL,
@@ -44,15 +45,27 @@ def _side_index(side) -> int:
                       fix="pass 'bid' or 'ask' (or data.schema.BUY / SELL)")
 
 
+MAX_TICKS = 2**60  # |price / tick| beyond this would overflow the kernels' int64 arithmetic
+
+
 def to_ticks(prices, tick_size: float, *, what: str = "price", check=None) -> np.ndarray:
-    """``round(price / tick_size)`` as int64; rows selected by ``check`` (default all finite
-    rows) must lie on the grid, else a DataError names the first offending row."""
+    """``round(price / tick_size)`` as int64. Rows selected by ``check`` (default: all rows)
+    must be finite, on the grid and within +-2**60 ticks, else a DataError names the first
+    offending row; other rows that are not finite become 0."""
     prices = np.asarray(prices, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         t = prices / tick_size
         r = np.rint(t)
-    finite = np.isfinite(r)
-    mask = finite if check is None else (check & finite)
+    mask = np.ones(len(prices), bool) if check is None else np.asarray(check, bool)
+    finite = np.isfinite(r) & (np.abs(r) <= MAX_TICKS)
+    bad = np.flatnonzero(mask & ~finite)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"{what} is NaN, infinite or too large for the tick size {tick_size}",
+            row=i, column=what, value=float(prices[i]),
+            fix="drop the row or fix the value (and pass the instrument's real tick size)",
+        )
     bad = np.flatnonzero(mask & (np.abs(t - r) > _OFF_GRID_TOL))
     if bad.size:
         i = int(bad[0])
@@ -76,6 +89,40 @@ def _grow2(a: np.ndarray, axis: int, new: int) -> np.ndarray:
     return out
 
 
+def _check_depth(depth: np.ndarray) -> None:
+    """DEPTH rows the kernel would have to ignore are refused here, naming the row: a side
+    other than BUY/SELL (0 only on clear rows), unknown flag bits, a NaN or infinite size."""
+    from data.validate import require_rows
+
+    side, flags, size = depth["side"], depth["flags"], depth["size"]
+    clear = (flags & DEPTH_CLEAR) != 0
+    require_rows(~np.isin(side, (BUY, SELL)) & ~(clear & (side == 0)), column="side",
+                 values=side, message="depth side must be BUY (1) or SELL (-1)",
+                 fix="map the side column; side 0 only on DEPTH_CLEAR rows")  # fmt: skip
+    require_rows(flags > 7, column="flags", values=flags, message="unknown flag bits",
+                 fix="use data.schema DEPTH_SNAPSHOT | DEPTH_CLEAR | DEPTH_LAST")  # fmt: skip
+    require_rows(~np.isfinite(size), column="size", values=size,
+                 message="size is NaN or infinite", fix="drop or fix the row (0 deletes a level)")
+
+
+def _check_mbo(mbo: np.ndarray, book_ev: np.ndarray) -> None:
+    """MBO events that would corrupt or be ignored by the kernel are refused here, naming the
+    row: unknown event codes, sides other than BUY/SELL on book events, NaN / infinite /
+    negative sizes, negative order ids."""
+    from data.validate import require_rows
+
+    ev, side, size, oid = mbo["event"], mbo["side"], mbo["size"], mbo["order_id"]
+    require_rows((ev < 1) | (ev > 9), column="event", values=ev,
+                 message="unknown MBO event code", fix="use data.schema MBO_* codes 1-9")
+    require_rows(book_ev & ~np.isin(side, (BUY, SELL)), column="side", values=side,
+                 message="order side must be BUY (1) or SELL (-1)", fix="map the side column")
+    require_rows(book_ev & ~(np.isfinite(size) & (size >= 0)), column="size", values=size,
+                 message="size is negative, NaN or infinite",
+                 fix="sizes are unsigned; drop or fix the row")  # fmt: skip
+    require_rows(book_ev & (oid < 0), column="order_id", values=oid,
+                 message="order id is negative", fix="order ids are non-negative integers")
+
+
 class BookView:
     """Read-only queries shared by the L2 and L3 books (prices as floats, best first)."""
 
@@ -89,11 +136,18 @@ class BookView:
             return np.asarray(ticks) / round(inv)
         return np.asarray(ticks) * self.tick_size
 
+    meta: np.ndarray  # scalar state of the book (layout in engine.book.codes)
+
     def _top(self, s: int, k: int) -> tuple[np.ndarray, np.ndarray]:  # ticks, sizes
         raise NotImplementedError
 
     def n_levels(self, side) -> int:
-        raise NotImplementedError
+        return int(self.meta[_side_index(side)])
+
+    def counters(self) -> dict[str, int]:
+        """Non-fatal notes counted so far, by name (unknown order ids, missing levels...)."""
+        return {C.NAMES[c]: int(self.meta[C.M_COUNT0 + c]) for c in range(1, C.N_CODES)
+                if self.meta[C.M_COUNT0 + c]}
 
     def levels(self, side, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Prices and sizes of the ``k`` best levels of ``side`` ('bid'/'ask'), best first."""
@@ -167,12 +221,6 @@ class L2Book(BookView):
     def valid(self) -> bool:
         return bool(self.meta[C.M_VALID])
 
-    def counters(self) -> dict[str, int]:
-        return {C.NAMES[c]: int(self.meta[C.M_COUNT0 + c]) for c in range(1, C.N_CODES)
-                if self.meta[C.M_COUNT0 + c]}
-
-    def n_levels(self, side) -> int:
-        return int(self.meta[_side_index(side)])
 
     def _grow(self) -> None:
         cap = self.ok.shape[1] * 2
@@ -195,6 +243,7 @@ class L2Book(BookView):
         if depth.dtype != DEPTH:
             raise DataError("expected a DEPTH array", argument="depth", value=str(depth.dtype),
                             fix="convert with data.schema.to_array(frame, 'depth')")
+        _check_depth(depth)
         ticks = to_ticks(depth["price"], self.tick_size, check=depth["size"] > 0)
         return self.apply_arrays(depth["ts"], depth["side"], ticks, depth["size"],
                                  depth["flags"], record_top=record_top)
@@ -224,6 +273,9 @@ class L2Book(BookView):
         """Set one level (size 0 deletes it)."""
         s = _side_index(side)
         tick = int(to_ticks([price], self.tick_size)[0])
+        if not np.isfinite(size):
+            raise DataError("size is NaN or infinite", argument="size", value=size,
+                            fix="pass a finite size (0 deletes the level)")
         while l2_nb.l2_set(self.dq, self.ok, self.oq, self.meta, s, tick,
                            float(size)) == C.FULL_LEVELS:
             self._grow()
@@ -276,12 +328,6 @@ class L3Book(BookView):
     def n_orders(self) -> int:
         return int(self.meta[C.M_NORD])
 
-    def counters(self) -> dict[str, int]:
-        return {C.NAMES[c]: int(self.meta[C.M_COUNT0 + c]) for c in range(1, C.N_CODES)
-                if self.meta[C.M_COUNT0 + c]}
-
-    def n_levels(self, side) -> int:
-        return int(self.meta[_side_index(side)])
 
     def _top(self, s, k):
         n = int(self.meta[s])
@@ -323,6 +369,7 @@ class L3Book(BookView):
                             fix="convert with data.schema.to_array(frame, 'mbo')")
         ev = mbo["event"]
         book_ev = np.isin(ev, (MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE, MBO_MODIFY))
+        _check_mbo(mbo, book_ev)
         ticks = to_ticks(np.where(book_ev, mbo["price"], 0.0), self.tick_size, check=book_ev)
         lots = to_ticks(mbo["size"], self.lot_size, what="size", check=book_ev)
         return (np.ascontiguousarray(mbo["ts"]), np.ascontiguousarray(ev),
@@ -342,6 +389,11 @@ class L3Book(BookView):
             self._grow_for(st)
 
     def _event(self, event, order_id, side, price, size, ts) -> int:
+        for name, v in (("order_id", order_id), ("ts", ts)):
+            if not -(2**63) <= int(v) < 2**63:
+                raise DataError(f"{name} does not fit int64", argument=name, value=v,
+                                fix="pass a 64-bit integer")
+        side = side if side in (BUY, SELL) else 0  # anything else is BAD_SIDE
         tick = int(to_ticks([price], self.tick_size)[0]) if np.isfinite(price) else 0
         lots = int(to_ticks([size], self.lot_size, what="size")[0])
         while True:

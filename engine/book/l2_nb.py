@@ -23,6 +23,8 @@ from numba import njit
 
 from data.schema import DEPTH_CLEAR, DEPTH_LAST, DEPTH_SNAPSHOT
 from engine.book.codes import (
+    BAD_EVENT,
+    BAD_SIDE,
     CROSSED,
     FULL_LEVELS,
     L2_META_SIZE,
@@ -43,6 +45,7 @@ from engine.book.codes import (
 from engine.book.sorted_nb import lower_bound_nb, shift_down_nb, shift_up_nb
 
 DEFAULT_WINDOW = 1 << 16
+_FMAX = 1.7976931348623157e308  # sizes above this are infinite
 
 
 def l2_alloc(window: int = DEFAULT_WINDOW, overflow: int = 256):
@@ -182,7 +185,8 @@ def l2_replay_nb(dq, ok, oq, meta, ts, side, tick, q, flags, start, stop, rec_ti
     ``DEPTH_CLEAR`` empties the row's side (side 0: both sides) first; a both-sides clear
     without ``DEPTH_SNAPSHOT`` is a *reset*: the book is marked invalid until a snapshot row
     arrives. A size <= 0 deletes the level. Notes (deleting a missing level, a crossed book
-    after a ``DEPTH_LAST`` row) are counted in ``meta``. Stops with FULL_LEVELS at a row whose
+    after a ``DEPTH_LAST`` row; a row with a side other than -1/0/1 (BAD_SIDE) or a NaN or
+    infinite size (BAD_EVENT), which is ignored) are counted in ``meta``. Stops with FULL_LEVELS at a row whose
     level does not fit in the overflow arrays, so the caller can grow them and resume there.
     When ``rec_tick`` (int64[m, 2]) / ``rec_qty`` (float64[m, 2]) have m > 0 rows, the best
     bid and ask (tick, size) after row i are written to row ``i - start``.
@@ -200,17 +204,21 @@ def l2_replay_nb(dq, ok, oq, meta, ts, side, tick, q, flags, start, stop, rec_ti
         tk = tick[i]
         qq = q[i]
         st = OK
-        if fl & DEPTH_CLEAR:
+        if sd > 1 or sd < -1:
+            st = BAD_SIDE  # the row is ignored (the Python layer refuses it)
+        elif qq != qq or qq > _FMAX:
+            st = BAD_EVENT  # NaN / infinite size: ignored
+        if st == OK and fl & DEPTH_CLEAR:
             if sd >= 0:
                 l2_clear_side_nb(dq, ok, oq, meta, 0)
             if sd <= 0:
                 l2_clear_side_nb(dq, ok, oq, meta, 1)
             if sd == 0 and not (fl & DEPTH_SNAPSHOT):
                 meta[M_VALID] = 0
-        if fl & DEPTH_SNAPSHOT:
+        if st == OK and fl & DEPTH_SNAPSHOT:
             meta[M_VALID] = 1
         moved = False
-        if sd != 0 and not ((fl & DEPTH_CLEAR) and not qq > 0.0):
+        if st == OK and sd != 0 and not ((fl & DEPTH_CLEAR) and not qq > 0.0):
             s = 0 if sd > 0 else 1
             base = meta[M_BASE]
             if base == NO_TICK and qq > 0.0:

@@ -362,8 +362,10 @@ def l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, start, stop):
 
     Adds, cancels, executions and deletes run inline (the common path); modifies, clears and
     events on unknown ids call helpers. Hidden/cross executions and halts leave the book.
-    Notes (unknown ids, ...) are counted in ``meta``. A capacity status (FULL_LEVELS /
-    FULL_ORDERS) stops before the event that did not fit, so the caller can grow and resume.
+    Notes (unknown ids, ...) are counted in ``meta``; events with a negative size or the
+    reserved id ``HASH_EMPTY`` (int64 min) are ignored as BAD_EVENT. A capacity status
+    (FULL_LEVELS / FULL_ORDERS) stops before the event that did not fit, so the caller can
+    grow and resume.
     The body is flat on purpose (see ``l2_replay_nb``); to drive the book from another
     compiled loop, call this on the events between your own (``start, stop``).
     """
@@ -380,6 +382,8 @@ def l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, start, stop):
         if ev == MBO_ADD or ev == MBO_CANCEL or ev == MBO_EXECUTE or ev == MBO_DELETE:
             if s < 0:
                 st = BAD_SIDE
+            elif qq < 0 or key_id == HASH_EMPTY:
+                st = BAD_EVENT  # a negative size would grow the book; the id is reserved
             else:
                 # hash lookup; h ends on the id's entry or on the empty slot for it
                 h = _h(key_id, mask)
@@ -525,7 +529,12 @@ def l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, start, stop):
                                     lv[s, f, k] = lv[s, f, k + 1]
                             meta[s] = n - 1
         elif ev == MBO_MODIFY:
-            st = l3_modify_nb(lv, od, ht, meta, key_id, s, tk, qq, ts[i]) if s >= 0 else BAD_SIDE
+            if s < 0:
+                st = BAD_SIDE
+            elif qq < 0 or key_id == HASH_EMPTY:
+                st = BAD_EVENT
+            else:
+                st = l3_modify_nb(lv, od, ht, meta, key_id, s, tk, qq, ts[i])
             if st == FULL_LEVELS or st == FULL_ORDERS:
                 return st, i
         elif ev == MBO_CLEAR:
