@@ -113,6 +113,7 @@ class Broker:
         self.snap = np.zeros((64, SNAP0 + n_sym))
         self.at_close = bool(self.cfg[K_AT_CLOSE])
         self.close_pending = False
+        self.changed: list[int] = []  # orders changed by cancel / replace (for on_order)
 
     # --- capacity -------------------------------------------------------------------------
     def ensure(self, new_orders: int = 0) -> None:
@@ -256,6 +257,7 @@ class Broker:
         t = self._t(i)
         o = self.orders[oid]
         o["status"], o["update_ts"] = T.CANCELLED, t
+        self.changed.append(oid)
         for k in range(oid + 1, min(oid + 3, int(self.cnt[C_ORDERS]))):
             c = self.orders[k]
             if c["parent_id"] == oid and c["status"] not in T.TERMINAL:
@@ -263,6 +265,7 @@ class Broker:
                     c["size"], c["status"], c["update_ts"] = o["filled_size"], T.WORKING, t
                 else:
                     c["status"], c["reject_reason"], c["update_ts"] = T.CANCELLED, T.R_PARENT, t
+                self.changed.append(k)
         if o["oco_id"] >= 0 and self._live(int(o["oco_id"])):
             sib = self.orders[int(o["oco_id"])]
             sib["oco_id"] = -1
@@ -290,4 +293,5 @@ class Broker:
                                     value=stop, fix="cancel and send anew")
             o["stop_price"] = float(stop)
         o["update_ts"] = self._t(i)
+        self.changed.append(oid)
         return True

@@ -141,7 +141,7 @@ def fee_nb(cfg, size, price, maker):
     """Commission of one fill: max(rate * notional + per_unit * size, minimum) + fixed."""
     rate = cfg[K_FRAC_MAKER] if maker else cfg[K_FRAC]
     fee = size * price * rate + cfg[K_PER_SHARE] * size
-    if fee < cfg[K_MIN]:
+    if cfg[K_MIN] > 0.0 and fee < cfg[K_MIN]:
         fee = cfg[K_MIN]
     return fee + cfg[K_FIXED]
 

@@ -61,6 +61,11 @@ def run_python(broker, strategy: Strategy) -> Context:
                 after(i, nf0, lo)
         ctx.i = i
         on_bar(ctx)
+        if broker.changed:
+            changed, broker.changed = broker.changed, []
+            if want_order:
+                for k in changed:
+                    strategy.on_order(ctx, broker.orders[k].copy())
         if at_close and broker.close_pending:
             broker.close_pending = False
             nf0, lo = int(cnt[C_FILLS]), int(cnt[C_FIRST])

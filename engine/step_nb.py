@@ -325,12 +325,11 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
     t = ts[i]
     n_fill0 = cnt[C_FILLS]
     changed = False
-    if phase == 0:
-        day = t // NS_DAY
-        last = cnt[C_DAY]
-        if last >= 0 and day > last and cfg[K_BORROW] > 0.0:
-            changed = accrue_borrow_nb(i, day - last, cfg[K_BORROW], mkt, open_tr, acct)
-        cnt[C_DAY] = day
+    day = t // NS_DAY
+    last = cnt[C_DAY]
+    if phase == 0 and last >= 0 and day > last and cfg[K_BORROW] > 0.0:
+        changed = accrue_borrow_nb(i, day - last, cfg[K_BORROW], mkt, open_tr, acct)
+    cnt[C_DAY] = day  # (a short opened now is charged from the next day on)
     n = cnt[C_ORDERS]
     j0 = cnt[C_FIRST]
     while j0 < n and _terminal(orders[j0].status):
