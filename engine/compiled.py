@@ -39,8 +39,9 @@ def market_data(market) -> dict[str, np.ndarray]:
             for k, name in enumerate(("open", "high", "low", "close", "volume"))}
 
 
-def run_compiled(broker, strategy) -> None:
-    m = broker.market
+def target_events(strategy, market) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Call ``strategy.targets`` and return its events and the target kind flag."""
+    m = market
     tg = strategy.targets(market_data(m))
     if not isinstance(tg, Targets):
         raise StrategyError("targets() must return engine.compiled.Targets",
@@ -52,19 +53,36 @@ def run_compiled(broker, strategy) -> None:
     if vals.shape != (m.n_bars, len(m.symbols)):
         raise StrategyError("targets have the wrong shape", argument="targets",
                             value=vals.shape, fix=f"return {(m.n_bars, len(m.symbols))}")
-    vals = np.ascontiguousarray(vals)
+    if np.isinf(vals).any():
+        raise StrategyError("targets must be finite or nan", argument="targets",
+                            value="inf", fix="use nan for 'no new target'")
+    return (*events(vals), KINDS[tg.kind])
+
+
+def run_compiled(broker, strategy) -> None:
+    m = broker.market
+    ev_i, ev_s, ev_v, kind = target_events(strategy, m)
     last = np.full(len(m.symbols), np.nan)
     i0 = 0
-    broker.reserve(m.n_bars // 32)
+    broker.reserve(max(len(ev_i), m.n_bars // 32))
     while True:
         broker.ensure(len(m.symbols) + 1)
-        r = run_targets_nb(i0, m.mkt, m.ts, vals, KINDS[tg.kind], broker.orders, broker.fills,
-                           broker.trades, broker.open_tr, broker.acct, broker.cnt, broker.cfg,
-                           broker.symcfg, broker.snap, last)
+        e0 = int(np.searchsorted(ev_i, i0))
+        r = run_targets_nb(i0, e0, m.mkt, m.ts, ev_i, ev_s, ev_v, kind, broker.orders,
+                           broker.fills, broker.trades, broker.open_tr, broker.acct, broker.cnt,
+                           broker.cfg, broker.symcfg, broker.snap, last)
         if r == DONE:
             return
         i0 = int(r)
         _grow_all(broker)
+
+
+def events(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense targets [bars, symbols] (nan = none) -> sorted (bar, symbol, value) events."""
+    flat = vals.ravel()
+    idx = np.flatnonzero(~np.isnan(flat))
+    n_sym = vals.shape[1]
+    return (idx // n_sym).astype(np.int64), (idx % n_sym).astype(np.int64), flat[idx].copy()
 
 
 def _grow_all(broker) -> None:
