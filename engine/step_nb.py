@@ -79,7 +79,7 @@ from engine.types import (
 )
 
 NS_DAY = 86_400_000_000_000
-I = np.int64  # literal ints as arguments would compile one specialization per value
+i64 = np.int64  # literal ints as arguments would compile one specialization per value
 
 
 @njit(cache=True)
@@ -152,7 +152,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
             if (tgt2 - pos) * delta > 0:
                 delta = tgt2 - pos
         if abs(delta) <= 1e-12 * max(1.0, abs(pos)):
-            _finish_nb(orders, j, I(CANCELLED), I(R_INVALID_SIZE), t)
+            _finish_nb(orders, j, i64(CANCELLED), i64(R_INVALID_SIZE), t)
             return 0.0
         o.side = 1 if delta > 0 else -1
         o.size = abs(delta)
@@ -164,12 +164,12 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
         qmax = round_lot_nb(max(avail, 0.0), lot)
         if qmax < q:
             if o.tif == FOK:
-                _finish_nb(orders, j, I(CANCELLED), I(R_FOK_UNFILLED), t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_FOK_UNFILLED), t)
                 return 0.0
             q = qmax
         if q <= 0.0:
             if o.tif == IOC:
-                _finish_nb(orders, j, I(CANCELLED), I(R_IOC_UNFILLED), t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_IOC_UNFILLED), t)
             return 0.0
     px = px0 if maker else px0 * (1.0 + side * slip_frac_nb(cfg, q, vol))
     fee = fee_nb(cfg, q, px, maker)
@@ -190,7 +190,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
             elif gross > lev * eq + tol:
                 reason = R_MAX_LEVERAGE
         if reason != 0:
-            _finish_nb(orders, j, I(REJECTED), I(reason), t)
+            _finish_nb(orders, j, i64(REJECTED), i64(reason), t)
             return 0.0
     book_fill_nb(s, side, q, px, fee, t, open_tr, trades, cnt, acct)
     nf = cnt[C_FILLS]
@@ -220,7 +220,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
     else:
         o.status = PARTIAL
         if o.tif == IOC or o.tif == FOK:
-            _finish_nb(orders, j, I(CANCELLED), I(R_IOC_UNFILLED), t)
+            _finish_nb(orders, j, i64(CANCELLED), i64(R_IOC_UNFILLED), t)
     return q
 
 
@@ -241,7 +241,7 @@ def _activate_nb(orders, j, i, ts, symcfg):
             o.stop_price > 0.0):
         reason = R_INVALID_PRICE
     if reason != 0:
-        _finish_nb(orders, j, I(REJECTED), I(reason), t)
+        _finish_nb(orders, j, i64(REJECTED), i64(reason), t)
         return False
     if o.tif == DAY and o.expire_ts == 0:
         o.expire_ts = (t // NS_DAY + 1) * NS_DAY - 1
@@ -266,7 +266,7 @@ def _children_nb(orders, j, t):
                 c.update_ts = t
                 n_child += 1
             else:
-                _finish_nb(orders, k, I(CANCELLED), I(R_PARENT), t)
+                _finish_nb(orders, k, i64(CANCELLED), i64(R_PARENT), t)
         k += 1
     return n_child
 
@@ -310,7 +310,7 @@ def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr
     q = execute_nb(win, i, phase, px, mk, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                    cfg, symcfg, used)
     if q > 0.0 and orders[win].status == FILLED:
-        _finish_nb(orders, lose, I(CANCELLED), I(R_OCO), t)
+        _finish_nb(orders, lose, i64(CANCELLED), i64(R_OCO), t)
     elif q > 0.0:  # partial: the sibling protects only what is left
         orders[lose].size = orders[win].size - orders[win].filled_size + orders[lose].filled_size
 
@@ -365,7 +365,7 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                 _children_nb(orders, j, t)
                 continue
         if o.expire_ts > 0 and t > o.expire_ts:
-            _finish_nb(orders, j, I(EXPIRED), I(0), t)
+            _finish_nb(orders, j, i64(EXPIRED), i64(0), t)
             _children_nb(orders, j, t)
             changed = True
             continue
@@ -375,17 +375,17 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         else:
             path_nb(op, mkt[M_HIGH, i, s], mkt[M_LOW, i, s], mkt[M_CLOSE, i, s], p)
             if o.oco_id >= 0 and o.parent_id >= 0:
-                _oco_pair_nb(j, i, phase, p, I(0), op, mkt, ts, orders, fills, trades, open_tr,
+                _oco_pair_nb(j, i, phase, p, i64(0), op, mkt, ts, orders, fills, trades, open_tr,
                              acct, cnt, cfg, symcfg, used)
                 changed = True
                 skip_to = max(j, o.oco_id) + 1
                 continue
-            k, px, maker = evaluate_nb(orders, j, p, I(0), op)
+            k, px, maker = evaluate_nb(orders, j, p, i64(0), op)
         if k < 0:
             if o.tif == IOC:
-                _finish_nb(orders, j, I(CANCELLED), I(R_IOC_UNFILLED), t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_IOC_UNFILLED), t)
             elif o.tif == FOK:
-                _finish_nb(orders, j, I(CANCELLED), I(R_FOK_UNFILLED), t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_FOK_UNFILLED), t)
             changed = True
             continue
         q = execute_nb(j, i, phase, px, maker, mkt, ts, orders, fills, trades, open_tr, acct,
@@ -474,7 +474,7 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
                 if open_tr[s].side < 0:
                     call = True
         if call:
-            process_bar_nb(i, I(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+            process_bar_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
                            symcfg, snap)
         sent = False
         while e < n_ev and ev_i[e] == i:
@@ -484,10 +484,10 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
             if x != last[s]:
                 last[s] = x
                 side = 1 if x >= 0 else -1
-                submit_nb(orders, cnt, ts[i], s, side, I(MARKET), I(0), flags, abs(x), np.nan,
-                          np.nan, np.nan, I(0), I(-1), I(-1), I(0), mkt[M_CLOSE, i, s])
+                submit_nb(orders, cnt, ts[i], s, side, i64(MARKET), i64(0), flags, abs(x), np.nan,
+                          np.nan, np.nan, i64(0), i64(-1), i64(-1), i64(0), mkt[M_CLOSE, i, s])
                 sent = True
         if sent and cfg[K_AT_CLOSE] != 0.0:
-            process_bar_nb(i, I(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+            process_bar_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
                            symcfg, snap)
     return DONE
