@@ -26,10 +26,12 @@ import numpy as np
 from data.errors import ConfigError, StrategyError
 from engine.backtest import make_strategy, run
 from engine.batch_nb import N_SUMMARY, run_batch_nb
-from engine.broker import make_cfg, make_symcfg
+from engine.broker import Broker
 from engine.compiled import target_events
 from engine.config import resolve_config
+from engine.layout import DONE
 from engine.market import load_market
+from engine.types import EQUITY_REC
 
 SUMMARY_COLUMNS = ("final_equity", "total_return", "n_trades", "n_fills", "fees",
                    "max_drawdown", "exposure", "mean_return", "std_return")
@@ -104,11 +106,21 @@ def run_batch(strategy: Any, param_sets: list[dict], *, market: Any = None,
     ev_i = np.concatenate([e[0] for e in evs])
     ev_s = np.concatenate([e[1] for e in evs])
     ev_v = np.concatenate([e[2] for e in evs])
+    kinds_flag = kinds.pop()
     summary = np.zeros((len(evs), N_SUMMARY))
     equity = np.zeros((len(evs), mk.n_bars) if keep_equity else (0, mk.n_bars))
     cap = int(capacity or max(64, 2 * max(len(e[0]) for e in evs) + 16))
-    run_batch_nb(mk.mkt, mk.ts, ev_i, ev_s, ev_v, off, kinds.pop(), make_cfg(cfg),
-                 make_symcfg(cfg, mk), float(cfg.cash), cap, summary, equity)
+    state = Broker(mk, cfg, order_cap=cap)
+    eq = np.empty(mk.n_bars, dtype=EQUITY_REC)
+    k = 0
+    while True:
+        r = run_batch_nb(k, mk.mkt, mk.ts, ev_i, ev_s, ev_v, off, kinds_flag, state.cfg,
+                         state.symcfg, float(cfg.cash), state.orders, state.fills, state.trades,
+                         state.open_tr, state.snap, eq, summary, equity)
+        if r == DONE:
+            break
+        k = int(r)
+        state.reserve(2 * state.orders.shape[0])
     import dataclasses as dc
 
     cfg = dc.replace(cfg, strategy=cfg.strategy or getattr(strategy, "name", ""))

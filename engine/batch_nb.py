@@ -16,11 +16,9 @@ from engine.layout import (
     DONE,
     N_ACCT,
     N_CNT,
-    SNAP0,
 )
 from engine.portfolio_nb import mark_nb
 from engine.step_nb import run_targets_nb
-from engine.types import EQUITY_REC, FILL, ORDER, TRADE_REC
 
 # summary columns
 B_FINAL, B_RETURN, B_TRADES, B_FILLS, B_FEES, B_MAXDD, B_EXPOSURE, B_MEAN, B_STD = range(9)
@@ -28,29 +26,19 @@ N_SUMMARY = 9
 
 
 @njit(cache=True)
-def _grow_nb(a):
-    b = np.empty(2 * a.shape[0], a.dtype)
-    for j in range(a.shape[0]):
-        b[j] = a[j]
-    return b
-
-
-@njit(cache=True)
-def run_batch_nb(mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, cap, summary,
-                 equity):
-    """Set k uses target events off[k]:off[k+1]; writes ``summary[k]`` (see B_*) and, when
-    ``equity`` has rows, ``equity[k]`` (equity per bar)."""
+def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, orders, fills,
+                 trades, open_tr, snap, eq, summary, equity):
+    """Sets k0.. (set k uses target events off[k]:off[k+1]); writes ``summary[k]`` (see B_*)
+    and, when ``equity`` has rows, ``equity[k]`` (equity per bar). The state arrays are reused
+    for every set. Returns DONE, or the set to run again after the caller grew the arrays."""
     n_sym = mkt.shape[2]
     n_bars = ts.shape[0]
-    eq = np.empty(n_bars, EQUITY_REC)
-    for k in range(off.shape[0] - 1):
+    acct = np.zeros(N_ACCT)
+    cnt = np.zeros(N_CNT, np.int64)
+    last = np.empty(n_sym)
+    for k in range(k0, off.shape[0] - 1):
         lo = off[k]
         hi = off[k + 1]
-        orders = np.empty(cap, ORDER)
-        fills = np.empty(2 * cap, FILL)
-        trades = np.empty(2 * cap, TRADE_REC)
-        snap = np.zeros((2 * cap, SNAP0 + n_sym))
-        open_tr = np.empty(n_sym, TRADE_REC)
         for s in range(n_sym):
             o = open_tr[s]
             o.trade_id = 0
@@ -64,31 +52,17 @@ def run_batch_nb(mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, cap, s
             o.exit_price = np.nan
             o.pnl = 0.0
             o.fees = 0.0
-        acct = np.zeros(N_ACCT)
+            last[s] = np.nan
+        acct[:] = 0.0
         acct[A_CASH] = cash
         acct[A_INIT] = cash
-        cnt = np.zeros(N_CNT, np.int64)
+        cnt[:] = 0
         cnt[C_DAY] = -1
-        last = np.full(n_sym, np.nan)
-        ei = ev_i[lo:hi]
-        es = ev_s[lo:hi]
-        ev = ev_v[lo:hi]
-        i0 = np.int64(0)  # not a literal: one specialization of run_targets_nb
-        while True:
-            e0 = np.int64(0)
-            while e0 < ei.shape[0] and ei[e0] < i0:
-                e0 += 1
-            r = run_targets_nb(i0, e0, mkt, ts, ei, es, ev, mode, orders, fills, trades, open_tr,
-                               acct, cnt, cfg, symcfg, snap, last)
-            if r == DONE:
-                break
-            i0 = r
-            orders = _grow_nb(orders)
-            fills = _grow_nb(fills)
-            trades = _grow_nb(trades)
-            snap2 = np.zeros((2 * snap.shape[0], snap.shape[1]))
-            snap2[: snap.shape[0]] = snap
-            snap = snap2
+        r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i[lo:hi], ev_s[lo:hi],
+                           ev_v[lo:hi], mode, orders, fills, trades, open_tr, acct, cnt, cfg,
+                           symcfg, snap, last)
+        if r != DONE:
+            return k
         mark_nb(mkt, ts, snap, cnt[C_SNAPS], acct, eq)
         peak = -np.inf
         mdd = 0.0
@@ -122,3 +96,4 @@ def run_batch_nb(mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, cap, s
         if equity.shape[0] > 0:
             for i in range(n_bars):
                 equity[k, i] = eq[i].equity
+    return DONE

@@ -3,9 +3,11 @@
 A strategy's ``targets(data)`` returns :class:`Targets`: one value per bar (and symbol) —
 nan means "no new target" — and the kind of target (``"percent"`` of equity, ``"size"`` in
 units, ``"value"`` in quote currency). At bar i's close, a target order is sent for each symbol
-whose value is set and differs from the last value sent; it is resolved at its fill exactly as
+whose value is set and differs from the last value sent (every set value with
+``repeat=True``, for rebalancing); it is resolved at its fill exactly as
 ``ctx.order_target_*`` resolves it (same kernel, same record). ``data`` is the dict
-``ctx.data`` gives in ``init`` (open..volume, [bars] or [bars, symbols]).
+``ctx.data`` gives in ``init``: open..volume ([bars] for one symbol, else [bars, symbols]; nan
+where a symbol has no bar), ``ts`` and ``symbols``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from data.errors import StrategyError
 from engine import types as T
-from engine.layout import DONE
+from engine.layout import DONE, REPEAT
 from engine.step_nb import run_targets_nb
 
 KINDS = {"size": T.F_TARGET, "value": T.F_TARGET_VALUE, "percent": T.F_TARGET_PCT}
@@ -26,6 +28,7 @@ KINDS = {"size": T.F_TARGET, "value": T.F_TARGET_VALUE, "percent": T.F_TARGET_PC
 class Targets:
     values: np.ndarray  # float64 [bars] or [bars, symbols]; nan = no new target
     kind: str = "percent"
+    repeat: bool = False  # True: every set value sends an order (rebalancing), not only changes
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -35,8 +38,11 @@ class Targets:
 
 def market_data(market) -> dict[str, np.ndarray]:
     one = len(market.symbols) == 1
-    return {name: market.mkt[k, :, 0] if one else market.mkt[k]
-            for k, name in enumerate(("open", "high", "low", "close", "volume"))}
+    out: dict = {name: market.mkt[k, :, 0] if one else market.mkt[k]
+                 for k, name in enumerate(("open", "high", "low", "close", "volume"))}
+    out["ts"] = market.ts
+    out["symbols"] = list(market.symbols)
+    return out
 
 
 def target_events(strategy, market) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -56,7 +62,7 @@ def target_events(strategy, market) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     if np.isinf(vals).any():
         raise StrategyError("targets must be finite or nan", argument="targets",
                             value="inf", fix="use nan for 'no new target'")
-    return (*events(vals), KINDS[tg.kind])
+    return (*events(vals), KINDS[tg.kind] | (REPEAT if tg.repeat else 0))
 
 
 def run_compiled(broker, strategy) -> None:

@@ -38,6 +38,7 @@ from engine.layout import (
     M_MARK,
     M_OPEN,
     M_VOLUME,
+    REPEAT,
     S_LOT,
     S_MAXPOS,
     S_SHORTABLE,
@@ -94,21 +95,33 @@ def _finish_nb(orders, j, status, reason, t):
 
 
 @njit(cache=True)
-def valuation_nb(mkt, iref, open_tr, s, pos_s, px, cash):
+def price_now_nb(mkt, i, phase, k):
+    """Price of symbol ``k`` at the moment orders fill on bar ``i``: the close in phase 1; in
+    phase 0 this bar's open when the symbol has a bar, else its last close."""
+    if phase == 1:
+        return mkt[M_MARK, i, k]
+    op = mkt[M_OPEN, i, k]
+    if op == op:
+        return op
+    return mkt[M_MARK, i - 1, k] if i > 0 else np.nan
+
+
+@njit(cache=True)
+def valuation_nb(mkt, i, phase, open_tr, s, pos_s, px, cash):
     """(equity, gross exposure) with symbol ``s`` holding ``pos_s`` valued at ``px`` and the
-    other symbols at their marks of bar ``iref``."""
+    other symbols at their prices at that moment (``price_now_nb``)."""
     pv = pos_s * px
     gross = abs(pv)
     for k in range(open_tr.shape[0]):
         if k != s and open_tr[k].size > 0.0:
-            v = open_tr[k].side * open_tr[k].size * mkt[M_MARK, iref, k]
+            v = open_tr[k].side * open_tr[k].size * price_now_nb(mkt, i, phase, k)
             pv += v
             gross += abs(v)
     return cash + pv, gross
 
 
 @njit(cache=True)
-def target_units_nb(orders, j, px, iref, mkt, open_tr, acct, cfg, symcfg, maker):
+def target_units_nb(orders, j, px, i, phase, mkt, open_tr, acct, cfg, symcfg, maker):
     """Signed target position (units) of target order ``j`` at fill price ``px``."""
     o = orders[j]
     s = o.sym
@@ -122,7 +135,7 @@ def target_units_nb(orders, j, px, iref, mkt, open_tr, acct, cfg, symcfg, maker)
     if o.flags & F_TARGET_VALUE:
         budget = want
     else:  # F_TARGET_PCT: a fraction of the liquidation value at the fill price
-        eq, _ = valuation_nb(mkt, iref, open_tr, s, pos, px, acct[A_CASH])
+        eq, _ = valuation_nb(mkt, i, phase, open_tr, s, pos, px, acct[A_CASH])
         if pos != 0.0:
             eq -= fee_nb(cfg, abs(pos), px, maker)
         budget = want * eq
@@ -138,17 +151,16 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
     o = orders[j]
     s = o.sym
     t = ts[i]
-    iref = i - 1 if (phase == 0 and i > 0) else i
     vol = mkt[M_VOLUME, i, s]
     pos = open_tr[s].side * open_tr[s].size
     lot = symcfg[s, S_LOT]
     if o.flags & F_TARGETS:
-        tgt = target_units_nb(orders, j, px0, iref, mkt, open_tr, acct, cfg, symcfg, maker)
+        tgt = target_units_nb(orders, j, px0, i, phase, mkt, open_tr, acct, cfg, symcfg, maker)
         delta = tgt - pos
         if not maker and delta != 0.0:
             sd = 1.0 if delta > 0 else -1.0
             pxs = px0 * (1.0 + sd * slip_frac_nb(cfg, abs(delta), vol))
-            tgt2 = target_units_nb(orders, j, pxs, iref, mkt, open_tr, acct, cfg, symcfg, maker)
+            tgt2 = target_units_nb(orders, j, pxs, i, phase, mkt, open_tr, acct, cfg, symcfg, maker)
             if (tgt2 - pos) * delta > 0:
                 delta = tgt2 - pos
         if abs(delta) <= 1e-12 * max(1.0, abs(pos)):
@@ -182,7 +194,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
             reason = R_MAX_POSITION
         else:
             cash_after = acct[A_CASH] - side * q * px - fee
-            eq, gross = valuation_nb(mkt, iref, open_tr, s, newpos, px, cash_after)
+            eq, gross = valuation_nb(mkt, i, phase, open_tr, s, newpos, px, cash_after)
             lev = cfg[K_MAXLEV]
             tol = 1e-9 * max(abs(eq), 1.0)
             if side > 0 and cash_after < -(lev - 1.0) * eq - tol:
@@ -343,7 +355,10 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
     used = np.zeros(mkt.shape[2])
     p = np.empty(4)
     skip_to = -1
-    for j in range(j0, n):
+    for j in range(j0, 2 * n - j0):  # pass 1 (j < n): target orders that trade against the
+        sells_first = j < n           # position they resolve to; pass 2: every order in id order
+        if not sells_first:
+            j -= n - j0
         if j < skip_to:
             continue
         o = orders[j]
@@ -359,6 +374,15 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         op = mkt[M_OPEN, i, s]
         if not (op == op):
             continue
+        if sells_first:
+            if (o.flags & F_TARGETS) == 0 or o.type != MARKET:
+                continue
+            pos = open_tr[s].side * open_tr[s].size
+            ref = op if phase == 0 else mkt[M_CLOSE, i, s]
+            tgt = target_units_nb(orders, j, ref, i, phase, mkt, open_tr, acct, cfg, symcfg,
+                                  np.bool_(False))
+            if not ((tgt - pos) * pos < 0.0):
+                continue
         if st == NEW:
             if not _activate_nb(orders, j, i, ts, symcfg):
                 changed = True
@@ -457,7 +481,8 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
     n_bars = ts.shape[0]
     n_sym = mkt.shape[2]
     n_ev = ev_i.shape[0]
-    flags = mode
+    repeat = (mode & REPEAT) != 0
+    flags = mode & ~REPEAT
     borrow = cfg[K_BORROW] > 0.0
     if cfg[K_AT_CLOSE] != 0.0:
         flags |= F_AT_CLOSE
@@ -481,7 +506,7 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
             s = ev_s[e]
             x = ev_v[e]
             e += 1
-            if x != last[s]:
+            if repeat or x != last[s]:
                 last[s] = x
                 side = 1 if x >= 0 else -1
                 submit_nb(orders, cnt, ts[i], s, side, i64(MARKET), i64(0), flags, abs(x), np.nan,
