@@ -53,7 +53,7 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
     ``options``: flat config keys (cash, commission, slippage, fill_at, params, start, ...).
     Returns :class:`engine.result.Result`."""
     from engine.broker import Broker
-    from engine.compiled import run_compiled
+    from engine.compiled import run_compiled, run_stepfn
     from engine.loop import run_python
     from engine.market import load_market
     from engine.result import Result
@@ -88,14 +88,18 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
                               params=dict(strat.params))
     t_load = time.perf_counter() - t0
     mode = cfg.mode
+    compiled_ok = _has(strat, "targets") or _has(strat, "step_function")
     if mode == "auto":
-        mode = "python" if _has(strat, "on_bar") or not _has(strat, "targets") else "compiled"
-    if mode == "compiled" and not _has(strat, "targets"):
-        raise StrategyError("mode 'compiled' needs a targets() method", argument="mode",
-                            value=type(strat).__name__, fix="use mode='python' or add targets()")
+        mode = "python" if _has(strat, "on_bar") or not compiled_ok else "compiled"
+    if mode == "compiled" and not compiled_ok:
+        raise StrategyError("mode 'compiled' needs targets() or step_function()",
+                            argument="mode", value=type(strat).__name__,
+                            fix="use mode='python' or add targets()")
     broker = Broker(mk, cfg, strat)
     t1 = time.perf_counter()
-    if mode == "compiled":
+    if mode == "compiled" and _has(strat, "step_function") and not _has(strat, "targets"):
+        run_stepfn(broker, strat)
+    elif mode == "compiled":
         run_compiled(broker, strat)
     else:
         run_python(broker, strat)

@@ -91,6 +91,38 @@ def events(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (idx // n_sym).astype(np.int64), (idx % n_sym).astype(np.int64), flat[idx].copy()
 
 
+def run_stepfn(broker, strategy) -> None:
+    """The compiled path with the strategy's njit step function (engine/stepfn_nb.py)."""
+    from engine.stepfn_nb import run_step_nb
+
+    m = broker.market
+    got = strategy.step_function()
+    if not (isinstance(got, tuple) and len(got) == 2):
+        raise StrategyError("step_function() must return (njit step, state array)",
+                            argument="step_function", value=type(got).__name__,
+                            fix="return (my_step_nb, np.zeros(k))")
+    step, state = got
+    if not hasattr(step, "py_func"):
+        raise StrategyError("the step function must be numba @njit", argument="step_function",
+                            value=getattr(step, "__name__", step), fix="decorate it with @njit")
+    kind = getattr(strategy, "step_kind", "percent")
+    if kind not in KINDS:
+        raise StrategyError("unknown step_kind", argument="step_kind", value=kind,
+                            fix=f"use one of {list(KINDS)}")
+    state = np.ascontiguousarray(state, dtype=np.float64)
+    broker.reserve(max(64, m.n_bars // 32))
+    i0 = 0
+    while True:
+        broker.ensure(len(m.symbols) + 1)
+        r = run_step_nb(step, i0, m.mkt, m.ts, KINDS[kind], state, broker.orders, broker.fills,
+                        broker.trades, broker.open_tr, broker.acct, broker.cnt, broker.cfg,
+                        broker.symcfg, broker.snap)
+        if r == DONE:
+            return
+        i0 = int(r)
+        _grow_all(broker)
+
+
 def _grow_all(broker) -> None:
     from engine.broker import _grow
 
