@@ -21,3 +21,15 @@ def test_strategies_md_first_example_runs(tmp_path, monkeypatch):
     assert (res.orders["type"] == "stop").any() and (res.orders["reject_reason"] == "oco").any()
     assert (tmp_path / "b" / "report.html").is_file()
     assert os.path.exists(tmp_path / "b" / "manifest.json")
+
+
+def test_readme_example_runs(tmp_path, monkeypatch, capsys):
+    text = (REPO / "README.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    monkeypatch.chdir(REPO)
+    code = code.replace('res.save("runs/goog_sma")', f'res.save({str(tmp_path / "g")!r})')
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert ns["res"].stats["n_trades"] == 93
+    assert (tmp_path / "g" / "report.html").is_file()
+    assert capsys.readouterr().out.strip()
