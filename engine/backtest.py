@@ -13,10 +13,10 @@ def strategy_class(name: str):
     """A strategy class by registry name (strategies.registry when present, else built-ins)."""
     try:
         from strategies import registry  # built by the registry area on top of BUILTINS
-
-        return registry.get(name)
     except ImportError:
-        pass
+        registry = None
+    if registry is not None and callable(getattr(registry, "get", None)):
+        return registry.get(name)
     from strategies.builtin import BUILTINS
 
     if name not in BUILTINS:
