@@ -10,7 +10,7 @@ params = { fast = 10, slow = 20 }
 path = "data/samples/equities_daily/GOOG_2004-2013_backtesting.csv"   # or a list, catalog://...
 symbol = "GOOG"            # single file only
 start = "2005-01-01"       # ISO, UTC when naive; inclusive
-end = "2012-12-31"
+end = "2012-12-31"         # inclusive; a date alone means the whole (UTC) day
 [broker]
 cash = 10000.0
 commission = 0.002         # or a table, see engine/costs.py
