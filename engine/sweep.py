@@ -131,7 +131,9 @@ def run_sweep(
         store.close()
         table = store.write_tables(names)
         n_err = int(table["error"].astype(bool).sum()) if "error" in table else 0
-        store.write_spec(status=status, n_done=len(store.rows), n_errors=n_err,
+        conv = next((r["stats"]["conventions"] for r in store.rows.values()
+                     if isinstance(r.get("stats"), dict) and "conventions" in r["stats"]), None)
+        store.write_spec(status=status, conventions=conv, n_done=len(store.rows), n_errors=n_err,
                          elapsed_s=time.perf_counter() - t0)
         _rmdir(store.out / ".work")
     return SweepResult(store.out, table, len(combos), len(store.rows) - n_resumed, n_resumed,

@@ -7,28 +7,35 @@ import time
 
 import numpy as np
 
+from reports import metrics_returns as mr
+
+
+def strategy_returns(close, fast: int, slow: int, cost: float = 0.0) -> np.ndarray:
+    """Long when the fast mean is above the slow one (decided at the close, held the next
+    period), minus ``cost`` per unit of position change."""
+    r = np.diff(close) / close[:-1]
+    c = np.cumsum(np.insert(close, 0, 0.0))
+    f = (c[fast:] - c[:-fast]) / fast
+    s = (c[slow:] - c[:-slow]) / slow
+    n = len(s)
+    sig = (f[-n:] > s).astype(np.float64)[:-1]
+    return sig * r[-(n - 1):] - cost * np.abs(np.diff(np.insert(sig, 0, 0.0)))
+
 
 def sma_task(shared, params_list, fixed):
-    """A real little computation on the shared prices: long when the fast mean is above the
-    slow one, stats from the resulting returns. Deterministic, independent per parameter set."""
-    close = shared["close"]
-    r = np.diff(close) / close[:-1]
+    """A real little computation on the shared prices, stats of the strategy's returns.
+    Deterministic, independent per parameter set."""
     out = []
     for p in params_list:
-        fast, slow = int(p["fast"]), int(p["slow"])
-        c = np.cumsum(np.insert(close, 0, 0.0))
-        f = (c[fast:] - c[:-fast]) / fast
-        s = (c[slow:] - c[:-slow]) / slow
-        n = len(s)
-        sig = (f[-n:] > s).astype(np.float64)[:-1]
-        strat = sig * r[-(n - 1):] - p.get("cost", 0.0) * np.abs(np.diff(np.insert(sig, 0, 0.0)))
+        strat = strategy_returns(shared["close"], int(p["fast"]), int(p["slow"]),
+                                 p.get("cost", 0.0))
         eq = np.cumprod(1.0 + strat)
         out.append({
             "total_return": float(eq[-1] - 1.0),
-            "sharpe": float(strat.mean() / strat.std(ddof=1) * np.sqrt(252)) if strat.std() else None,
+            "sharpe": mr.sharpe(strat, 252),
             "n_periods": int(strat.size),
-            "skew": float(((strat - strat.mean()) ** 3).mean() / strat.std() ** 3),
-            "kurtosis": float(((strat - strat.mean()) ** 4).mean() / strat.std() ** 4 - 3.0),
+            "skew": mr.skew(strat),
+            "kurtosis": mr.kurtosis(strat),
             "pid_free": "x",
             "conventions": {"periods_per_year": 252},
         })
