@@ -26,7 +26,6 @@ from data.commands import data as data_commands
 from data.errors import ConfigError, DataError, RunError, StrategyError, TapeError
 from engine.book import commands as book_commands
 from reports import commands as report_commands
-from strategies import commands as strategy_commands
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 EXIT_CONFIG, EXIT_DATA, EXIT_STRATEGY, EXIT_RUN, EXIT_PARTIAL = 3, 4, 5, 6, 7
@@ -71,7 +70,6 @@ main.add_command(data_commands)
 main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
-main.add_command(strategy_commands.strategies)
 
 if __name__ == "__main__":
     main()
