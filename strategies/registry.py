@@ -41,7 +41,6 @@ HOOKS = {"init": ("ctx",), "on_bar": ("ctx",), "on_fill": ("ctx", "fill"),
          "on_order": ("ctx", "order"), "on_stop": ("ctx",), "targets": ("data",)}
 DECISION_HOOKS = ("on_bar", "targets")
 PARAM_TYPES = (int, float, bool, str)
-RESERVED = {"name", "description", "symbols"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -50,7 +49,10 @@ class ParamInfo:
     name: str
     type: type
     default: Any
-    choices: tuple[Any, ...] | None = None  # a Literal[...] annotation
+    choices: tuple[Any, ...] | None = None  # Literal[...] annotation or Param(choices=...)
+    min: float | None = None
+    max: float | None = None
+    help: str = ""
 
     @property
     def type_name(self) -> str:
@@ -62,6 +64,11 @@ class ParamInfo:
         d = {"name": self.name, "type": self.type.__name__, "default": self.default}
         if self.choices is not None:
             d["choices"] = list(self.choices)
+        for k in ("min", "max"):
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k)
+        if self.help:
+            d["help"] = self.help
         return d
 
 
@@ -117,6 +124,11 @@ def is_reference(text: str) -> bool:
 def resolve(ref: Any, *, argument: str = "--strategy") -> type:
     """The checked strategy class for a name, a reference, a class or an instance."""
     return describe(ref, argument=argument).cls
+
+
+def get(ref: Any) -> type:
+    """The strategy class for a registry name or reference (what ``engine.run`` calls)."""
+    return describe(ref, argument="strategy").cls
 
 
 def describe(ref: Any, *, argument: str = "--strategy") -> StrategyInfo:
@@ -233,16 +245,13 @@ def check(obj: Any, *, source: str, ref: str | None = None, label: str | None = 
         raise StrategyError(f"{label} is not a subclass of strategies.base.Strategy",
                             value=type(obj).__name__ if not isinstance(obj, type) else obj.__name__,
                             fix="derive the class from strategies.base.Strategy")
-    name = obj.__dict__.get("name") or getattr(obj, "name", None) or default_name(obj)
-    if getattr(Strategy, "name", None) == name and "name" not in obj.__dict__:
-        name = default_name(obj)
-    name = registered or name
+    name = registered or getattr(obj, "name", None) or default_name(obj)
     if not isinstance(name, str) or not _NAME.match(name):
         raise StrategyError(f"{label}: the name must be letters, digits and underscores",
                             value=name, fix="set e.g. name = \"my_strategy\" on the class")
     hooks = _hooks(obj, Strategy, label)
     params = params_of(obj, label=label)
-    doc = (inspect.getdoc(obj) or "").strip().splitlines()
+    doc = (getattr(obj, "about", "") or inspect.getdoc(obj) or "").strip().splitlines()
     base_doc = (inspect.getdoc(Strategy) or "").strip().splitlines()
     first = doc[0] if doc and doc != base_doc else ""
     return StrategyInfo(name, obj, source, params, first, hooks)
@@ -279,42 +288,33 @@ def _hooks(cls: type, base: type, label: str) -> tuple[str, ...]:
 
 
 def params_of(cls: type, *, label: str | None = None) -> tuple[ParamInfo, ...]:
-    """The parameters of a strategy class: annotated public class attributes with defaults,
-    base classes first (a subclass may change a default)."""
-    Strategy = _base()
+    """The parameters of a strategy class (``Strategy.param_spec()``: annotated public class
+    attributes, base classes first), each checked for a supported type and a fitting default."""
     label = label or f"strategy {cls.__name__!r}"
-    out: dict[str, ParamInfo] = {}
-    for klass in reversed(cls.__mro__):
-        if klass is object or klass in Strategy.__mro__:
-            continue
-        ann = klass.__dict__.get("__annotations__", {})
-        if not ann:
-            continue
-        try:
-            hints = typing.get_type_hints(klass)
-        except Exception as exc:  # noqa: BLE001 - a bad annotation in foreign code
-            raise StrategyError(f"{label}: cannot read the parameter annotations: {exc}",
-                                value=klass.__name__, fix="use int, float, bool, str or Literal"
-                                ) from exc
-        for pname in ann:
-            if pname.startswith("_") or pname in RESERVED:
-                continue
-            hint = hints.get(pname)
-            if typing.get_origin(hint) is typing.ClassVar:
-                continue
-            if pname not in klass.__dict__:
-                raise StrategyError(f"{label}: parameter {pname!r} has no default",
-                                    value=pname, fix=f"write {pname}: <type> = <default>")
-            default = klass.__dict__[pname]
-            if type(default).__name__ == "Param" and hasattr(default, "default"):
-                default = default.default
-            out[pname] = _param(pname, hint, default, label)
-        for pname in list(out):  # a subclass that only changes a default: `fast = 5`
-            if pname in klass.__dict__ and pname not in ann:
-                p = out[pname]
-                out[pname] = _param(pname, p.type if p.choices is None
-                                    else typing.Literal[p.choices], klass.__dict__[pname], label)
-    return tuple(out.values())
+    try:
+        spec = cls.param_spec()
+    except Exception as exc:  # noqa: BLE001 - foreign code
+        raise StrategyError(f"{label}: cannot read the parameters: {type(exc).__name__}: {exc}",
+                            value=cls.__name__, fix="annotate parameters as name: type = default"
+                            ) from exc
+    out = []
+    for pname, (hint, p) in spec.items():
+        if isinstance(hint, str):
+            raise StrategyError(f"{label}: the annotation of parameter {pname!r} cannot be "
+                                "resolved", value=hint, fix="use int, float, bool, str or Literal")
+        if p.default is None and pname not in _class_values(cls):
+            raise StrategyError(f"{label}: parameter {pname!r} has no default", value=pname,
+                                fix=f"write {pname}: <type> = <default>")
+        info = _param(pname, hint, p.default, label)
+        out.append(dataclasses.replace(
+            info, choices=info.choices if info.choices is not None else
+            (tuple(p.choices) if p.choices is not None else None),
+            min=p.min, max=p.max, help=p.help or ""))
+    return tuple(out)
+
+
+def _class_values(cls: type) -> set[str]:
+    return {k for klass in cls.__mro__ for k in klass.__dict__}
 
 
 def _param(name: str, hint: Any, default: Any, label: str) -> ParamInfo:
@@ -387,6 +387,10 @@ def coerce_value(info: StrategyInfo, name: str, value: Any, *, argument: str = "
     if p.choices is not None and v not in p.choices:
         raise ConfigError(f"parameter {name!r} of {info.name!r} is {p.type_name}",
                           argument=argument, value=value, fix=f"use one of {list(p.choices)}")
+    if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
+        raise ConfigError(f"parameter {name!r} of {info.name!r} is out of range",
+                          argument=argument, value=value,
+                          fix=f"give a value in [{p.min}, {p.max}]")
     return v
 
 

@@ -1,0 +1,160 @@
+"""``tape sweep``, ``tape walkforward`` and ``tape grid`` (registered in cli.py).
+
+Thin: parse flags, call :func:`engine.sweep_backtest.sweep`, :func:`engine.walkforward.
+walk_forward` or :func:`engine.grid_run.run_grid`, print a summary (``--json``: one JSON
+document on stdout; ``--quiet``: nothing but errors). Exit codes are cli.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXECUTORS = click.Choice(["local", "ray"])
+
+
+def parse_pairs(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` flags -> dict; values parsed as TOML scalars (numbers, true/false, quoted
+    strings) and kept as plain strings otherwise."""
+    import tomllib
+
+    from data.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError("expected KEY=VALUE", argument=option, value=item,
+                              fix=f"e.g. {option} fast=10")
+        try:
+            out[key] = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = value.strip()
+    return out
+
+
+def common_output(f):
+    f = click.option("--json", "as_json", is_flag=True,
+                     help="Print a machine-readable JSON summary on stdout.")(f)
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="Print nothing but errors (no progress bars).")(f)
+
+
+def executor_options(f):
+    f = click.option("--address", default=None,
+                     help="Ray cluster address (with --executor ray); default: start a local Ray.")(f)
+    f = click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Worker processes [default: number of CPUs].")(f)
+    return click.option("--executor", type=EXECUTORS, default="local", show_default=True,
+                        help="local processes, or ray.")(f)
+
+
+def emit(summary: dict[str, Any], text: list[str], *, as_json: bool, quiet: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(_clean(summary), indent=1, sort_keys=False))
+    elif not quiet:
+        for line in text:
+            click.echo(line)
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, str):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+def show_progress(quiet: bool, as_json: bool) -> bool | None:
+    return False if quiet or as_json else None  # None: when stderr is a terminal
+
+
+def partial_exit(n_errors: int, what: str) -> None:
+    if n_errors:
+        click.echo(f"{n_errors} {what} failed: see the error column of the results", err=True)
+        sys.exit(7)
+
+
+@click.command("sweep")
+@click.option("--strategy", "-s", required=True,
+              help="Strategy name, path/to/file.py:Class or package.module:Class.")
+@click.option("--data", "-d", "data", required=True, multiple=True,
+              help="Data file or catalog:// reference (repeat for several symbols).")
+@click.option("--grid", "-g", "grid", required=True, multiple=True,
+              help="NAME=start:stop:step (inclusive) or NAME=a,b,c; strategy parameters or "
+                   "engine options such as commission. Repeat per parameter.")
+@click.option("--param", "-p", "fixed", multiple=True,
+              help="Fixed KEY=VALUE for every run (parameter or engine option).")
+@click.option("--constraint", "-c", "constraints", multiple=True,
+              help='Keep combinations where this holds, e.g. "fast < slow".')
+@click.option("--random", "n_random", type=click.IntRange(min=1), default=None,
+              help="Random search: N distinct combinations drawn from the grid.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
+@click.option("--symbol", default=None, help="Symbol of a single-symbol file.")
+@click.option("--start", default=None, help="First bar time (ISO date, UTC).")
+@click.option("--end", default=None, help="Last bar time (ISO date, UTC), inclusive.")
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder (results.csv/.parquet, sweep.json, report.html).")
+@click.option("--metric", default="sharpe", show_default=True,
+              help="Metric that ranks combinations in the summary and report.")
+@click.option("--fresh", is_flag=True, help="Discard results already in --out instead of resuming.")
+@click.option("--no-report", is_flag=True, help="Skip report.html.")
+@executor_options
+@common_output
+def sweep(strategy, data, grid, fixed, constraints, n_random, seed, symbol, start, end, out,
+          metric, fresh, no_report, executor, workers, address, quiet, as_json) -> None:
+    """Run a strategy over a parameter grid; results stream to --out and resume if interrupted.
+
+    \b
+    tape sweep --strategy sma_cross --data data/samples/pairs/daily-KO.csv \\
+        --grid fast=5:30:5 --grid slow=20:100:10 --constraint "fast < slow" --out runs/ko
+    """
+    from engine.sweep_backtest import option_names, sweep as run
+    from reports.sweep_report import ranked
+
+    pairs = parse_pairs(fixed, "--param")
+    opts = set(option_names())
+    options = {k: v for k, v in pairs.items() if k in opts}
+    params = {k: v for k, v in pairs.items() if k not in opts}
+    res = run(strategy, list(data) if len(data) > 1 else data[0], grid=list(grid), out=out,
+              params=params, options=options, constraints=list(constraints), random=n_random,
+              seed=seed, symbol=symbol, start=start, end=end, executor=executor,
+              workers=workers, address=address, fresh=fresh,
+              progress=show_progress(quiet, as_json), report=not no_report, metric=metric)
+    t = res.table
+    names = [c for c in t.columns if c in _param_names(res)]
+    best = ranked(t, metric).head(1) if metric in t.columns else t.head(0)
+    best_row = best.iloc[0].to_dict() if len(best) else None
+    summary = {**res.summary(), "metric": metric,
+               "best": None if best_row is None else {k: best_row[k] for k in names},
+               "best_metric": None if best_row is None else best_row[metric],
+               "files": {k: str(res.out / f) for k, f in (
+                   ("csv", "results.csv"), ("parquet", "results.parquet"),
+                   ("spec", "sweep.json"), ("report", "report.html"))
+                   if (res.out / f).exists()}}
+    text = [f"{res.n_total} combinations: {res.n_run} run, {res.n_resumed} resumed, "
+            f"{res.n_errors} failed ({res.elapsed_s:.1f} s)"]
+    if best_row is not None:
+        text.append(f"best by {metric}: " + " ".join(f"{k}={best_row[k]}" for k in names)
+                    + f" -> {metric} {best_row[metric]:.4g}")
+    text.append(f"wrote {res.out / 'results.csv'}"
+                + (f" and {res.out / 'report.html'}" if "report" in summary["files"] else ""))
+    emit(summary, text, as_json=as_json, quiet=quiet)
+    partial_exit(res.n_errors, "combination(s)")
+
+
+def _param_names(res) -> list[str]:
+    spec = json.loads((res.out / "sweep.json").read_text(encoding="utf-8"))
+    return list(spec.get("param_names", []))
