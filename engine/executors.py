@@ -5,10 +5,11 @@ one stats dict per parameter set, in order. ``shared`` is a dict of numpy arrays
 data) that every task reads; executors give it to workers without copying it per task:
 
 * ``LocalExecutor(workers=1)``: the task runs in this process on the caller's arrays.
-* ``LocalExecutor(workers=N)``: N ``spawn`` worker processes. The arrays are written once to
-  ``.npy`` files in the sweep folder and memory-mapped copy-on-write by every worker, so all
-  workers read the same page-cache pages (spawn, not fork: the parent may hold pyarrow/polars
-  thread pools, which fork does not carry safely). Workers exit when the parent dies.
+* ``LocalExecutor(workers=N)``: N ``spawn`` worker processes, started once per process and
+  reused by later sweeps. The arrays are written once per sweep to ``.npy`` files in the sweep
+  folder and memory-mapped copy-on-write by every worker, so all workers read the same
+  page-cache pages (spawn, not fork: the parent may hold pyarrow/polars thread pools, which
+  fork does not carry safely). Workers exit when the parent dies, even by ``kill -9``.
 * ``RayExecutor``: the arrays go once into Ray's object store (``ray.put``) and tasks receive
   them zero-copy; ``address`` joins an existing cluster, otherwise a local Ray is started with
   ``workers`` CPUs and shut down afterwards.
@@ -19,6 +20,7 @@ results are bit-identical between executors (tests hold them to it).
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
@@ -95,8 +97,8 @@ class LocalExecutor(Executor):
             raise ConfigError("--workers must be a positive integer", argument="--workers",
                               value=workers, fix="e.g. --workers 2")
         self.workers = n
+        self._files: dict[str, str] = {}
         self._pool: cf.ProcessPoolExecutor | None = None
-        self._files: list[Path] = []
 
     def start(self, task, shared, fixed, workdir):
         self.task, self.shared, self.fixed = task, shared, fixed
@@ -104,44 +106,75 @@ class LocalExecutor(Executor):
             return
         shared_dir = Path(workdir) / "shared"
         shared_dir.mkdir(parents=True, exist_ok=True)
-        names = {}
+        _SEQ[0] += 1
         for k, arr in shared.items():
-            p = shared_dir / f"{_safe(k)}-{os.getpid()}.npy"
+            p = shared_dir / f"{_safe(k)}-{os.getpid()}-{_SEQ[0]}.npy"
             np.save(p, np.ascontiguousarray(arr), allow_pickle=False)
-            self._files.append(p)
-            names[k] = str(p)
-        self._pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=mp.get_context("spawn"),
-            initializer=_init_worker, initargs=(names, task, fixed, os.getpid()))
+            self._files[k] = str(p)
+        self._pool = _pool(self.workers)
 
     def run(self, chunks):
         if self._pool is None:
             for c in chunks:
                 yield run_chunk(self.task, self.shared, c, self.fixed)
             return
-        pending = {self._pool.submit(_worker_chunk, c) for c in chunks}
+        pending = {self._pool.submit(_worker_chunk, self.task, self._files, self.fixed, c)
+                   for c in chunks}
         try:
             while pending:
                 done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for f in done:
                     yield _result(f)
+            pending = set()
         finally:
-            for f in pending:
-                f.cancel()
+            if pending:  # interrupted or failed: stop the workers, do not wait for them
+                for f in pending:
+                    f.cancel()
+                shutdown_pool(kill=True)
 
     def close(self):
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for p in procs:  # do not wait for chunks still running after an interrupt
-                if p.is_alive():
-                    p.terminate()
-            for p in procs:
-                p.join(timeout=5)
-        for p in self._files:
-            p.unlink(missing_ok=True)
-        self._files = []
+        self._pool = None
+        for p in self._files.values():
+            Path(p).unlink(missing_ok=True)
+        self._files = {}
+
+
+# --- the process-wide worker pool ------------------------------------------------------------
+# Spawned once and reused by every sweep of this process with the same worker count (a
+# walk-forward runs one sweep per window; a notebook runs many): workers pay their start-up
+# (imports, numba cache loads) once. Shut down at exit, or at once after an interrupt.
+
+_POOL: dict[str, Any] = {"pool": None, "workers": 0}
+_SEQ = [0]
+
+
+def _pool(workers: int) -> cf.ProcessPoolExecutor:
+    pool = _POOL["pool"]
+    if pool is not None and _POOL["workers"] == workers and not getattr(pool, "_broken", False):
+        return pool
+    shutdown_pool()
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                  initializer=_init_worker, initargs=(os.getpid(),))
+    _POOL.update(pool=pool, workers=workers)
+    return pool
+
+
+def shutdown_pool(*, kill: bool = False) -> None:
+    """Stop the shared worker pool (``kill``: terminate running chunks instead of waiting)."""
+    pool, _POOL["pool"] = _POOL["pool"], None
+    if pool is None:
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=not kill, cancel_futures=True)
+    if kill:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+
+
+atexit.register(shutdown_pool, kill=True)
 
 
 def _result(f: cf.Future) -> Done:
@@ -158,15 +191,10 @@ def _safe(name: str) -> str:
 
 # --- worker side (spawned processes) ------------------------------------------------------------
 
-_W: dict[str, Any] = {}
+_MAPS: dict[str, np.ndarray] = {}
 
 
-def _init_worker(files: dict[str, str], task: Task, fixed: dict[str, Any], parent: int) -> None:
-    # copy-on-write maps: writeable arrays (numba compiles one signature for them) whose pages
-    # are shared with every other worker until someone writes, which the engine never does
-    _W["shared"] = {k: np.asarray(np.load(p, mmap_mode="c", allow_pickle=False))
-                    for k, p in files.items()}
-    _W["task"], _W["fixed"] = task, fixed
+def _init_worker(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -177,8 +205,22 @@ def _watch_parent(parent: int) -> None:
             os._exit(3)
 
 
-def _worker_chunk(chunk: Chunk) -> Done:
-    return run_chunk(_W["task"], _W["shared"], chunk, _W["fixed"])
+def _shared(files: dict[str, str]) -> dict[str, np.ndarray]:
+    """Map the sweep's arrays once per worker. Copy-on-write maps: writeable arrays (numba
+    compiles one signature for them) whose pages all workers share until someone writes,
+    which the engine never does."""
+    if any(p not in _MAPS for p in files.values()):
+        keep = set(files.values())
+        for p in [p for p in _MAPS if p not in keep]:  # an earlier sweep's data
+            del _MAPS[p]
+        for p in files.values():
+            if p not in _MAPS:
+                _MAPS[p] = np.asarray(np.load(p, mmap_mode="c", allow_pickle=False))
+    return {k: _MAPS[p] for k, p in files.items()}
+
+
+def _worker_chunk(task: Task, files: dict[str, str], fixed: dict[str, Any], chunk: Chunk) -> Done:
+    return run_chunk(task, _shared(files), chunk, fixed)
 
 
 # --- Ray ------------------------------------------------------------------------------------------
