@@ -131,6 +131,64 @@ def _batch_runner():
     return fn
 
 
+class Plan:
+    """A checked sweep: strategy, fixed values, the combinations (before any data is loaded)."""
+
+    def __init__(self, strategy: Any, *, grid: Sequence[str | Axis],
+                 params: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
+                 constraints: Sequence[str | Constraint] = (), random: int | None = None,
+                 seed: int = 0, batch: bool = True) -> None:
+        from strategies.registry import coerce_params, describe
+
+        self.ref = strategy_ref(strategy)
+        self.info = info = describe(self.ref)
+        self.params = coerce_params(info, dict(params or {}))
+        self.options = dict(options or {})
+        bad = [k for k in self.options if k not in option_names()]
+        if bad:
+            near = difflib.get_close_matches(bad[0], option_names(), n=1)
+            raise ConfigError("unknown engine option", argument=bad[0],
+                              value=self.options[bad[0]],
+                              fix=f"did you mean {near[0]!r}?" if near else
+                              f"options: {', '.join(option_names())}")
+        self.space = build_space(info, grid, params=self.params, options=self.options,
+                                 constraints=constraints)
+        self.combos = (self.space.grid() if random is None
+                       else self.space.sample(random, seed=seed))
+        if not self.combos:
+            raise ConfigError("no combination satisfies the constraints",
+                              argument="--constraint",
+                              value=[c.text for c in self.space.constraints],
+                              fix="relax the constraints")
+        precheck(info, self.combos, self.params)
+        self.random, self.seed, self.batch = random, seed, batch
+
+    def fixed(self) -> dict[str, Any]:
+        return {"strategy": self.ref, "params": self.params, "options": self.options,
+                "batch": bool(self.batch and self.info.compiled)}
+
+    def run(self, bars: dict[str, np.ndarray], out: str | Path, *,
+            sources: list[dict[str, Any]] | None = None, label: str = "", **kw: Any
+            ) -> SweepResult:
+        """Sweep on ``bars`` ({symbol: BAR array}) into ``out``; ``kw`` go to run_sweep."""
+        sources = sources or [{"symbol": s, "source": "<array>", "sha256": "",
+                               "rows": int(len(a))} for s, a in bars.items()]
+        identity = {"strategy": self.ref, "strategy_source": _source_digest(self.info.cls),
+                    "params": self.params, "options": self.options, "combos": self.combos,
+                    "data": [{"symbol": s["symbol"], "rows": s["rows"],
+                              "sha256": s["sha256"] or _array_digest(bars[s["symbol"]])}
+                             for s in sources]}
+        spec = {"identity": identity, "strategy": self.info.name, "strategy_ref": self.ref,
+                "data": label or ", ".join(str(s["source"]) for s in sources),
+                "sources": sources, "space": self.space.describe(),
+                "constraints": [c.text for c in self.space.constraints],
+                "random": self.random, "seed": self.seed if self.random is not None else None,
+                "params": self.params, "options": self.options}
+        shared = {f"bar/{s}": a for s, a in bars.items()}
+        return run_sweep(backtest_task, self.combos, out, shared=shared, fixed=self.fixed(),
+                         param_names=self.space.names, spec=spec, **kw)
+
+
 def sweep(strategy: Any, data: Any, *, grid: Sequence[str | Axis], out: str | Path,
           params: dict[str, Any] | None = None, options: dict[str, Any] | None = None,
           constraints: Sequence[str | Constraint] = (), random: int | None = None,
@@ -142,42 +200,14 @@ def sweep(strategy: Any, data: Any, *, grid: Sequence[str | Axis], out: str | Pa
     ``random`` draws that many distinct combinations with ``seed`` instead of the full grid;
     ``params`` / ``options`` are fixed strategy parameters / engine options for every run."""
     from engine.market import load_market
-    from strategies.registry import coerce_params, describe
 
-    ref = strategy_ref(strategy)
-    info = describe(ref)
-    params = coerce_params(info, dict(params or {}))
-    options = dict(options or {})
-    bad = [k for k in options if k not in option_names()]
-    if bad:
-        near = difflib.get_close_matches(bad[0], option_names(), n=1)
-        raise ConfigError("unknown engine option", argument=bad[0], value=options[bad[0]],
-                          fix=f"did you mean {near[0]!r}?" if near else
-                          f"options: {', '.join(option_names())}")
-    space = build_space(info, grid, params=params, options=options, constraints=constraints)
-    combos = space.grid() if random is None else space.sample(random, seed=seed)
-    if not combos:
-        raise ConfigError("no combination satisfies the constraints", argument="--constraint",
-                          value=[c.text for c in space.constraints], fix="relax the constraints")
-    precheck(info, combos, params)
+    plan = Plan(strategy, grid=grid, params=params, options=options, constraints=constraints,
+                random=random, seed=seed, batch=batch)
     mk = load_market(data, symbol=symbol, start=start, end=end)
-    shared = {f"bar/{s}": mk.bars[s] for s in mk.symbols}
     sources = [{k: s[k] for k in ("symbol", "source", "sha256", "rows")} for s in mk.sources]
-    identity = {"strategy": ref, "strategy_source": _source_digest(info.cls),
-                "params": params, "options": options, "combos": combos,
-                "data": [{"symbol": s["symbol"], "sha256": s["sha256"] or
-                          _array_digest(mk.bars[s["symbol"]]), "rows": s["rows"]}
-                         for s in sources]}
-    spec = {"identity": identity, "strategy": info.name, "strategy_ref": ref,
-            "data": ", ".join(str(s["source"]) for s in sources), "sources": sources,
-            "space": space.describe(), "constraints": [c.text for c in space.constraints],
-            "random": random, "seed": seed if random is not None else None,
-            "params": params, "options": options}
-    fixed = {"strategy": ref, "params": params, "options": options,
-             "batch": bool(batch and info.compiled)}
-    res = run_sweep(backtest_task, combos, out, shared=shared, fixed=fixed,
-                    param_names=space.names, spec=spec, executor=executor, workers=workers,
-                    address=address, fresh=fresh, progress=progress)
+    res = plan.run({s: mk.bars[s] for s in mk.symbols}, out, sources=sources,
+                   executor=executor, workers=workers, address=address, fresh=fresh,
+                   progress=progress)
     if report and len(res.table):
         from reports.sweep_report import write_sweep_report
 
