@@ -26,7 +26,9 @@ from data.commands import data as data_commands
 from data.errors import ConfigError, DataError, RunError, StrategyError, TapeError
 from engine import commands as engine_commands
 from engine.book import commands as book_commands
+from engine import sweep_commands
 from reports import commands as report_commands
+from strategies import commands as strategy_commands
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 EXIT_CONFIG, EXIT_DATA, EXIT_STRATEGY, EXIT_RUN, EXIT_PARTIAL = 3, 4, 5, 6, 7
@@ -52,8 +54,9 @@ class TapeGroup(click.Group):
             err.exit_code = exit_code_for(exc)
             raise err from exc
         except click.ClickException as exc:
-            if exc.exit_code == 1 and isinstance(exc.__cause__, TapeError):
-                exc.exit_code = exit_code_for(exc.__cause__)
+            cause = exc.__cause__ or exc.__context__  # `raise ... from None` keeps the context
+            if exc.exit_code == 1 and isinstance(cause, TapeError):
+                exc.exit_code = exit_code_for(cause)
             raise
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is saved; run the same command to resume",
@@ -73,6 +76,8 @@ main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
 main.add_command(engine_commands.run_command)
 main.add_command(engine_commands.demo_command)
+main.add_command(strategy_commands.strategies)
+main.add_command(sweep_commands.sweep)
 
 if __name__ == "__main__":
     main()

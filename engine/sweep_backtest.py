@@ -100,7 +100,8 @@ def precheck(info, combos: list[dict[str, Any]], params: dict[str, Any]) -> None
 
 def backtest_task(shared: dict[str, np.ndarray], params_list: list[dict[str, Any]],
                   fixed: dict[str, Any]) -> list[dict[str, Any]]:
-    """Worker side: one backtest per parameter set on the shared market -> stats dicts."""
+    """Worker side: one backtest per parameter set on the shared market -> stats dicts (the
+    stats.json of each run, computed with :mod:`reports.metrics_fast`)."""
     import engine
     from strategies.registry import describe
 
@@ -108,6 +109,8 @@ def backtest_task(shared: dict[str, np.ndarray], params_list: list[dict[str, Any
     info = describe(fixed["strategy"])
     base = dict(fixed.get("params") or {})
     options = dict(fixed.get("options") or {})
+    if info.compiled and "mode" not in options:
+        options["mode"] = "compiled"  # same fills as the Python path (core parity tests)
     split = [_split(info, p) for p in params_list]
     batch = _batch_runner() if fixed.get("batch") else None
     if batch is not None and not any(op for _, op in split):
@@ -117,8 +120,41 @@ def backtest_task(shared: dict[str, np.ndarray], params_list: list[dict[str, Any
     for sp, op in split:
         res = engine.run(market=market, strategy=info.cls, params={**base, **sp},
                          **{**options, **op})
-        out.append(res.stats)
+        out.append(result_stats(res))
     return out
+
+
+_INDEX: list[Any] = [None, None, None, None]  # ts, benchmark, conventions, StatsIndex
+
+
+def result_stats(res) -> dict[str, Any]:
+    """``res.stats`` (the run's stats.json), computed from the record arrays with one
+    :class:`reports.metrics_fast.StatsIndex` per clock: identical values, a fraction of the
+    time (tests/test_sweep_backtest.py compares them)."""
+    from engine import types as T
+    from reports.metrics_fast import StatsIndex
+    from reports.runfolder import conventions_from
+
+    e = res.equity_rec
+    ts = e["ts"]
+    bench = res.benchmark()
+    conv = conventions_from(res.config.metrics)
+    cached_ts, cached_b, cached_c, idx = _INDEX
+    if not (idx is not None and cached_c == conv and np.array_equal(cached_ts, ts)
+            and np.array_equal(cached_b, bench)):
+        idx = StatsIndex(ts, conv, benchmark=bench)
+        _INDEX[:] = [ts.copy(), bench.copy(), conv, idx]
+    t = res.trades_rec
+    notional = t["size"] * t["entry_price"]
+    trades = {"pnl": t["pnl"], "closed": t["status"] != T.TRADE_OPEN, "long": t["side"] > 0,
+              "return": np.divide(t["pnl"], notional, out=np.full(len(t), np.nan),
+                                  where=notional != 0),
+              "duration_s": (t["exit_ts"] - t["entry_ts"]) / 1e9, "entry_ts": t["entry_ts"],
+              "exit_ts": t["exit_ts"], "fees": t["fees"]}
+    f = res.fills_rec
+    return idx.stats(e["equity"], trades=trades,
+                     fills={"size": f["size"], "price": f["price"], "fee": f["fee"]},
+                     exposure=e["gross_exposure"])
 
 
 def _batch_runner():

@@ -160,7 +160,8 @@ class Store:
         if not fresh:
             return
         data = b"".join(
-            json.dumps(r, separators=(",", ":"), allow_nan=True).encode("utf-8") + b"\n"
+            json.dumps(r, separators=(",", ":"), allow_nan=True, default=_json_default
+                       ).encode("utf-8") + b"\n"
             for r in fresh)
         try:
             if self._fd is None:
@@ -220,6 +221,20 @@ class Store:
         df.to_parquet(buf, index=False)
         atomic_write_bytes(self.out / PARQUET, buf.getvalue())
         return df
+
+
+def _json_default(v: Any) -> Any:
+    """Journal values JSON does not know: numpy scalars, NaT (None), timestamps (ISO)."""
+    if hasattr(v, "item") and not isinstance(v, str | bytes):
+        try:
+            return v.item()
+        except (TypeError, ValueError):
+            pass
+    if v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return str(v)
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str:

@@ -25,14 +25,19 @@ def strategies(refs: tuple[str, ...], as_json: bool) -> None:
                               indent=1, default=str))
     else:
         for info in listing.strategies:
-            kind = "compiled" if info.compiled else "event-driven"
-            click.echo(f"{info.name}  [{info.source}; {kind}]")
+            paths = [k for k, h in (("event-driven", "on_bar"), ("compiled", "targets"))
+                     if h in info.hooks]
+            click.echo(f"{info.name}  ({info.source}; {' and '.join(paths)})")
             if info.doc:
                 click.echo(f"    {info.doc}")
             for p in info.params:
-                click.echo(f"    --param {p.name}={p.default!r:<10} {p.type_name}")
+                rng = ""
+                if p.min is not None or p.max is not None:
+                    rng = f"[{'' if p.min is None else p.min}, {'' if p.max is None else p.max}]"
+                click.echo(f"    {p.name:<14} {p.type_name:<8} {p.default!r:<10} {rng:<12} "
+                           f"{p.help}".rstrip())
         for n, e in listing.errors:
-            click.echo(f"{n}  [failed to load]\n    {e}", err=True)
+            click.echo(f"{n}  (failed to load)\n    {e}", err=True)
     if listing.errors:
         from data.errors import StrategyError
 

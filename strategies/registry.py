@@ -235,10 +235,28 @@ def default_name(cls: type) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
+_CHECKED: dict[tuple[Any, str, str | None], StrategyInfo] = {}
+
+
 def check(obj: Any, *, source: str, ref: str | None = None, label: str | None = None,
           registered: str | None = None) -> StrategyInfo:
     """Validate a strategy class; :class:`StrategyError` naming it when it is not usable.
-    ``registered`` is the name it is known by (built-ins, plugins), else the class's ``name``."""
+    ``registered`` is the name it is known by (built-ins, plugins), else the class's ``name``.
+    A class that passed is not checked again (sweeps resolve it for every chunk)."""
+    key = (obj, source, registered)
+    try:
+        hit = _CHECKED.get(key)
+    except TypeError:  # unhashable: not a class anyway
+        hit = None
+    if hit is not None:
+        return hit
+    info = _check(obj, source=source, ref=ref, label=label, registered=registered)
+    _CHECKED[key] = info
+    return info
+
+
+def _check(obj: Any, *, source: str, ref: str | None, label: str | None,
+           registered: str | None) -> StrategyInfo:
     Strategy = _base()
     label = label or f"strategy {ref or getattr(obj, '__qualname__', obj)!r} ({source})"
     if not isinstance(obj, type) or not issubclass(obj, Strategy):

@@ -105,3 +105,17 @@ def test_one_index_many_runs():
                             exposure=pd.Series(expo, index=idx))
         got = si.stats(e, trades=tr, fills=fi, exposure=expo)
         assert all(_same(got[k], ref[k]) for k in ref)
+
+
+def test_unrecovered_drawdown_recovery_is_none_and_json_safe():
+    """Regression: to_jsonable left NaT for a drawdown that never recovers, so stats.json of
+    such a run could not be written."""
+    import json
+
+    idx = pd.date_range("2020-01-01", periods=50, freq="1D", tz="UTC")
+    eq = np.linspace(100.0, 60.0, 50)  # falls to the end
+    ref = compute_stats(pd.Series(eq, index=idx))
+    assert ref["max_drawdown_recovery"] is None and ref["max_drawdown_peak"] is not None
+    json.dumps(ref, allow_nan=False)
+    got = StatsIndex(idx.as_unit("ns").asi8).stats(eq)
+    assert got["max_drawdown_recovery"] is None
