@@ -158,3 +158,69 @@ def sweep(strategy, data, grid, fixed, constraints, n_random, seed, symbol, star
 def _param_names(res) -> list[str]:
     spec = json.loads((res.out / "sweep.json").read_text(encoding="utf-8"))
     return list(spec.get("param_names", []))
+
+
+@click.command("walkforward")
+@click.option("--strategy", "-s", required=True,
+              help="Strategy name, path/to/file.py:Class or package.module:Class.")
+@click.option("--data", "-d", "data", required=True, multiple=True,
+              help="Data file or catalog:// reference (repeat for several symbols).")
+@click.option("--grid", "-g", "grid", required=True, multiple=True,
+              help="NAME=start:stop:step or NAME=a,b,c (as in tape sweep).")
+@click.option("--param", "-p", "fixed", multiple=True, help="Fixed KEY=VALUE for every run.")
+@click.option("--constraint", "-c", "constraints", multiple=True, help='e.g. "fast < slow".')
+@click.option("--random", "n_random", type=click.IntRange(min=1), default=None,
+              help="Random search of N combinations per train window.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
+@click.option("--train", required=True,
+              help="Train window: bars (504) or a span (90D, 26W, 6M, 2Y).")
+@click.option("--test", "test_len", required=True, help="Test window: bars or a span.")
+@click.option("--anchored", is_flag=True,
+              help="Expanding train windows from the first bar (default: rolling).")
+@click.option("--metric", default="sharpe", show_default=True,
+              help="Metric that picks each window's parameters.")
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help="Bars before each test window the test run starts at [default: the "
+                   "train window].")
+@click.option("--symbol", default=None, help="Symbol of a single-symbol file.")
+@click.option("--start", default=None, help="First bar time (ISO date, UTC).")
+@click.option("--end", default=None, help="Last bar time (ISO date, UTC), inclusive.")
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder (windows.csv, oos/, report.html, windows/).")
+@click.option("--fresh", is_flag=True, help="Discard earlier results in --out.")
+@click.option("--no-report", is_flag=True, help="Skip the HTML reports.")
+@executor_options
+@common_output
+def walkforward(strategy, data, grid, fixed, constraints, n_random, seed, train, test_len,
+                anchored, metric, warmup, symbol, start, end, out, fresh, no_report, executor,
+                workers, address, quiet, as_json) -> None:
+    """Walk-forward: optimise on each train window, trade the next test window, stitch the
+    out-of-sample results.
+
+    \b
+    tape walkforward --strategy sma_cross --data data/samples/equities_daily/GOOG_2004-2013_backtesting.csv \\
+        --grid fast=5:30:5 --grid slow=20:100:20 --constraint "fast < slow" \\
+        --train 2Y --test 1Y --out runs/goog_wf
+    """
+    from engine.sweep_backtest import option_names
+    from engine.walkforward import walk_forward
+
+    pairs = parse_pairs(fixed, "--param")
+    opts = set(option_names())
+    wf = walk_forward(strategy, list(data) if len(data) > 1 else data[0], grid=list(grid),
+                      out=out, train=train, test=test_len, anchored=anchored, metric=metric,
+                      params={k: v for k, v in pairs.items() if k not in opts},
+                      options={k: v for k, v in pairs.items() if k in opts},
+                      constraints=list(constraints), random=n_random, seed=seed,
+                      warmup=warmup, symbol=symbol, start=start, end=end, executor=executor,
+                      workers=workers, address=address, fresh=fresh,
+                      progress=show_progress(quiet, as_json), report=not no_report)
+    s = wf.summary()
+    s["windows_table"] = wf.windows.to_dict("records")
+    o = s["oos"]
+    text = [f"{s['windows']} windows ({s['elapsed_s']:.1f} s); out-of-sample: total return "
+            f"{100 * (o['total_return'] or 0):.2f}%, sharpe {o['sharpe'] if o['sharpe'] is None else round(o['sharpe'], 3)}, "
+            f"max drawdown {100 * (o['max_drawdown'] or 0):.2f}%, {o['n_trades']} trades",
+            f"wrote {wf.out / 'windows.csv'}, {wf.out / 'oos'}"
+            + ("" if no_report else f", {wf.out / 'report.html'}")]
+    emit(s, text, as_json=as_json, quiet=quiet)

@@ -152,9 +152,27 @@ def report_context(table: pd.DataFrame, spec: dict[str, Any], *, metric: str = "
         "best": None if best is None else [(n, _text(best[n])) for n in names],
         "heatmap": heatmap(table, axes[0], axes[1], metric) if len(axes) >= 2 else None,
         "sensitivity": sensitivity(table, swept, metric),
+        "spec_rows": _spec_rows(spec),
         "spec_json": json.dumps({k: v for k, v in spec.items() if k != "identity"},
                                 indent=1, default=str),
     }
+
+
+def _spec_rows(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    axes = (spec.get("space") or {}).get("axes") or {}
+    rows = [("strategy", spec.get("strategy_ref") or spec.get("strategy")),
+            ("data", spec.get("data")),
+            ("grid", "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in axes.items())),
+            ("constraints", "; ".join(spec.get("constraints") or []) or "none"),
+            ("fixed parameters", json.dumps(spec.get("params") or {})),
+            ("engine options", json.dumps(spec.get("options") or {})),
+            ("combinations", f"{spec.get('n_done')} of {spec.get('n_total')} done"
+             f" ({spec.get('status')})"),
+            ("executor", spec.get("executor")),
+            ("elapsed", f"{spec.get('elapsed_s', 0.0):.1f} s")]
+    if spec.get("random"):
+        rows.insert(4, ("random search", f"{spec['random']} draws, seed {spec.get('seed')}"))
+    return [(k, "" if v is None else str(v)) for k, v in rows]
 
 
 def _num(v: Any) -> Any:
