@@ -79,6 +79,7 @@ main.add_command(engine_commands.demo_command)
 main.add_command(strategy_commands.strategies)
 main.add_command(sweep_commands.sweep)
 main.add_command(sweep_commands.walkforward)
+main.add_command(sweep_commands.grid)
 
 if __name__ == "__main__":
     main()

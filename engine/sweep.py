@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.errors import ConfigError
+from data.errors import ConfigError, RunError
 from engine.executors import Executor, Task, make_executor
 from engine.progress import Progress
 from engine.sweep_store import Store
@@ -136,6 +136,10 @@ def run_sweep(
         store.write_spec(status=status, conventions=conv, n_done=len(store.rows), n_errors=n_err,
                          elapsed_s=time.perf_counter() - t0)
         _rmdir(store.out / ".work")
+    if n_err and n_err == len(table):
+        first = next(r["error"] for r in store.rows.values() if r.get("error"))
+        raise RunError(f"every combination failed; the first: {first}", file=str(store.out),
+                       fix="fix the cause, then run the same command with --fresh")
     return SweepResult(store.out, table, len(combos), len(store.rows) - n_resumed, n_resumed,
                        n_err, time.perf_counter() - t0, status)
 

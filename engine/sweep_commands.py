@@ -224,3 +224,41 @@ def walkforward(strategy, data, grid, fixed, constraints, n_random, seed, train,
             f"wrote {wf.out / 'windows.csv'}, {wf.out / 'oos'}"
             + ("" if no_report else f", {wf.out / 'report.html'}")]
     emit(s, text, as_json=as_json, quiet=quiet)
+
+
+@click.command("grid")
+@click.argument("grid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results folder [default: the grid file's `out`].")
+@click.option("--fresh", is_flag=True, help="Discard earlier results in --out.")
+@click.option("--no-reports", is_flag=True, help="No report.html in each run folder.")
+@executor_options
+@common_output
+def grid(grid_file, out, fresh, no_reports, executor, workers, address, quiet, as_json) -> None:
+    """Run an experiment grid: one strategy over assets x cost levels x periods x seeds from
+    GRID_FILE (TOML; see examples/grid_stocks20.toml), with a summary table and report."""
+    from engine.grid_run import run_grid
+
+    res = run_grid(grid_file, out=out, executor=executor, workers=workers, address=address,
+                   fresh=fresh, progress=show_progress(quiet, as_json),
+                   reports=False if no_reports else None)
+    s = res.summary()
+    metrics = [m for m in res.spec.metrics if f"{m}_mean" in res.aggregates.columns]
+    overall = res.aggregates[res.aggregates["group"] == "overall"].iloc[0].to_dict()
+    s["overall"] = {m: {"mean": overall.get(f"{m}_mean"), "std": overall.get(f"{m}_std"),
+                        "baseline_mean": overall.get(f"baseline_{m}_mean")} for m in metrics}
+    s["files"] = {k: str(res.out / f) for k, f in (
+        ("results", "results.csv"), ("summary", "summary.csv"),
+        ("aggregates", "aggregates.csv"), ("report", "report.html"))}
+    by_cost = res.aggregates[res.aggregates["group"] == "by cost"]
+    text = [f"{s['n_total']} runs ({s['assets']} assets x {s['costs']} costs x {s['periods']} "
+            f"periods x {s['seeds']} seeds): {s['n_run']} run, {s['n_resumed']} resumed, "
+            f"{s['n_errors']} failed ({s['elapsed_s']:.1f} s)"]
+    for _, r in by_cost.iterrows():
+        text.append(f"  cost {r['cost']}: " + ", ".join(
+            f"{m} {r[f'{m}_mean']:.4g}" + (f" (baseline {r[f'baseline_{m}_mean']:.4g})"
+                                           if f"baseline_{m}_mean" in r else "")
+            for m in metrics[:3]))
+    text.append(f"wrote {res.out / 'summary.csv'} and {res.out / 'report.html'}")
+    emit(s, text, as_json=as_json, quiet=quiet)
+    partial_exit(res.sweep.n_errors, "run(s)")
