@@ -55,6 +55,7 @@ def run_compiled(broker, strategy) -> None:
     vals = np.ascontiguousarray(vals)
     last = np.full(len(m.symbols), np.nan)
     i0 = 0
+    broker.reserve(m.n_bars // 32)
     while True:
         broker.ensure(len(m.symbols) + 1)
         r = run_targets_nb(i0, m.mkt, m.ts, vals, KINDS[tg.kind], broker.orders, broker.fills,

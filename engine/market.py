@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from data.errors import ConfigError, DataError
 from data.schema import BAR, Instrument
@@ -52,6 +51,8 @@ def parse_time(value: Any, argument: str) -> int | None:
         return None
     if isinstance(value, int | np.integer):
         return int(value)
+    import pandas as pd
+
     try:
         t = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -62,12 +63,16 @@ def parse_time(value: Any, argument: str) -> int | None:
     return int(t.tz_convert("UTC").value)
 
 
+def _ffill(a: np.ndarray) -> np.ndarray:
+    """Carry the last non-nan value forward along axis 0 (nan before the first)."""
+    idx = np.where(np.isnan(a), 0, np.arange(a.shape[0]).reshape((-1,) + (1,) * (a.ndim - 1)))
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = np.take_along_axis(a, idx, axis=0)
+    return out
+
+
 def _one(obj: Any, symbol: str | None):
     """-> (symbol, BAR array, Instrument | None, source, sha256)."""
-    from data.readers import Bars, read_bars
-
-    if isinstance(obj, Bars):
-        return obj.symbol, obj.data, obj.instrument, obj.source, obj.sha256
     if isinstance(obj, np.ndarray):
         if obj.dtype != BAR:
             missing = [n for n in BAR.names if n not in (obj.dtype.names or ())]
@@ -77,6 +82,10 @@ def _one(obj: Any, symbol: str | None):
                                 fix="use data.schema.BAR (ts, open, high, low, close, volume)")
             obj = np.asarray(obj[list(BAR.names)]).astype(BAR)
         return symbol or "ASSET", obj, None, "<array>", ""
+    from data.readers import Bars, read_bars
+
+    if isinstance(obj, Bars):
+        return obj.symbol, obj.data, obj.instrument, obj.source, obj.sha256
     if isinstance(obj, str | Path):
         text = str(obj)
         if text.startswith("catalog://"):
@@ -96,10 +105,8 @@ def _one(obj: Any, symbol: str | None):
 
 def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
                 end: Any = None) -> Market:
-    from data.readers import BarPanel
-
     items: list[tuple] = []
-    if isinstance(market, BarPanel):
+    if type(market).__name__ == "BarPanel":
         for sym in market.symbols:
             items.append(_one(market[sym], sym))
     elif isinstance(market, dict):
@@ -123,7 +130,7 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
     sources, instruments = [], []
     for sym, data, inst, src, sha in items:
         data = np.ascontiguousarray(data)
-        if len(data) and np.any(np.diff(data["ts"]) <= 0):
+        if len(data) > 1 and (data["ts"][1:] <= data["ts"][:-1]).any():
             raise DataError("bar times are not strictly increasing", file=src, column="ts",
                             fix="sort the bars and drop duplicate times")
         keep = np.ones(len(data), bool)
@@ -147,7 +154,7 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
             mkt[k, :, 0] = data[f]
         mkt[M_MARK, :, 0] = mkt[M_CLOSE, :, 0]
         if np.isnan(mkt[M_CLOSE, :, 0]).any():
-            mkt[M_MARK, :, 0] = pd.Series(mkt[M_CLOSE, :, 0]).ffill().to_numpy()
+            mkt[M_MARK, :, 0] = _ffill(mkt[M_CLOSE, :, 0])
     else:
         ts = np.unique(np.concatenate([b["ts"] for b in bars.values()]))
         mkt = np.full((N_MKT, len(ts), len(bars)), np.nan)
@@ -156,6 +163,6 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
             for k, f in ((M_OPEN, "open"), (M_HIGH, "high"), (M_LOW, "low"),
                          (M_CLOSE, "close"), (M_VOLUME, "volume")):
                 mkt[k, at, j] = b[f]
-        mkt[M_MARK] = pd.DataFrame(mkt[M_CLOSE]).ffill().to_numpy()
+        mkt[M_MARK] = _ffill(mkt[M_CLOSE])
     return Market(symbols=list(bars), ts=ts, mkt=mkt, instruments=instruments, sources=sources,
                   bars=bars)

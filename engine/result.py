@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from engine import types as T
 from engine.layout import A_INIT, C_FILLS, C_ORDERS, C_SNAPS, C_TRADES, M_MARK
 from engine.portfolio_nb import mark_nb
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 def _iso(ts: np.ndarray) -> np.ndarray:
@@ -39,12 +41,12 @@ class Result:
         cnt = broker.cnt
         self.orders_rec = broker.orders[: cnt[C_ORDERS]].copy()
         self.fills_rec = broker.fills[: cnt[C_FILLS]].copy()
-        self.equity_rec = np.zeros(m.n_bars, dtype=T.EQUITY_REC)
+        self.equity_rec = np.empty(m.n_bars, dtype=T.EQUITY_REC)
         mark_nb(m.mkt, m.ts, broker.snap, int(cnt[C_SNAPS]), broker.acct, self.equity_rec)
         self.trades_rec = self._trades(broker)
         self.initial_cash = float(broker.acct[A_INIT])
         self._stats: dict | None = None
-        self._frames: dict[str, pd.DataFrame] = {}
+        self._frames: dict = {}
 
     def _trades(self, broker) -> np.ndarray:
         closed = broker.trades[: broker.cnt[C_TRADES]]
@@ -72,6 +74,8 @@ class Result:
 
     @property
     def equity(self) -> pd.DataFrame:
+        import pandas as pd
+
         if "equity" not in self._frames:
             e = self.equity_rec
             idx = pd.DatetimeIndex(e["ts"].astype("datetime64[ns]"), name="time").tz_localize("UTC")
@@ -93,6 +97,8 @@ class Result:
 
     @property
     def trades(self) -> pd.DataFrame:
+        import pandas as pd
+
         if "trades" not in self._frames:
             t = self.trades_rec
             notional = t["size"] * t["entry_price"]
@@ -110,6 +116,8 @@ class Result:
 
     @property
     def orders(self) -> pd.DataFrame:
+        import pandas as pd
+
         if "orders" not in self._frames:
             o = self.orders_rec
             self._frames["orders"] = pd.DataFrame({
@@ -127,6 +135,8 @@ class Result:
 
     @property
     def fills(self) -> pd.DataFrame:
+        import pandas as pd
+
         if "fills" not in self._frames:
             f = self.fills_rec
             self._frames["fills"] = pd.DataFrame({

@@ -335,6 +335,10 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
     while j0 < n and _terminal(orders[j0].status):
         j0 += 1
     cnt[C_FIRST] = j0
+    if j0 == n:
+        if changed:
+            snapshot_nb(i, open_tr, acct, cnt, snap)
+        return 0
     used = np.zeros(mkt.shape[2])
     p = np.empty(4)
     skip_to = -1
@@ -449,6 +453,7 @@ def run_targets_nb(i0, mkt, ts, tgt, mode, orders, fills, trades, open_tr, acct,
     n_bars = ts.shape[0]
     n_sym = mkt.shape[2]
     flags = mode
+    borrow = cfg[K_BORROW] > 0.0
     if cfg[K_AT_CLOSE] != 0.0:
         flags |= F_AT_CLOSE
     for i in range(i0, n_bars):
@@ -456,8 +461,15 @@ def run_targets_nb(i0, mkt, ts, tgt, mode, orders, fills, trades, open_tr, acct,
         if (cnt[C_ORDERS] + n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
                 or cnt[C_TRADES] + room >= trades.shape[0] or cnt[C_SNAPS] + 2 >= snap.shape[0]):
             return i
-        process_bar_nb(i, 0, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg, symcfg,
-                       snap)
+        # the same condition as the Python loop (engine/loop.py), so C_DAY evolves alike
+        call = cnt[C_FIRST] < cnt[C_ORDERS]
+        if not call and borrow and i > 0 and ts[i] // NS_DAY != ts[i - 1] // NS_DAY:
+            for s in range(n_sym):
+                if open_tr[s].side < 0:
+                    call = True
+        if call:
+            process_bar_nb(i, 0, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+                           symcfg, snap)
         sent = False
         for s in range(n_sym):
             x = tgt[i, s]

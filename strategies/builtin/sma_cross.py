@@ -16,13 +16,23 @@ from data.errors import StrategyError
 from strategies.base import Param, Strategy
 
 
-def sma(x: np.ndarray, n: int) -> np.ndarray:
-    """Rolling mean over ``n`` values (nan for the first n-1), on cumulative sums."""
+def _csum(x: np.ndarray) -> np.ndarray:
+    c = np.empty(x.shape[0] + 1)
+    c[0] = 0.0
+    np.cumsum(x, out=c[1:])
+    return c
+
+
+def sma(x: np.ndarray, n: int, csum: np.ndarray | None = None) -> np.ndarray:
+    """Rolling mean over ``n`` values (nan for the first n-1), on cumulative sums (pass
+    ``csum`` = [0, cumsum(x)] to share it between several windows)."""
     x = np.asarray(x, dtype=np.float64)
-    out = np.full(x.shape, np.nan)
+    out = np.empty(x.shape)
+    out[: n - 1] = np.nan
     if n <= x.shape[0]:
-        c = np.cumsum(np.insert(x, 0, 0.0))
-        out[n - 1:] = (c[n:] - c[:-n]) / n
+        c = _csum(x) if csum is None else csum
+        np.subtract(c[n:], c[:-n], out=out[n - 1:])
+        out[n - 1:] /= n
     return out
 
 
@@ -75,7 +85,9 @@ class SmaCross(Strategy):
     def targets(self, data):
         from engine.compiled import Targets
 
-        x = crosses(sma(data["close"], self.fast), sma(data["close"], self.slow))
+        close = np.asarray(data["close"], dtype=np.float64)
+        c = _csum(close)
+        x = crosses(sma(close, self.fast, c), sma(close, self.slow, c))
         t = np.full(x.shape, np.nan)
         t[x > 0] = 1.0
         if self.long_only:
