@@ -117,33 +117,31 @@ def backtest_task(shared: dict[str, np.ndarray], params_list: list[dict[str, Any
         return list(batch(info.cls, [{**base, **sp} for sp, _ in split], market=market,
                           **options))
     out = []
+    indexes: dict[Any, Any] = {}  # one market here: one clock and benchmark per cash level
     for sp, op in split:
         res = engine.run(market=market, strategy=info.cls, params={**base, **sp},
                          **{**options, **op})
-        out.append(result_stats(res))
+        out.append(result_stats(res, indexes))
     return out
 
 
-_INDEX: list[Any] = [None, None, None, None]  # ts, benchmark, conventions, StatsIndex
-
-
-def result_stats(res) -> dict[str, Any]:
+def result_stats(res, indexes: dict[Any, Any] | None = None) -> dict[str, Any]:
     """``res.stats`` (the run's stats.json), computed from the record arrays with one
     :class:`reports.metrics_fast.StatsIndex` per clock: identical values, a fraction of the
-    time (tests/test_sweep_backtest.py compares them)."""
+    time (tests/test_sweep_backtest.py compares them). ``indexes`` caches the StatsIndex of
+    runs on the same market, keyed by starting cash and conventions."""
     from engine import types as T
     from reports.metrics_fast import StatsIndex
     from reports.runfolder import conventions_from
 
     e = res.equity_rec
-    ts = e["ts"]
-    bench = res.benchmark()
     conv = conventions_from(res.config.metrics)
-    cached_ts, cached_b, cached_c, idx = _INDEX
-    if not (idx is not None and cached_c == conv and np.array_equal(cached_ts, ts)
-            and np.array_equal(cached_b, bench)):
-        idx = StatsIndex(ts, conv, benchmark=bench)
-        _INDEX[:] = [ts.copy(), bench.copy(), conv, idx]
+    key = (res.initial_cash, conv)
+    idx = None if indexes is None else indexes.get(key)
+    if idx is None:
+        idx = StatsIndex(e["ts"], conv, benchmark=res.benchmark())
+        if indexes is not None:
+            indexes[key] = idx
     t = res.trades_rec
     notional = t["size"] * t["entry_price"]
     trades = {"pnl": t["pnl"], "closed": t["status"] != T.TRADE_OPEN, "long": t["side"] > 0,
