@@ -7,10 +7,11 @@ Exit codes (the same for every command; docs/cli.md):
 
 ==== =========================================================================
 0    success
-1    unexpected internal error (a bug: please report it with the traceback)
+1    a check found a mismatch (tape book check), or an unexpected internal error (a bug:
+     please report it with the traceback)
 2    usage error: unknown option, missing argument (click)
 3    bad configuration, parameter or argument value (ConfigError)
-4    bad market data (DataError)
+4    bad market data (DataError); tape data validate found errors
 5    a strategy or plugin cannot be loaded or misbehaves (StrategyError)
 6    the run cannot proceed or write its results (RunError)
 7    finished, but some combinations / runs failed (their errors are in the results)

@@ -8,12 +8,13 @@ document on stdout; ``--quiet``: nothing but errors). Exit codes are cli.py's.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+
+from data.cli_output import emit, output_options
 
 EXECUTORS = click.Choice(["local", "ray"])
 
@@ -40,10 +41,7 @@ def parse_pairs(items: tuple[str, ...], option: str) -> dict[str, Any]:
 
 
 def common_output(f):
-    f = click.option("--json", "as_json", is_flag=True,
-                     help="Print a machine-readable JSON summary on stdout.")(f)
-    return click.option("-q", "--quiet", is_flag=True,
-                        help="Print nothing but errors (no progress bars).")(f)
+    return output_options(f)
 
 
 def executor_options(f):
@@ -53,28 +51,6 @@ def executor_options(f):
                      help="Worker processes [default: number of CPUs].")(f)
     return click.option("--executor", type=EXECUTORS, default="local", show_default=True,
                         help="local processes, or ray.")(f)
-
-
-def emit(summary: dict[str, Any], text: list[str], *, as_json: bool, quiet: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(_clean(summary), indent=1, sort_keys=False))
-    elif not quiet:
-        for line in text:
-            click.echo(line)
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, str):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, Path):
-        return str(v)
-    return v
 
 
 def show_progress(quiet: bool, as_json: bool) -> bool | None:
