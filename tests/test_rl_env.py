@@ -43,7 +43,6 @@ def _episode(env, seed, actions_seed):
     rng = np.random.default_rng(actions_seed)
     out, done = [obs], False
     while not done:
-        a = env.action_space.sample() if False else None
         if isinstance(env.action_space, gym.spaces.Discrete):
             a = int(rng.integers(env.action_space.n))
         else:

@@ -18,7 +18,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from strategies.rl import bars_nb as K
-from strategies.rl.bars import Batch, BarSetup, make_setup
+from strategies.rl.bars import BarSetup, Batch, make_setup
 
 
 class TradingBarsVectorEnv(VectorEnv):
