@@ -189,7 +189,8 @@ def from_sb3(model, env_options: dict | None = None) -> Policy:
 class Ensemble:
     """Several policies trained on the same environment options, combined per step:
     ``majority`` (discrete: the most voted action; a tie goes to the smallest |level|) or
-    ``mean`` (the average of the targets each policy would send)."""
+    ``mean`` (the average of the targets each policy would send). Continuous policies are
+    always averaged."""
 
     def __init__(self, policies: list[Policy], vote: str = "majority") -> None:
         if not policies:
@@ -204,9 +205,6 @@ class Ensemble:
                 raise ConfigError("ensemble members were trained on different environment "
                                   "options", argument="policies", value=p.env,
                                   fix="combine policies trained with the same options")
-        if vote == "majority" and policies[0].output != "argmax":
-            raise ConfigError("majority vote needs discrete policies", argument="vote",
-                              value=vote, fix="use vote='mean' for continuous policies")
         self.policies = policies
         self.vote = vote
         self.env = env0
