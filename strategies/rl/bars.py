@@ -11,7 +11,9 @@ high/low range x100; per symbol), then each symbol's weight (position value / eq
 equity and log(equity / starting cash). Features at bar i use bars <= i only.
 
 Actions: ``"discrete"`` picks one of ``levels`` per symbol (Discrete, or MultiDiscrete for a
-portfolio; percent levels are divided by the number of symbols); ``"continuous"`` gives target
+portfolio; percent levels are divided by the number of symbols); ``"table"`` picks one row of
+``levels`` given as a table [actions, symbols] of targets (Discrete; e.g. long / flat / short a
+pair spread: ``[[0.5, -0.5], [0, 0], [-0.5, 0.5]]``); ``"continuous"`` gives target
 weights in [-1, 1] per symbol (Box), scaled down when their absolute sum exceeds 1. Targets are
 percent of equity (``target="percent"``, the default) or units (``target="size"``); an order is
 sent only when a symbol's target changes, and fills at the next bar's open (``fill_at``
@@ -46,6 +48,37 @@ def _sma(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def spread_features(close: np.ndarray, beta_window: int = 60, z_window: int = 20) -> np.ndarray:
+    """Pair features, float64[bars, 2, 3] (the same for both symbols): z-score of the log
+    spread ``log(p0) - beta log(p1)`` over ``z_window`` bars, its change since the last bar,
+    and ``beta`` (rolling OLS slope of log(p0) on log(p1) over ``beta_window`` bars). Row i
+    uses bars <= i only; nan -> 0."""
+    import pandas as pd
+
+    close = np.asarray(close, np.float64)
+    if close.ndim != 2 or close.shape[1] != 2:
+        raise ConfigError("spread features need exactly two symbols", argument="features",
+                          value=close.shape, fix="pass a pair, e.g. {'KO': ..., 'PEP': ...}")
+    lx, ly = pd.Series(np.log(close[:, 0])), pd.Series(np.log(close[:, 1]))
+    beta = lx.rolling(beta_window).cov(ly) / ly.rolling(beta_window).var()
+    spread = lx - beta * ly
+    z = (spread - spread.rolling(z_window).mean()) / spread.rolling(z_window).std()
+    f = np.stack([z.to_numpy(), z.diff().to_numpy(), beta.to_numpy()], axis=1)
+    f[~np.isfinite(f)] = 0.0
+    f = np.clip(f, -50.0, 50.0)
+    return np.repeat(f[:, None, :], 2, axis=1)
+
+
+def compute_features(name: str, close, high, low) -> np.ndarray:
+    """Features by name (what a saved policy records): "bars" or "spread"."""
+    if name == "bars":
+        return bar_features(close, high, low)
+    if name == "spread":
+        return spread_features(close)
+    raise ConfigError("unknown feature set", argument="features", value=name,
+                      fix="use 'bars', 'spread' or an array [bars, symbols, features]")
+
+
 def bar_features(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
     """Default features, float64[bars, symbols, 3]; row i uses bars <= i only; nan -> 0."""
     close = np.asarray(close, np.float64).reshape(len(close), -1)
@@ -71,7 +104,9 @@ class BarSetup:
     feat: np.ndarray  # float64[bars, symbols, features]
     window: int
     actions: str  # "discrete" | "continuous"
-    levels: np.ndarray
+    levels: np.ndarray  # float64[rows, 1] (discrete) or [rows, symbols] (table)
+    features: str  # "bars", "spread" or "custom"
+    target: str
     kind_flags: int
     reward: str
     eta: float
@@ -100,9 +135,22 @@ class BarSetup:
             starts = np.full(n, self.first, np.int64)
         return starts, starts + self.episode_length
 
+    def env_options(self) -> dict:
+        """The options a saved policy records (strategies.rl.policy.Policy.env)."""
+        if self.actions == "table":
+            lv = self.levels.tolist()
+        else:
+            lv = self.levels[:, 0].tolist()
+            if self.target == "percent" and self.n_sym > 1:
+                lv = (self.levels[:, 0] * self.n_sym).tolist()
+        return {"window": self.window, "actions": self.actions, "levels": lv,
+                "target": self.target, "features": self.features}
+
     def action_space(self):
         from gymnasium import spaces
 
+        if self.actions == "table":
+            return spaces.Discrete(len(self.levels))
         if self.actions == "discrete":
             if self.n_sym == 1:
                 return spaces.Discrete(len(self.levels))
@@ -115,7 +163,7 @@ class BarSetup:
         return spaces.Box(-np.inf, np.inf, (self.obs_dim,), np.float32)
 
 
-def make_setup(data: Any = None, *, window: int = 16, features: np.ndarray | None = None,
+def make_setup(data: Any = None, *, window: int = 16, features: Any = "bars",
                actions: str = "discrete", levels=(-1.0, 0.0, 1.0), target: str = "percent",
                reward: str = "pnl", eta: float = 0.01, episode_length: int | None = 252,
                random_start: bool = True, start: Any = None, end: Any = None,
@@ -144,9 +192,9 @@ def make_setup(data: Any = None, *, window: int = 16, features: np.ndarray | Non
         raise ConfigError("a symbol has no bar at some time stamps", argument="data",
                           value=f"bar {r} ({market.ts[r]} ns)",
                           fix="use symbols traded on the same calendar (or align them first)")
-    if actions not in ("discrete", "continuous"):
+    if actions not in ("discrete", "continuous", "table"):
         raise ConfigError("unknown action type", argument="actions", value=actions,
-                          fix="use 'discrete' or 'continuous'")
+                          fix="use 'discrete', 'table' or 'continuous'")
     if target not in TARGET_KINDS:
         raise ConfigError("unknown target kind", argument="target", value=target,
                           fix=f"use one of {list(TARGET_KINDS)}")
@@ -162,8 +210,12 @@ def make_setup(data: Any = None, *, window: int = 16, features: np.ndarray | Non
     if not 0.0 < eta < 1.0:
         raise ConfigError("eta must be in (0, 1)", argument="eta", value=eta, fix="e.g. 0.01")
     n = market.n_bars
-    if features is None:
-        feat = bar_features(c, market.mkt[1], market.mkt[2])
+    fname = "custom"
+    if features is None or isinstance(features, str):
+        fname = features or "bars"
+        one = len(market.symbols) == 1
+        pick = (lambda a: a[:, 0]) if one else (lambda a: a)
+        feat = compute_features(fname, pick(c), pick(market.mkt[1]), pick(market.mkt[2]))
     else:
         feat = np.asarray(features, np.float64)
         if feat.ndim == 2:
@@ -176,11 +228,19 @@ def make_setup(data: Any = None, *, window: int = 16, features: np.ndarray | Non
             raise ConfigError("features contain nan or inf", argument="features",
                               value="non-finite", fix="fill them (e.g. with 0)")
     lv = np.asarray(levels, np.float64)
-    if lv.ndim != 1 or len(lv) < 2 or not np.isfinite(lv).all():
-        raise ConfigError("levels must be at least two finite numbers", argument="levels",
-                          value=levels, fix="e.g. levels=(-1, 0, 1)")
-    if target == "percent" and len(market.symbols) > 1:
-        lv = lv / len(market.symbols)
+    if actions == "table":
+        if lv.ndim != 2 or lv.shape[1] != len(market.symbols) or len(lv) < 2 or not (
+                np.isfinite(lv).all()):
+            raise ConfigError("a table of targets needs [actions >= 2, symbols] finite numbers",
+                              argument="levels", value=np.shape(levels),
+                              fix="e.g. [[0.5, -0.5], [0, 0], [-0.5, 0.5]] for a pair")
+    else:
+        if lv.ndim != 1 or len(lv) < 2 or not np.isfinite(lv).all():
+            raise ConfigError("levels must be at least two finite numbers", argument="levels",
+                              value=levels, fix="e.g. levels=(-1, 0, 1)")
+        if target == "percent" and len(market.symbols) > 1:
+            lv = lv / len(market.symbols)
+        lv = lv[:, None]
     first = window - 1
     last = n - 1
     if episode_length is not None:
@@ -196,7 +256,8 @@ def make_setup(data: Any = None, *, window: int = 16, features: np.ndarray | Non
                           fix=f"use fewer than {n - 1}")
     return BarSetup(market=market, config=cfg, kcfg=make_cfg(cfg),
                     symcfg=make_symcfg(cfg, market), feat=np.ascontiguousarray(feat),
-                    window=window, actions=actions, levels=lv, kind_flags=TARGET_KINDS[target],
+                    window=window, actions=actions, levels=np.ascontiguousarray(lv),
+                    features=fname, target=target, kind_flags=TARGET_KINDS[target],
                     reward=reward, eta=float(eta), first=first, last=last,
                     episode_length=episode_length, random_start=bool(random_start))
 
@@ -226,7 +287,8 @@ class Batch:
         self.status = np.zeros(n, np.int64)
         self.tgt = np.full((n, ns), np.nan)
         self.skip = np.zeros(n, np.bool_)
-        self.act_mode = K.ACT_INDEX if su.actions == "discrete" else K.ACT_WEIGHT
+        self.act_mode = {"discrete": K.ACT_INDEX, "table": K.ACT_ROW,
+                         "continuous": K.ACT_WEIGHT}[su.actions]
         self.reward_kind = K.REWARDS[su.reward]
 
     def reset(self, slots: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
@@ -254,6 +316,10 @@ class Batch:
     def actions_array(self, action) -> np.ndarray:
         """A gymnasium action (per slot) -> float64[n, n_sym]."""
         a = np.asarray(action, np.float64)
+        if self.act_mode == K.ACT_ROW:
+            out = np.zeros((self.n, self.setup.n_sym))
+            out[:, 0] = a.reshape(self.n)
+            return out
         return np.ascontiguousarray(a.reshape(self.n, self.setup.n_sym))
 
 

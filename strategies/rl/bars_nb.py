@@ -60,6 +60,7 @@ REWARDS = {"pnl": REWARD_PNL, "log_return": REWARD_LOG, "sharpe": REWARD_DSR}
 
 ACT_INDEX = 0  # action value = index into ``levels`` (discrete)
 ACT_WEIGHT = 1  # action value = the target itself (continuous), clipped to [-1, 1]
+ACT_ROW = 2  # one action per slot (column 0) = a row of ``levels`` (a target per symbol)
 
 # per-slot scalars (float64[n_env, N_ST])
 ST_EQ = 0  # equity at the current bar's close
@@ -135,7 +136,8 @@ def step_slots_nb(actions, act_mode, levels, kind_flags, reward_kind, eta, feat,
                   ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last, st,
                   ist, skip, obs, rew, term, trunc, status, tgt):
     """One step of every slot not flagged in ``skip`` (slots that were reset this call).
-    ``actions[e, s]``: an index into ``levels`` (ACT_INDEX) or a target (ACT_WEIGHT);
+    ``actions[e, s]``: an index into ``levels[:, 0]`` (ACT_INDEX), a target (ACT_WEIGHT), or
+    ``actions[e, 0]`` picks the row of targets ``levels[a]`` (ACT_ROW);
     ``kind_flags``: F_TARGET_PCT or F_TARGET (units). Writes obs, reward, terminated,
     truncated, a status code and the targets sent at this bar (``tgt[e, s]``) per slot."""
     n_env = actions.shape[0]
@@ -165,7 +167,9 @@ def step_slots_nb(actions, act_mode, levels, kind_flags, reward_kind, eta, feat,
         sent = False
         for s in range(n_sym):
             if act_mode == ACT_INDEX:
-                x = levels[int(actions[e, s])]
+                x = levels[int(actions[e, s]), 0]
+            elif act_mode == ACT_ROW:
+                x = levels[int(actions[e, 0]), s]
             else:
                 x = min(1.0, max(-1.0, actions[e, s]))
                 if gross > 1.0:

@@ -209,12 +209,20 @@ class Ensemble:
         self.vote = vote
         self.env = env0
 
-    def targets(self, obs: np.ndarray, levels: np.ndarray) -> np.ndarray:
-        """Targets per symbol for one observation."""
+    def targets(self, obs: np.ndarray, levels: np.ndarray, actions: str = "discrete"
+                ) -> np.ndarray:
+        """Targets per symbol for one observation (``levels``: the discrete levels, or the
+        table [actions, symbols] when ``actions == "table"``)."""
         outs = [np.atleast_1d(p.act(obs)) for p in self.policies]
         if self.policies[0].output == "clip":
             return np.mean(outs, axis=0)
-        idx = np.array(outs)  # [members, symbols]
+        idx = np.array(outs)  # [members, symbols] (table: [members, 1])
+        if actions == "table":
+            if self.vote == "mean":
+                return levels[idx[:, 0]].mean(axis=0)
+            counts = np.bincount(idx[:, 0], minlength=len(levels))
+            best = np.flatnonzero(counts == counts.max())
+            return levels[best[np.argmin(np.abs(levels[best]).sum(axis=1))]]
         if self.vote == "mean":
             return levels[idx].mean(axis=0)
         out = np.empty(idx.shape[1])
@@ -228,6 +236,8 @@ class Ensemble:
 def action_targets(action, actions: str, levels: np.ndarray) -> np.ndarray:
     """An env action -> targets per symbol (as the environment kernel maps it)."""
     a = np.atleast_1d(np.asarray(action, np.float64))
+    if actions == "table":
+        return levels[int(a[0])]
     if actions == "discrete":
         return levels[a.astype(np.int64)]
     x = np.clip(a, -1.0, 1.0)
@@ -242,6 +252,8 @@ class RLPolicy(Strategy):
     vote: str = Param("majority", choices=("majority", "mean"), help="ensemble rule")
     trust: bool = Param(False, help="allow loading SB3 .zip files (they unpickle)")
     algo: str = Param("", help="SB3 algorithm of a .zip (PPO, A2C, DQN)")
+    trade_from: str = Param("", help="first bar time to trade (ISO); earlier bars only warm "
+                                     "up the features (out-of-sample tests)")
 
     def validate(self) -> None:
         if not self.path:
@@ -249,7 +261,7 @@ class RLPolicy(Strategy):
                                 fix="--param path=policy.npz")
 
     def init(self, ctx) -> None:
-        from strategies.rl.bars import bar_features
+        from strategies.rl.bars import compute_features
 
         pols = [load_policy(p.strip(), trust=self.trust, algo=self.algo)
                 for p in self.path.split(",") if p.strip()]
@@ -260,11 +272,12 @@ class RLPolicy(Strategy):
         n_sym = len(ctx.symbols)
         lv = np.asarray(env.get("levels", (-1.0, 0.0, 1.0)), np.float64)
         self.target = env.get("target", "percent")
-        if self.target == "percent" and n_sym > 1:
+        if self.target == "percent" and n_sym > 1 and self.actions != "table":
             lv = lv / n_sym
         self.levels = lv
         d = ctx.data
-        self.feat = bar_features(d["close"], d["high"], d["low"])
+        self.feat = compute_features(env.get("features", "bars"), d["close"], d["high"],
+                                     d["low"])
         want = self.window * n_sym * self.feat.shape[2] + n_sym + 2
         if pols[0].obs_dim != want:
             raise StrategyError("the policy expects another observation size",
@@ -273,11 +286,16 @@ class RLPolicy(Strategy):
                                     f"({self.window}) as in training")
         self.cash0 = ctx.cash
         self.last = np.full(n_sym, np.nan)
+        self.t_from = None
+        if self.trade_from:
+            from engine.market import parse_time
+
+            self.t_from = parse_time(self.trade_from, "trade_from")
 
     def observation(self, ctx) -> np.ndarray:
         """The environment's observation at the current bar (strategies.rl.bars)."""
         i, n_sym = ctx.i, len(ctx.symbols)
-        f = self.feat[i - self.window + 1 : i + 1].ravel()
+        f = self.feat[i - self.window + 1 : i + 1].ravel()  # [bars, symbols, features]
         eq = ctx.equity
         inv = 1.0 / eq if eq > 0 else 0.0
         w = [ctx.position(s) * ctx.price(s) * inv if ctx.position(s) != 0 else 0.0
@@ -286,14 +304,14 @@ class RLPolicy(Strategy):
         return np.concatenate([f, w, tail]).astype(np.float32).astype(np.float64)
 
     def on_bar(self, ctx) -> None:
-        if ctx.i < self.window - 1:
+        if ctx.i < self.window - 1 or (self.t_from is not None and ctx.now < self.t_from):
             return
         obs = self.observation(ctx)
         e = self.ensemble
         if len(e.policies) == 1:
             tg = action_targets(e.policies[0].act(obs), self.actions, self.levels)
         else:
-            tg = e.targets(obs, self.levels)
+            tg = e.targets(obs, self.levels, self.actions)
             if self.actions == "continuous":
                 tg = action_targets(tg, "continuous", self.levels)
         for s, x in enumerate(tg):
