@@ -132,7 +132,8 @@ RUNNERS: list[Runner] = [
     # tapereader runners for l2_mm go here
     # --- rl_env (issue 9) ---------------------------------------------------------------------
     Runner("rl_env", "finrl", "runners/rl_env_finrl.py", "finrl", "stocks20"),
-    # tapereader runners for rl_env go here
+    Runner("rl_env", "tapereader", "runners/rl_env_tapereader.py", "main", "stocks20",
+           compiled=True),
 ]
 
 

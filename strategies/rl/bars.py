@@ -265,8 +265,11 @@ def make_setup(data: Any = None, *, window: int = 16, features: Any = "bars",
 class Batch:
     """Broker arrays of ``n`` environment slots (the engine's layouts with a leading axis)."""
 
-    def __init__(self, setup: BarSetup, n: int, order_cap: int | None = None) -> None:
+    def __init__(self, setup: BarSetup, n: int, order_cap: int | None = None,
+                 parallel: bool | None = None) -> None:
         self.setup = su = setup
+        # opt-in: one parallel region per step pays thread wake-ups (same results)
+        self.parallel = False if parallel is None else bool(parallel)
         ns = su.n_sym
         cap = order_cap or max(8, 4 * ns)
         self.n = n
@@ -294,13 +297,13 @@ class Batch:
     def reset(self, slots: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         su = self.setup
         K.reset_slots_nb(np.asarray(slots, np.int64), starts, ends, su.feat, su.window,
-                         su.market.mkt, self.orders, self.fills, self.trades, self.open_tr,
-                         self.acct, self.cnt, self.snap, self.last, self.st, self.ist,
-                         float(su.config.cash), self.obs)
+                         su.market.mkt, self.open_tr, self.acct, self.cnt, self.last, self.st,
+                         self.ist, float(su.config.cash), self.obs)
 
     def step(self, actions: np.ndarray) -> None:
         su = self.setup
-        K.step_slots_nb(actions, self.act_mode, su.levels, su.kind_flags, self.reward_kind,
+        kernel = K.step_slots_par_nb if self.parallel else K.step_slots_nb
+        kernel(actions, self.act_mode, su.levels, su.kind_flags, self.reward_kind,
                         su.eta, su.feat, su.window, su.market.mkt, su.market.ts, su.kcfg,
                         su.symcfg, self.orders, self.fills, self.trades, self.open_tr,
                         self.acct, self.cnt, self.snap, self.last, self.st, self.ist,

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from engine.layout import (
     A_CASH,
@@ -102,33 +102,130 @@ def _obs_nb(e, i, feat, window, mkt, open_tr, acct, st, out):
 
 
 @njit(cache=True)
-def reset_slots_nb(slots, starts, ends, feat, window, mkt, orders, fills, trades, open_tr, acct,
-                   cnt, snap, last, st, ist, cash, obs):
+def _reset_one_nb(e, start, end, feat, window, mkt, open_tr, acct, cnt, last, st, ist, cash,
+                  obs):
+    n_sym = mkt.shape[2]
+    for s in range(n_sym):
+        ot = open_tr[e, s]
+        ot.side = 0
+        ot.size = 0.0
+        ot.entry_price = np.nan
+        ot.entry_ts = 0
+        ot.fees = 0.0
+        ot.sym = s
+        last[e, s] = np.nan
+    acct[e, :] = 0.0
+    acct[e, A_CASH] = cash
+    acct[e, A_INIT] = cash
+    cnt[e, :] = 0
+    cnt[e, C_DAY] = -1
+    st[e, :] = 0.0
+    st[e, ST_EQ] = cash
+    ist[e, I_BAR] = start
+    ist[e, I_END] = end
+    ist[e, I_START] = start
+    _obs_nb(e, start, feat, window, mkt, open_tr, acct, st, obs[e])
+
+
+@njit(cache=True)
+def reset_slots_nb(slots, starts, ends, feat, window, mkt, open_tr, acct, cnt, last, st, ist,
+                   cash, obs):
     """Start a fresh episode in each slot of ``slots`` at bar ``starts[k]`` (ending at
     ``ends[k]``): flat, ``cash`` in the account; writes the first observation."""
-    n_sym = mkt.shape[2]
     for k in range(slots.shape[0]):
-        e = slots[k]
+        _reset_one_nb(slots[k], starts[k], ends[k], feat, window, mkt, open_tr, acct, cnt, last,
+                      st, ist, cash, obs)
+
+
+@njit(cache=True)
+def _step_one_nb(e, actions, act_mode, levels, kind_flags, reward_kind, eta, feat, window, mkt,
+                 ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last, st, ist,
+                 obs, rew, term, trunc, status, tgt):
+    """One step of slot ``e`` (see the module docstring)."""
+    n_sym = mkt.shape[2]
+    at_close = cfg[K_AT_CLOSE] != 0.0
+    borrow = cfg[K_BORROW] > 0.0
+    flags = kind_flags | (F_AT_CLOSE if at_close else 0)
+    rew[e] = 0.0
+    term[e] = False
+    trunc[e] = False
+    status[e] = ST_OK
+    o_e = orders[e]
+    c_e = cnt[e]
+    i = ist[e, I_BAR]
+    if c_e[C_ORDERS] + n_sym > o_e.shape[0]:
+        status[e] = ST_FULL
+        term[e] = True
+        return
+    # (1) targets at bar i's close
+    gross = 0.0
+    if act_mode == ACT_WEIGHT:
         for s in range(n_sym):
-            ot = open_tr[e, s]
-            ot.side = 0
-            ot.size = 0.0
-            ot.entry_price = np.nan
-            ot.entry_ts = 0
-            ot.fees = 0.0
-            ot.sym = s
-            last[e, s] = np.nan
-        acct[e, :] = 0.0
-        acct[e, A_CASH] = cash
-        acct[e, A_INIT] = cash
-        cnt[e, :] = 0
-        cnt[e, C_DAY] = -1
-        st[e, :] = 0.0
-        st[e, ST_EQ] = cash
-        ist[e, I_BAR] = starts[k]
-        ist[e, I_END] = ends[k]
-        ist[e, I_START] = starts[k]
-        _obs_nb(e, starts[k], feat, window, mkt, open_tr, acct, st, obs[e])
+            gross += abs(min(1.0, max(-1.0, actions[e, s])))
+    sent = False
+    for s in range(n_sym):
+        if act_mode == ACT_INDEX:
+            x = levels[int(actions[e, s]), 0]
+        elif act_mode == ACT_ROW:
+            x = levels[int(actions[e, 0]), s]
+        else:
+            x = min(1.0, max(-1.0, actions[e, s]))
+            if gross > 1.0:
+                x /= gross
+        tgt[e, s] = x
+        if x == x and x != last[e, s]:
+            last[e, s] = x
+            side = 1 if x >= 0 else -1
+            submit_nb(o_e, c_e, ts[i], s, side, MARKET, 0, flags, abs(x), np.nan, np.nan,
+                      np.nan, 0, -1, -1, 0, mkt[M_CLOSE, i, s])
+            sent = True
+    a_e = acct[e]
+    t_e = open_tr[e]
+    if sent and at_close:  # (2)
+        process_bar_nb(i, 1, mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
+                       symcfg, snap[e])
+    # (3) the next bar
+    i += 1
+    ist[e, I_BAR] = i
+    call = c_e[C_FIRST] < c_e[C_ORDERS]
+    if not call and borrow and ts[i] // NS_DAY != ts[i - 1] // NS_DAY:
+        for s in range(n_sym):
+            if t_e[s].side < 0:
+                call = True
+    if call:
+        process_bar_nb(i, 0, mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
+                       symcfg, snap[e])
+    if c_e[C_FIRST] == c_e[C_ORDERS]:  # nothing working: recycle the record arrays
+        c_e[C_ORDERS] = 0
+        c_e[C_FIRST] = 0
+        c_e[C_FILLS] = 0
+        c_e[C_TRADES] = 0
+        c_e[C_SNAPS] = 0
+    # (4) equity and reward
+    eq0 = st[e, ST_EQ]
+    eq = a_e[A_CASH] + close_value_nb(mkt, i, t_e)
+    st[e, ST_EQ] = eq
+    if reward_kind == REWARD_PNL:
+        r = (eq - eq0) / a_e[A_INIT]
+    elif reward_kind == REWARD_LOG:
+        r = math.log(eq / eq0) if eq > 0.0 and eq0 > 0.0 else -10.0
+    else:
+        ret = (eq - eq0) / eq0 if eq0 > 0.0 else -1.0
+        a0 = st[e, ST_A]
+        b0 = st[e, ST_B]
+        da = ret - a0
+        db = ret * ret - b0
+        var = b0 - a0 * a0
+        r = (b0 * da - 0.5 * a0 * db) / var**1.5 if var > 1e-12 else 0.0
+        st[e, ST_A] = a0 + eta * da
+        st[e, ST_B] = b0 + eta * db
+    rew[e] = r
+    if not (eq > 0.0):
+        term[e] = True
+        status[e] = ST_BANKRUPT
+    elif i >= ist[e, I_END]:
+        trunc[e] = True
+    _obs_nb(e, i, feat, window, mkt, open_tr, acct, st, obs[e])
 
 
 @njit(cache=True)
@@ -140,119 +237,69 @@ def step_slots_nb(actions, act_mode, levels, kind_flags, reward_kind, eta, feat,
     ``actions[e, 0]`` picks the row of targets ``levels[a]`` (ACT_ROW);
     ``kind_flags``: F_TARGET_PCT or F_TARGET (units). Writes obs, reward, terminated,
     truncated, a status code and the targets sent at this bar (``tgt[e, s]``) per slot."""
-    n_env = actions.shape[0]
-    n_sym = mkt.shape[2]
-    at_close = cfg[K_AT_CLOSE] != 0.0
-    borrow = cfg[K_BORROW] > 0.0
-    flags = kind_flags | (F_AT_CLOSE if at_close else 0)
-    for e in range(n_env):
-        rew[e] = 0.0
-        term[e] = False
-        trunc[e] = False
-        status[e] = ST_OK
+    for e in range(actions.shape[0]):
         if skip[e]:
+            rew[e] = 0.0
+            term[e] = False
+            trunc[e] = False
             continue
-        o_e = orders[e]
-        c_e = cnt[e]
-        i = ist[e, I_BAR]
-        if c_e[C_ORDERS] + n_sym > o_e.shape[0]:
-            status[e] = ST_FULL
-            term[e] = True
+        _step_one_nb(e, actions, act_mode, levels, kind_flags, reward_kind, eta, feat, window,
+                     mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last,
+                     st, ist, obs, rew, term, trunc, status, tgt)
+
+
+@njit(cache=True, parallel=True)
+def step_slots_par_nb(actions, act_mode, levels, kind_flags, reward_kind, eta, feat, window,
+                      mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap,
+                      last, st, ist, skip, obs, rew, term, trunc, status, tgt):
+    """:func:`step_slots_nb` with the slots spread over numba's threads (independent slots:
+    the same results)."""
+    for e in prange(actions.shape[0]):
+        if skip[e]:
+            rew[e] = 0.0
+            term[e] = False
+            trunc[e] = False
             continue
-        # (1) targets at bar i's close
-        gross = 0.0
-        if act_mode == ACT_WEIGHT:
-            for s in range(n_sym):
-                gross += abs(min(1.0, max(-1.0, actions[e, s])))
-        sent = False
-        for s in range(n_sym):
-            if act_mode == ACT_INDEX:
-                x = levels[int(actions[e, s]), 0]
-            elif act_mode == ACT_ROW:
-                x = levels[int(actions[e, 0]), s]
-            else:
-                x = min(1.0, max(-1.0, actions[e, s]))
-                if gross > 1.0:
-                    x /= gross
-            tgt[e, s] = x
-            if x == x and x != last[e, s]:
-                last[e, s] = x
-                side = 1 if x >= 0 else -1
-                submit_nb(o_e, c_e, ts[i], s, side, MARKET, 0, flags, abs(x), np.nan, np.nan,
-                          np.nan, 0, -1, -1, 0, mkt[M_CLOSE, i, s])
-                sent = True
-        a_e = acct[e]
-        t_e = open_tr[e]
-        if sent and at_close:  # (2)
-            process_bar_nb(i, 1, mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
-                           symcfg, snap[e])
-        # (3) the next bar
-        i += 1
-        ist[e, I_BAR] = i
-        call = c_e[C_FIRST] < c_e[C_ORDERS]
-        if not call and borrow and ts[i] // NS_DAY != ts[i - 1] // NS_DAY:
-            for s in range(n_sym):
-                if t_e[s].side < 0:
-                    call = True
-        if call:
-            process_bar_nb(i, 0, mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
-                           symcfg, snap[e])
-        if c_e[C_FIRST] == c_e[C_ORDERS]:  # nothing working: recycle the record arrays
-            c_e[C_ORDERS] = 0
-            c_e[C_FIRST] = 0
-            c_e[C_FILLS] = 0
-            c_e[C_TRADES] = 0
-            c_e[C_SNAPS] = 0
-        # (4) equity and reward
-        eq0 = st[e, ST_EQ]
-        eq = a_e[A_CASH] + close_value_nb(mkt, i, t_e)
-        st[e, ST_EQ] = eq
-        if reward_kind == REWARD_PNL:
-            r = (eq - eq0) / a_e[A_INIT]
-        elif reward_kind == REWARD_LOG:
-            r = math.log(eq / eq0) if eq > 0.0 and eq0 > 0.0 else -10.0
-        else:
-            ret = (eq - eq0) / eq0 if eq0 > 0.0 else -1.0
-            a0 = st[e, ST_A]
-            b0 = st[e, ST_B]
-            da = ret - a0
-            db = ret * ret - b0
-            var = b0 - a0 * a0
-            r = (b0 * da - 0.5 * a0 * db) / var**1.5 if var > 1e-12 else 0.0
-            st[e, ST_A] = a0 + eta * da
-            st[e, ST_B] = b0 + eta * db
-        rew[e] = r
-        if not (eq > 0.0):
-            term[e] = True
-            status[e] = ST_BANKRUPT
-        elif i >= ist[e, I_END]:
-            trunc[e] = True
-        _obs_nb(e, i, feat, window, mkt, open_tr, acct, st, obs[e])
+        _step_one_nb(e, actions, act_mode, levels, kind_flags, reward_kind, eta, feat, window,
+                     mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last,
+                     st, ist, obs, rew, term, trunc, status, tgt)
 
 
 @njit(cache=True)
 def rollout_nb(table, act_mode, levels, kind_flags, reward_kind, eta, feat, window, mkt, ts,
                cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last, st, ist, obs,
                rew, term, trunc, status, tgt, starts, ends, cash):
-    """Benchmark helper: one batch step per row of ``table`` (float64[n_steps, n_env, n_sym],
-    pre-drawn actions), every finished episode restarted at its slot's ``starts`` bar.
-    Returns the sum of rewards."""
+    """Benchmark helper: ``table.shape[0]`` steps of every slot with pre-drawn actions
+    (float64[n_steps, n_env, n_sym]), slot after slot (slots are independent), a finished
+    episode restarted at the slot's ``starts`` bar. Returns the sum of rewards."""
     n_env = obs.shape[0]
-    skip = np.zeros(n_env, np.bool_)
-    one = np.zeros(1, np.int64)
-    s0 = np.zeros(1, np.int64)
-    e1 = np.zeros(1, np.int64)
-    total = 0.0
-    for k in range(table.shape[0]):
-        step_slots_nb(table[k], act_mode, levels, kind_flags, reward_kind, eta, feat, window,
-                      mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap,
-                      last, st, ist, skip, obs, rew, term, trunc, status, tgt)
-        for e in range(n_env):
-            total += rew[e]
+    part = np.zeros(n_env)
+    for e in range(n_env):
+        for k in range(table.shape[0]):
+            _step_one_nb(e, table[k], act_mode, levels, kind_flags, reward_kind, eta, feat,
+                         window, mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct,
+                         cnt, snap, last, st, ist, obs, rew, term, trunc, status, tgt)
+            part[e] += rew[e]
             if term[e] or trunc[e]:
-                one[0] = e
-                s0[0] = starts[e]
-                e1[0] = ends[e]
-                reset_slots_nb(one, s0, e1, feat, window, mkt, orders, fills, trades, open_tr,
-                               acct, cnt, snap, last, st, ist, cash, obs)
-    return total
+                _reset_one_nb(e, starts[e], ends[e], feat, window, mkt, open_tr, acct, cnt,
+                              last, st, ist, cash, obs)
+    return part.sum()
+
+
+@njit(cache=True, parallel=True)
+def rollout_par_nb(table, act_mode, levels, kind_flags, reward_kind, eta, feat, window, mkt, ts,
+               cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last, st, ist, obs,
+               rew, term, trunc, status, tgt, starts, ends, cash):
+    """:func:`rollout_nb` with the slots spread over numba's threads."""
+    n_env = obs.shape[0]
+    part = np.zeros(n_env)
+    for e in prange(n_env):
+        for k in range(table.shape[0]):
+            _step_one_nb(e, table[k], act_mode, levels, kind_flags, reward_kind, eta, feat,
+                         window, mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct,
+                         cnt, snap, last, st, ist, obs, rew, term, trunc, status, tgt)
+            part[e] += rew[e]
+            if term[e] or trunc[e]:
+                _reset_one_nb(e, starts[e], ends[e], feat, window, mkt, open_tr, acct, cnt,
+                              last, st, ist, cash, obs)
+    return part.sum()

@@ -24,7 +24,8 @@ from strategies.rl.bars import BarSetup, Batch, make_setup
 class TradingBarsVectorEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 64, setup: BarSetup | None = None, **options: Any):
+    def __init__(self, num_envs: int = 64, setup: BarSetup | None = None,
+                 parallel: bool | None = None, **options: Any):
         if not (isinstance(num_envs, int) and num_envs >= 1):
             from data.errors import ConfigError
 
@@ -32,7 +33,7 @@ class TradingBarsVectorEnv(VectorEnv):
                               value=num_envs, fix="e.g. num_envs=64")
         self.setup = setup if setup is not None else make_setup(**options)
         self.num_envs = num_envs
-        self.batch = Batch(self.setup, num_envs)
+        self.batch = Batch(self.setup, num_envs, parallel=parallel)
         self.single_observation_space = self.setup.observation_space()
         self.single_action_space = self.setup.action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -69,13 +70,16 @@ class TradingBarsVectorEnv(VectorEnv):
         self._started = False
 
 
-def rollout(env: TradingBarsVectorEnv, table: np.ndarray) -> float:
-    """Step ``env`` once per row of ``table`` (actions float64[steps, n_env, n_sym]) inside one
-    numba call, restarting finished slots at their current start bar (benchmarks)."""
+def rollout(env: TradingBarsVectorEnv, table: np.ndarray, parallel: bool = False) -> float:
+    """Step every slot of ``env`` once per row of ``table`` (actions float64[steps, n_env,
+    n_sym]) inside one numba call (``parallel``: slots on numba's threads), restarting
+    finished slots at their current start bar (benchmarks: the env's throughput without
+    Python per step)."""
     b, su = env.batch, env.setup
     starts = b.ist[:, K.I_START].copy()
     ends = b.ist[:, K.I_END].copy()
-    return K.rollout_nb(np.ascontiguousarray(table, np.float64), b.act_mode, su.levels,
+    kernel = K.rollout_par_nb if parallel else K.rollout_nb
+    return kernel(np.ascontiguousarray(table, np.float64), b.act_mode, su.levels,
                         su.kind_flags, b.reward_kind, su.eta, su.feat, su.window, su.market.mkt,
                         su.market.ts, su.kcfg, su.symcfg, b.orders, b.fills, b.trades,
                         b.open_tr, b.acct, b.cnt, b.snap, b.last, b.st, b.ist, b.obs, b.rew,
