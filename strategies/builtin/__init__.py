@@ -4,9 +4,10 @@ builds on it)."""
 from __future__ import annotations
 
 from strategies.builtin.buy_and_hold import BuyAndHold
+from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.sma_cross import SmaCross
 from strategies.rl.policy import RLPolicy, RLReplay
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross, RLPolicy, RLReplay)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, RLPolicy, RLReplay)}
 
-__all__ = ["BUILTINS", "BuyAndHold", "SmaCross"]
+__all__ = ["BUILTINS", "BuyAndHold", "RLPolicy", "RLReplay", "Rebalance", "SmaCross"]

@@ -52,6 +52,7 @@ from engine.step_nb import process_bar_nb, submit_nb
 from engine.types import F_AT_CLOSE, MARKET
 
 NS_DAY = 86_400_000_000_000
+i64 = np.int64  # typed constants: the engine's kernels get the signatures the core uses
 
 REWARD_PNL = 0
 REWARD_LOG = 1
@@ -176,13 +177,13 @@ def _step_one_nb(e, actions, act_mode, levels, kind_flags, reward_kind, eta, fea
         if x == x and x != last[e, s]:
             last[e, s] = x
             side = 1 if x >= 0 else -1
-            submit_nb(o_e, c_e, ts[i], s, side, MARKET, 0, flags, abs(x), np.nan, np.nan,
-                      np.nan, 0, -1, -1, 0, mkt[M_CLOSE, i, s])
+            submit_nb(o_e, c_e, ts[i], s, side, i64(MARKET), i64(0), flags, abs(x), np.nan,
+                      np.nan, np.nan, i64(0), i64(-1), i64(-1), i64(0), mkt[M_CLOSE, i, s])
             sent = True
     a_e = acct[e]
     t_e = open_tr[e]
     if sent and at_close:  # (2)
-        process_bar_nb(i, 1, mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
+        process_bar_nb(i, i64(1), mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
                        symcfg, snap[e])
     # (3) the next bar
     i += 1
@@ -193,7 +194,7 @@ def _step_one_nb(e, actions, act_mode, levels, kind_flags, reward_kind, eta, fea
             if t_e[s].side < 0:
                 call = True
     if call:
-        process_bar_nb(i, 0, mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
+        process_bar_nb(i, i64(0), mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
                        symcfg, snap[e])
     if c_e[C_FIRST] == c_e[C_ORDERS]:  # nothing working: recycle the record arrays
         c_e[C_ORDERS] = 0
