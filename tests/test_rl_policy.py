@@ -125,3 +125,33 @@ def test_rl_policy_refuses_a_policy_for_another_market(tmp_path, agents):
     with pytest.raises(StrategyError, match="observation size"):
         engine.run(market={"A": str(GOOG), "B": str(GOOG)}, strategy="rl_policy",
                    params={"path": str(path)})
+
+
+def test_rl_policy_ensemble_in_a_sweep(tmp_path, agents):
+    import json
+
+    from click.testing import CliRunner
+
+    import cli
+
+    test, pols = agents
+    paths = [str(save_policy(p, tmp_path / f"s{k}.npz")) for k, p in enumerate(pols)]
+    data = tmp_path / "ar.csv"
+    pd = pytest.importorskip("pandas")
+    pd.DataFrame({"Date": pd.to_datetime(test["ts"], utc=True).strftime("%Y-%m-%d"),
+                  "Open": test["open"], "High": test["high"], "Low": test["low"],
+                  "Close": test["close"], "Volume": test["volume"]}).to_csv(data, index=False)
+    out = tmp_path / "sweep"
+    r = CliRunner().invoke(cli.main, [
+        "sweep", "-s", "rl_policy", "-d", str(data), "-p", f"path={','.join(paths)}",
+        "-p", "lot_size=0", "-g", "vote=majority,mean", "-g", "commission=0.0005,0.002",
+        "-o", str(out), "--no-report", "--workers", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    rows = pd.read_csv(out / "results.csv")
+    assert len(rows) == 4 and rows["final_equity"].notna().all()
+    one = rows[(rows["vote"] == "majority") & (rows["commission"] == 0.0005)]
+    single = engine.run(market=str(data), strategy="rl_policy", commission=0.0005, lot_size=0.0,
+                        params={"path": ",".join(paths), "vote": "majority"})
+    assert float(one["final_equity"].iloc[0]) == pytest.approx(single.stats["final_equity"],
+                                                                rel=1e-12)
+    assert json.loads((out / "sweep.json").read_text())["status"] == "complete"
