@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from strategies.builtin.buy_and_hold import BuyAndHold
 from strategies.builtin.rebalance import Rebalance
+from strategies.builtin.rl import RLPolicy, RLReplay
 from strategies.builtin.sma_cross import SmaCross
-from strategies.rl.policy import RLPolicy, RLReplay
 
 BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, RLPolicy, RLReplay)}
 

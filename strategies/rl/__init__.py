@@ -8,7 +8,8 @@ Importing this package registers the gymnasium environments (when gymnasium is i
   the numba L2 book: execution or market-making actions).
 
 The strategies that trade a trained policy in backtests (``rl_policy``) and replay recorded
-targets (``rl_replay``) live in :mod:`strategies.rl.policy` and need only numpy.
+targets (``rl_replay``) are built-ins in :mod:`strategies.builtin.rl` (numpy only; outside this
+package so that listing the built-ins does not import gymnasium). See docs/rl.md.
 """
 
 from __future__ import annotations
