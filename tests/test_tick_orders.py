@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tick_helpers import BOOK, sim_for
 
 from data.errors import ConfigError
 from engine.tick import layout as L
@@ -23,7 +24,6 @@ from engine.types import (
     TAKER,
     WORKING,
 )
-from tick_helpers import BOOK, sim_for
 
 
 def test_market_order_walks_the_book_with_average_price_and_taker_fees():

@@ -108,7 +108,6 @@ def actions_l2_nb(BX, OS, F, W, sv, cf, t):
             st = orders[i].status
             if st == WORKING or st == PARTIAL or st == NEW:
                 set_status_nb(sv, cf, orders, oi, notes, i, t, CANCELLED, 0)
-            oi[i, OI_CXL] = NEVER - 1  # done (kept != NEVER: one cancel per order)
     refresh_nb(sv, oi, live, orders)
 
 

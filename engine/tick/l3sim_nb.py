@@ -198,7 +198,6 @@ def actions_l3_nb(BX, OS, F, W, sv, cf, lot, t):
                     _book_event(lv, od, ht, meta, t, MBO_DELETE, _own_id(i), side,
                                 oi[i, OI_TICK], _own_qty(BX, i))
                 set_status_nb(sv, cf, orders, oi, notes, i, t, CANCELLED, 0)
-            oi[i, OI_CXL] = NEVER - 1
     refresh_nb(sv, oi, live, orders)
 
 

@@ -265,6 +265,13 @@ class TickSim:
         return int(self.oi[order_id, L.OI_LSTAT])
 
     def queue_ahead(self, order_id: int) -> float:
+        """Size ahead of a resting order: the L2 queue model's estimate, or the exact size
+        ahead in the L3 FIFO (0.0 once the order no longer rests)."""
+        if self.feed.kind == "l3":
+            from engine.book.l3_query_nb import l3_queue_position_nb
+
+            ahead, _, own = l3_queue_position_nb(*self.BX, -(int(order_id) + 1))
+            return float(ahead * self.feed.lot_size) if own >= 0 else 0.0
         return float(self.of[order_id, L.OF_AHEAD])
 
     def delivered(self) -> np.ndarray:
