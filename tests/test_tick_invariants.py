@@ -57,7 +57,7 @@ def test_random_orders_keep_the_invariants(feed_data, orders, queue, latency, pa
     for at, j in plan:
         _, side, kind, size, off, cxl = orders[j]
         sim.advance(int(times[at]))
-        for c_at, oid in [c for c in cancels if c[0] <= at]:
+        for _c_at, oid in [c for c in cancels if c[0] <= at]:
             sim.cancel(oid)
         cancels = [c for c in cancels if c[0] > at]
         bid, ask = sim.book().best_bid()[0], sim.book().best_ask()[0]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from data.schema import DEPTH_LAST
+from data.schema import DEPTH_CLEAR, DEPTH_LAST
 from engine.book.codes import FULL_LEVELS, NO_TICK
 from engine.book.l2_nb import l2_best_nb, l2_depth_nb, l2_qty_at_nb, l2_replay_nb
 from engine.tick.layout import (
@@ -32,6 +32,7 @@ from engine.tick.layout import (
     MAX_WALK,
     N_VIS,
     NEVER,
+    OF_LASTQ,
     OI_ARRIVE,
     OI_CXL,
     OI_REST,
@@ -112,6 +113,17 @@ def actions_l2_nb(BX, OS, F, W, sv, cf, t):
 
 
 @njit(cache=True)
+def _queue_rows_nb(sv, cf, orders, oi, of, live, side, tk, qq, model):
+    """A depth row at a resting order's level (L2 sizes are absolute: the row's size is the
+    level's new size, the previous one is remembered per order): update its queue."""
+    for j in range(sv[S_NLIVE]):
+        i = live[j]
+        if oi[i, OI_REST] == 1 and oi[i, OI_TICK] == tk and orders[i].side == side:
+            queue_depth_nb(sv, cf, of, i, of[i, OF_LASTQ], qq, model)
+            of[i, OF_LASTQ] = qq
+
+
+@njit(cache=True)
 def _depth_row_l2_nb(D, BX, OS, F, sv, cf, r):
     """Apply depth row ``r`` and update the resting orders it concerns (queue, crossing)."""
     d_ts, d_lts, d_side, d_tick, d_qty, d_flags, d_rank = D
@@ -142,6 +154,7 @@ def _depth_row_l2_nb(D, BX, OS, F, sv, cf, r):
         lt = oi[i, OI_TICK]
         if sd != 0 and o.side == sd and lt == tk:
             queue_depth_nb(sv, cf, of, i, prev, new, model)
+            of[i, OF_LASTQ] = new
         # a level on the other side at or through the order's price would have traded with it
         if (o.side > 0 and ba != NO_TICK and ba <= lt) or \
                 (o.side < 0 and bb != NO_TICK and bb >= lt):
@@ -210,15 +223,23 @@ def exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, bound, wake_note):
                     bmax = sv[S_BMAX]
                     smin = sv[S_SMIN]
                     smax = sv[S_SMAX]
+                    model = sv[S_QMODEL]
                     while j < nd and d_ts[j] <= lim and d_rank[j] < trk:
                         sd = d_side[j]
                         tk = d_tick[j]
+                        qq = d_qty[j]
+                        if d_flags[j] & DEPTH_CLEAR or qq != qq:
+                            break
                         if sd > 0:
-                            if (bmin <= tk <= bmax) or (tk >= smin and d_qty[j] > 0.0):
-                                break
+                            if tk >= smin and qq > 0.0:
+                                break  # crosses a resting sell: matched one by one
+                            if bmin <= tk <= bmax:
+                                _queue_rows_nb(sv, cf, orders, oi, of, live, 1, tk, qq, model)
                         elif sd < 0:
-                            if (smin <= tk <= smax) or (tk <= bmax and d_qty[j] > 0.0):
+                            if tk <= bmax and qq > 0.0:
                                 break
+                            if smin <= tk <= smax:
+                                _queue_rows_nb(sv, cf, orders, oi, of, live, -1, tk, qq, model)
                         else:
                             break
                         j += 1

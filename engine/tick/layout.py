@@ -87,7 +87,8 @@ OF_AHEAD = 0  # quantity ahead in the queue
 OF_TRADED = 1  # traded at its level since the last depth update there (probabilistic model)
 OF_AHEAD0 = 2  # quantity ahead when it started resting (reported on its fills)
 OF_LFILLED = 3  # filled size as the strategy knows it
-OF_FIELDS = 4
+OF_LASTQ = 4  # L2: size of its level after the last depth row there
+OF_FIELDS = 5
 
 # --- responses (notes) ----------------------------------------------------------------------
 N_VIS = 0  # local time the response reaches the strategy

@@ -45,6 +45,7 @@ from engine.tick.layout import (
     NOTE_ORDER,
     OF_AHEAD,
     OF_AHEAD0,
+    OF_LASTQ,
     OF_LFILLED,
     OF_TRADED,
     OI_ARRIVE,
@@ -444,6 +445,7 @@ def arrive_nb(sv, cf, orders, oi, of, fills, notes, i, t, ticks, qtys, nlev, own
     oi[i, OI_REST] = 1
     of[i, OF_AHEAD] = own_qty
     of[i, OF_AHEAD0] = own_qty
+    of[i, OF_LASTQ] = own_qty
     of[i, OF_TRADED] = 0.0
     was_filled = o.filled_size > 0.0
     set_status_nb(sv, cf, orders, oi, notes, i, t, WORKING, 0)
