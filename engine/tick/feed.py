@@ -190,15 +190,16 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
                 feed_latency=str(feed_latency), has_batches=batches)
 
 
-def lobster_feed(lob, *, feed_latency="none", seed: int = 0) -> Feed:
-    """An L3 feed from a :class:`data.readers.lobster.Lobster` (prices in LOBSTER units of
-    $0.0001, sizes in shares). With the orderbook file, the book before the first message is
+def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int = 0) -> Feed:
+    """An L3 feed from a :class:`data.readers.lobster.Lobster` (sizes in shares; ``tick_size``
+    the instrument's price grid, 0.01 for US equities; 0.0001 is LOBSTER's unit). With the orderbook file, the book before the first message is
     its first row with the first message's effect reversed (as ``tape book check`` does),
     held as anonymous quantity ahead of every later order."""
     from data.schema import MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE
 
-    feed = build_feed(mbo=lob.messages, tick_size=0.0001, lot_size=1.0,
+    feed = build_feed(mbo=lob.messages, tick_size=tick_size, lot_size=1.0,
                       feed_latency=feed_latency, seed=seed)
+    per_tick = tick_size / 0.0001  # LOBSTER price units per tick
     ob = lob.orderbook
     if ob is None or not len(ob):
         return feed
@@ -207,7 +208,7 @@ def lobster_feed(lob, *, feed_latency="none", seed: int = 0) -> Feed:
         for s, pc, qc in ((1, 4 * k, 4 * k + 1), (0, 4 * k + 2, 4 * k + 3)):
             p, q = int(ob[0, pc]), int(ob[0, qc])
             if abs(p) < 9_999_999_999 and q > 0:
-                levels[(s, p)] = q
+                levels[(s, int(round(p / per_tick)))] = q
     m = lob.messages[0]
     s0 = 0 if m["side"] == 1 else 1
     t0 = int(feed.D[5][0])

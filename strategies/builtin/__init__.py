@@ -8,4 +8,16 @@ from strategies.builtin.sma_cross import SmaCross
 
 BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross)}
 
+
+def _tick_builtins() -> None:
+    """Tick strategies (order-book runs; strategies/tick)."""
+    from strategies.tick.market_making import AvellanedaStoikov, GridMarketMaker
+    from strategies.tick.ofi_taker import OfiTaker
+
+    for cls in (AvellanedaStoikov, GridMarketMaker, OfiTaker):
+        BUILTINS[cls.name] = cls
+
+
+_tick_builtins()
+
 __all__ = ["BUILTINS", "BuyAndHold", "SmaCross"]

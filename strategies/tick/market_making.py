@@ -33,7 +33,7 @@ from engine.book.l2_nb import l2_best_nb
 from engine.tick.layout import C_LPOS, NEVER, OI_CXL, OI_LSTAT, OI_TICK, S_NOW, W_UNTIL
 from engine.tick.orders_nb import cancel_nb, submit_nb
 from engine.types import BUY, CANCELLED, F_POST_ONLY, FILLED, GTC, LIMIT, REJECTED, SELL
-from strategies.tick._params import TickParams
+from strategies.base import Strategy
 
 SLOTS = 8  # order ids remembered in the state array (S[0:8]); S[8:] strategy memory
 
@@ -144,7 +144,7 @@ def as_step_nb(code, D, T, BL, OS, sv, cf, P, S):
     requote_nb(sv, cf, OS, S, bid_t, ask_t, P[3], P[4])
 
 
-class _QuotingMM(TickParams):
+class _QuotingMM(Strategy):
     """Shared Python side: the state array and the order slots live in ``self.S`` and the
     requote decision runs through the same kernel as the compiled path."""
 
@@ -152,16 +152,18 @@ class _QuotingMM(TickParams):
     order_qty: float = 1.0
     max_position: float = 10.0
 
+    def initial_state(self) -> np.ndarray:
+        """The state array of the compiled twin (order slots empty)."""
+        s = np.zeros(16)
+        s[:SLOTS] = -1.0
+        return s
+
     def init(self, ctx) -> None:
-        self.S = np.full(16, 0.0)
-        self.S[:SLOTS] = -1.0
+        self.S = self.initial_state()
 
     def _best_ticks(self, ctx):
-        sim = ctx._sim
-        dq, ok, oq, meta = sim.BL
-        bb, _ = l2_best_nb(dq, ok, oq, meta, 0)
-        ba, _ = l2_best_nb(dq, ok, oq, meta, 1)
-        return int(bb), int(ba)
+        bb, ba = ctx.best_ticks()
+        return (NO_TICK if bb is None else bb), (NO_TICK if ba is None else ba)
 
     def _requote(self, ctx, bid_t, ask_t) -> None:
         sim = ctx._sim
@@ -173,6 +175,7 @@ class GridMarketMaker(_QuotingMM):
     """Grid market maker (the benchmark loop; see the module docstring)."""
 
     name = "grid_mm"
+    step_nb = staticmethod(grid_mm_step_nb)
     half_spread_ticks: int = 1
 
     def params_array(self) -> np.ndarray:
@@ -225,6 +228,7 @@ class AvellanedaStoikov(_QuotingMM):
     ``sigma2_init`` in ticks^2 per second, ``gamma`` per tick, ``kappa`` per tick."""
 
     name = "avellaneda_stoikov"
+    step_nb = staticmethod(as_step_nb)
     gamma: float = 0.1
     kappa: float = 1.5
     tau_s: float = 1.0

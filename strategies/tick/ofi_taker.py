@@ -18,10 +18,10 @@ from __future__ import annotations
 import collections
 
 from engine.types import TERMINAL
-from strategies.tick._params import TickParams
+from strategies.base import Strategy
 
 
-class OfiTaker(TickParams):
+class OfiTaker(Strategy):
     name = "ofi_taker"
     window_ns: int = 1_000_000_000
     threshold: float = 500.0
