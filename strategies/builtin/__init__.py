@@ -4,9 +4,10 @@ builds on it)."""
 from __future__ import annotations
 
 from strategies.builtin.buy_and_hold import BuyAndHold
+from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.sma_cross import SmaCross
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross)}
 
 
 def _tick_builtins() -> None:
@@ -20,4 +21,4 @@ def _tick_builtins() -> None:
 
 _tick_builtins()
 
-__all__ = ["BUILTINS", "BuyAndHold", "SmaCross"]
+__all__ = ["BUILTINS", "BuyAndHold", "Rebalance", "SmaCross"]
