@@ -159,3 +159,16 @@ def test_lobster_goog_sample_fills_are_consistent(samples):
     assert len(f) > 0 and (f["price"] == bid).all() and f["size"].sum() <= 100.0
     assert (f["ts"] >= sim.orders[oid]["ts"] + 100_000).all()
     assert not sim.book().is_crossed()
+
+
+def test_hidden_execution_far_from_our_price_does_not_fill_us():
+    """Regression: hidden executions once kept price 0 and looked like trades through every
+    resting buy."""
+    rows = BASE + [(30, MBO_EXECUTE_HIDDEN, 9, BUY, 100.02, 2),
+                   (40, MBO_EXECUTE_HIDDEN, 9, SELL, 100.005, 2)]
+    sim = _sim(rows, entry_latency=5)
+    sim.advance(12)
+    sim.submit(BUY, 3.0, limit=99.90)
+    sim.submit(SELL, 3.0, limit=100.01)
+    sim.advance(None)
+    assert len(sim.fills) == 0

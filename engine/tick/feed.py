@@ -23,7 +23,7 @@ import dataclasses
 import numpy as np
 
 from data.errors import ConfigError, DataError
-from data.schema import DEPTH, MBO, QUOTE, TRADE
+from data.schema import DEPTH, MBO, MBO_EXECUTE_HIDDEN, QUOTE, TRADE
 from engine.book.book import to_ticks
 
 STREAM_PRIORITY = {"trade": 0, "depth": 1, "mbo": 1, "quote": 2}
@@ -153,6 +153,14 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
 
         b = L3Book(tick_size, lot_size=lot_size)
         c_ts, ev, oid, side, ticks, lots = b.kernel_arrays(mbo)
+        # hidden executions (type 5) keep their price: an execution through a simulated order's
+        # price fills it. Midpoint prices may be off the grid: rounded away from the book side
+        # (up for bids, down for asks), so only a price at or through the order counts.
+        hid = (ev == MBO_EXECUTE_HIDDEN) & np.isfinite(mbo["price"])
+        if hid.any():
+            x = mbo["price"][hid] / tick_size
+            ticks = ticks.copy()
+            ticks[hid] = np.where(side[hid] > 0, np.ceil(x - 1e-9), np.floor(x + 1e-9))
         D = (cols["mbo"][0], cols["mbo"][1], np.ascontiguousarray(ev), np.ascontiguousarray(oid),
              np.ascontiguousarray(side), ticks, lots, cols["mbo"][2])
         T = (empty_i, empty_i, np.zeros(0, np.int8), empty_i, np.zeros(0), empty_i)
