@@ -26,9 +26,9 @@ import click
 from data.commands import data as data_commands
 from data.errors import ConfigError, DataError, RunError, StrategyError, TapeError
 from engine import commands as engine_commands
+from engine import sweep_commands
 from engine.book import commands as book_commands
 from engine.tick import commands as tick_commands
-from engine import sweep_commands
 from reports import commands as report_commands
 from strategies import commands as strategy_commands
 

@@ -201,8 +201,20 @@ class TickRunResult(Result):
                  mode: str) -> None:
         from types import SimpleNamespace
 
-        from engine.layout import A_CASH, A_INIT, M_CLOSE, M_HIGH, M_LOW, M_MARK, M_OPEN
-        from engine.layout import M_VOLUME, N_ACCT, N_CNT, N_MKT, SNAP0
+        from engine.layout import (
+            A_CASH,
+            A_INIT,
+            M_CLOSE,
+            M_HIGH,
+            M_LOW,
+            M_MARK,
+            M_OPEN,
+            M_VOLUME,
+            N_ACCT,
+            N_CNT,
+            N_MKT,
+            SNAP0,
+        )
         from engine.market import Market
         from engine.portfolio_nb import mark_nb
         from engine.tick.account_nb import book_tick_fills_nb
