@@ -20,7 +20,12 @@ import _tape_tick as TT  # noqa: E402
 from engine.book.l2_nb import l2_best_nb  # noqa: E402
 from engine.tick import TickConfig, run_compiled, run_tick  # noqa: E402
 from engine.tick.layout import NEVER, OI_CXL  # noqa: E402
-from strategies.tick.market_making import SLOTS, GridMarketMaker, grid_mm_step_nb  # noqa: E402
+from strategies.tick.market_making import (  # noqa: E402
+    SLOTS,
+    GridMarketMaker,
+    grid_mm_run_nb,
+    grid_mm_step_nb,
+)
 
 VERSIONS = {"numba": numba.__version__, "numpy": np.__version__}
 
@@ -41,7 +46,7 @@ def run(feed, params):
         S = np.zeros(16)
         S[:SLOTS] = -1
         res = run_compiled(grid_mm_step_nb, feed, cfg, params=strat.params_array(), state=S,
-                           timer_ns=int(p["interval_ns"]))
+                           timer_ns=int(p["interval_ns"]), driver=grid_mm_run_nb)
     f = res.fills
     dq, ok, oq, meta = res.sim.BL
     bb, _ = l2_best_nb(dq, ok, oq, meta, 0)

@@ -19,7 +19,8 @@ from benchmarks.bench_book import replay_merged_nb  # noqa: E402
 from engine.book.codes import NO_TICK  # noqa: E402
 from engine.book.l2_nb import l2_alloc, l2_best_nb  # noqa: E402
 from engine.tick import TickConfig, run_compiled  # noqa: E402
-from engine.tick.layout import W_UNTIL  # noqa: E402
+from engine.tick.l2sim_nb import advance_l2_nb  # noqa: E402
+from engine.tick.layout import S_TIMER, W_END, W_FULL, W_UNTIL  # noqa: E402
 
 VERSIONS = {"numba": numba.__version__, "numpy": np.__version__}
 DEFAULTS = {"mode": "kernel", "step_ns": 1_000_000_000}
@@ -37,6 +38,17 @@ def mid_probe_step_nb(code, D, T, BL, OS, sv, cf, P, S):
         S[1] += 1.0
 
 
+@njit(cache=True)
+def probe_run_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, P, S, timer, wake):
+    while True:
+        code = advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, sv[S_TIMER], wake)
+        if code == W_END or code == W_FULL:
+            return code
+        mid_probe_step_nb(code, D, T, BL, OS, sv, cf, P, S)
+        if code == W_UNTIL:
+            sv[S_TIMER] += timer
+
+
 def run(feed, params):
     D, T = feed.D, feed.T
     if params["mode"] == "kernel":
@@ -48,7 +60,7 @@ def run(feed, params):
                 "best_ask": ba / 100, "best_bid_qty": bq, "best_ask_qty": aq}
     S = np.zeros(4)
     res = run_compiled(mid_probe_step_nb, feed, TickConfig(), state=S,
-                       timer_ns=int(params["step_ns"]))
+                       timer_ns=int(params["step_ns"]), driver=probe_run_nb)
     dq, ok, oq, meta = res.sim.BL
     bb, bq = l2_best_nb(dq, ok, oq, meta, 0)
     ba, aq = l2_best_nb(dq, ok, oq, meta, 1)

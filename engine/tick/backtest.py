@@ -312,7 +312,8 @@ def run_tick_backtest(cfg, strat, market, t0: float) -> TickRunResult:
                                 argument="mode", value=type(strat).__name__,
                                 fix="use mode='python'")
         tres = run_compiled(step, tm.feed, tcfg, params=strat.params_array(),
-                            state=strat.initial_state(), timer_ns=int(timer_ns or 0))
+                            state=strat.initial_state(), timer_ns=int(timer_ns or 0),
+                            driver=getattr(type(strat), "run_nb", None))
         mode = "compiled"
     else:
         tres = run_tick(strat, tm.feed, tcfg, timer_ns=timer_ns)

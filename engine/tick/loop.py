@@ -225,9 +225,14 @@ def drive_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, step, P, S, timer, wake):
 
 
 def run_compiled(step, feed: Feed, config: TickConfig | None = None, *, params=None,
-                 state=None, timer_ns: int = 0, wake: int = 0) -> TickResult:
+                 state=None, timer_ns: int = 0, wake: int = 0, driver=None) -> TickResult:
     """Run an njit ``step`` function (see the module docstring) over ``feed``. ``params`` /
-    ``state``: float64 arrays passed to every call (``state`` is the strategy's memory)."""
+    ``state``: float64 arrays passed to every call (``state`` is the strategy's memory).
+
+    ``driver``: an njit loop with the signature of :func:`drive_l2_nb` minus ``step`` (see
+    ``strategies.tick.market_making.grid_mm_run_nb``). Numba cannot cache a function that
+    receives another jitted function as an argument, so the generic driver compiles again in
+    every new process (seconds); a driver that calls its step by name is cached on disk."""
     if feed.kind != "l2":
         raise ConfigError("the compiled path drives L2 feeds", argument="feed",
                           value=feed.kind, fix="use run_tick for MBO (L3) feeds")
@@ -236,8 +241,11 @@ def run_compiled(step, feed: Feed, config: TickConfig | None = None, *, params=N
     S = np.zeros(16) if state is None else np.ascontiguousarray(state, np.float64)
     sim.sv[L.S_TIMER] = feed.start + timer_ns if timer_ns > 0 else L.NEVER
     while True:
-        code = drive_l2_nb(feed.D, feed.T, feed.Q, sim.BX, sim.BL, sim.OS, sim.F, sim.W, sim.sv,
-                           sim.cf, step, P, S, int(timer_ns), int(wake))
+        args = (feed.D, feed.T, feed.Q, sim.BX, sim.BL, sim.OS, sim.F, sim.W, sim.sv, sim.cf)
+        if driver is not None:
+            code = driver(*args, P, S, int(timer_ns), int(wake))
+        else:
+            code = drive_l2_nb(*args, step, P, S, int(timer_ns), int(wake))
         if code != L.W_FULL:
             break
         sim.grow()

@@ -30,7 +30,20 @@ from numba import njit
 
 from engine.book.codes import NO_TICK
 from engine.book.l2_nb import l2_best_nb
-from engine.tick.layout import C_LPOS, NEVER, OI_CXL, OI_LSTAT, OI_TICK, S_NOW, W_UNTIL
+from engine.tick.l2sim_nb import advance_l2_nb
+from engine.tick.layout import (
+    C_LPOS,
+    NEVER,
+    OI_CXL,
+    OI_LSTAT,
+    OI_TICK,
+    S_NOW,
+    S_STEPS,
+    S_TIMER,
+    W_END,
+    W_FULL,
+    W_UNTIL,
+)
 from engine.tick.orders_nb import cancel_nb, submit_nb
 from engine.types import BUY, CANCELLED, F_POST_ONLY, FILLED, GTC, LIMIT, REJECTED, SELL
 from strategies.base import Strategy
@@ -144,6 +157,32 @@ def as_step_nb(code, D, T, BL, OS, sv, cf, P, S):
     requote_nb(sv, cf, OS, S, bid_t, ask_t, P[3], P[4])
 
 
+@njit(cache=True)
+def grid_mm_run_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, P, S, timer, wake):
+    """Compiled driver of the grid market maker (cached on disk: it calls its step by name)."""
+    while True:
+        code = advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, sv[S_TIMER], wake)
+        if code == W_END or code == W_FULL:
+            return code
+        sv[S_STEPS] += 1
+        grid_mm_step_nb(code, D, T, BL, OS, sv, cf, P, S)
+        if code == W_UNTIL:
+            sv[S_TIMER] += timer
+
+
+@njit(cache=True)
+def as_run_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, P, S, timer, wake):
+    """Compiled driver of the Avellaneda-Stoikov market maker."""
+    while True:
+        code = advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, sv[S_TIMER], wake)
+        if code == W_END or code == W_FULL:
+            return code
+        sv[S_STEPS] += 1
+        as_step_nb(code, D, T, BL, OS, sv, cf, P, S)
+        if code == W_UNTIL:
+            sv[S_TIMER] += timer
+
+
 class _QuotingMM(Strategy):
     """Shared Python side: the state array and the order slots live in ``self.S`` and the
     requote decision runs through the same kernel as the compiled path."""
@@ -176,6 +215,7 @@ class GridMarketMaker(_QuotingMM):
 
     name = "grid_mm"
     step_nb = staticmethod(grid_mm_step_nb)
+    run_nb = staticmethod(grid_mm_run_nb)
     half_spread_ticks: int = 1
 
     def params_array(self) -> np.ndarray:
@@ -229,6 +269,7 @@ class AvellanedaStoikov(_QuotingMM):
 
     name = "avellaneda_stoikov"
     step_nb = staticmethod(as_step_nb)
+    run_nb = staticmethod(as_run_nb)
     gamma: float = 0.1
     kappa: float = 1.5
     tau_s: float = 1.0
