@@ -46,7 +46,8 @@ def ols(x: np.ndarray, y: np.ndarray) -> Fit:
     s2 = (resid**2).sum() / (n - 2)
     se = np.sqrt(s2 / sxx)
     syy = ((y - ym) ** 2).sum()
-    return Fit(float(slope), float(icpt), float(slope / se) if se > 0 else np.inf,
+    t = float(slope / se) if se > 0 else (np.nan if slope == 0 else np.inf)
+    return Fit(float(slope), float(icpt), t,
                float(1 - (resid**2).sum() / syy) if syy > 0 else np.nan, n)
 
 

@@ -214,6 +214,7 @@ class GridMarketMaker(_QuotingMM):
     """Grid market maker (the benchmark loop; see the module docstring)."""
 
     name = "grid_mm"
+    about = "tick: quotes at mid -/+ h ticks, never inside the touch (the benchmark loop)"
     step_nb = staticmethod(grid_mm_step_nb)
     run_nb = staticmethod(grid_mm_run_nb)
     half_spread_ticks: int = 1
@@ -268,6 +269,7 @@ class AvellanedaStoikov(_QuotingMM):
     ``sigma2_init`` in ticks^2 per second, ``gamma`` per tick, ``kappa`` per tick."""
 
     name = "avellaneda_stoikov"
+    about = "tick: Avellaneda-Stoikov reservation price and spread, inventory limits"
     step_nb = staticmethod(as_step_nb)
     run_nb = staticmethod(as_run_nb)
     gamma: float = 0.1

@@ -23,6 +23,7 @@ from strategies.base import Strategy
 
 class OfiTaker(Strategy):
     name = "ofi_taker"
+    about = "tick: market orders in the direction of order-flow imbalance, held for a horizon"
     window_ns: int = 1_000_000_000
     threshold: float = 500.0
     order_qty: float = 100.0
