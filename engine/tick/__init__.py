@@ -9,21 +9,21 @@ Imported lazily so that ``tape --help`` does not pay for numba.
 
 from __future__ import annotations
 
-_WHERE = {
-    "TickConfig": "engine.tick.sim",
-    "TickSim": "engine.tick.sim",
-    "build_feed": "engine.tick.feed",
-    "Feed": "engine.tick.feed",
-    "run_tick": "engine.tick.loop",
-    "run_compiled": "engine.tick.loop",
-    "TickResult": "engine.tick.loop",
-}
-__all__ = sorted(_WHERE)
+__all__ = ["Feed", "TickConfig", "TickResult", "TickSim", "build_feed", "run_compiled",
+           "run_tick"]
 
 
 def __getattr__(name: str):
-    if name in _WHERE:
-        import importlib
+    if name in ("TickConfig", "TickSim"):
+        from engine.tick import sim
 
-        return getattr(importlib.import_module(_WHERE[name]), name)
+        return getattr(sim, name)
+    if name in ("Feed", "build_feed"):
+        from engine.tick import feed
+
+        return getattr(feed, name)
+    if name in ("TickResult", "run_compiled", "run_tick"):
+        from engine.tick import loop
+
+        return getattr(loop, name)
     raise AttributeError(f"module 'engine.tick' has no attribute {name!r}")
