@@ -95,6 +95,9 @@ def test_tick_config_errors(samples):
     with pytest.raises(ConfigError, match="unknown"):
         engine.run(market=str(samples / BINANCE), strategy="avellaneda_stoikov",
                    tick=dict(latency=5))
+    with pytest.raises(ConfigError, match="broker.commission"):
+        engine.run(market=str(samples / BINANCE), strategy="avellaneda_stoikov",
+                   commission=0.001, tick=dict(tick_size=0.1))
 
 
 def test_impact_estimate_is_positive_and_linear_for_small_imbalance(samples):

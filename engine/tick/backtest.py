@@ -292,6 +292,18 @@ def run_tick_backtest(cfg, strat, market, t0: float) -> TickRunResult:
     if unknown:
         raise ConfigError("unknown tick key", argument=f"tick.{sorted(unknown)[0]}",
                           fix="see engine/tick/backtest.py for the [tick] keys")
+    c = cfg.commission
+    if c.model != "none" and (c.rate or c.maker or c.per_share or c.fixed or c.minimum):
+        raise ConfigError("tick runs take their fees from [tick]", argument="broker.commission",
+                          value=c.as_dict(), fix="set tick.maker_fee / tick.taker_fee instead")
+    if cfg.slippage.model != "none":
+        raise ConfigError("tick runs fill on the order book: no slippage model",
+                          argument="broker.slippage", value=cfg.slippage.as_dict(),
+                          fix="remove it (impact overlays: tick.impact)")
+    for key in ("start", "end"):
+        if getattr(cfg, key) is not None:
+            raise ConfigError("tick runs replay the whole file", argument=f"data.{key}",
+                              value=getattr(cfg, key), fix="cut the data file instead")
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in tick.items() if k in _SIM_KEYS}
     tcfg = TickConfig(**kw, seed=cfg.seed)
     tm = load_tick_market(market, tick, cfg.seed)
