@@ -141,6 +141,21 @@ def test_random_entry_latency_is_seeded_and_within_bounds():
     assert np.array_equal(lats[0], lats[1]) and not np.array_equal(lats[0], lats[2])
 
 
+def test_latency_replayed_from_a_recorded_series():
+    # entry latency 100 ns before t=10, 5 ns from t=10; responses 50 ns throughout
+    series = ("series", np.array([0, 10]), np.array([100.0, 5.0]))
+    sim = sim_for(BOOK, entry_latency=series, response_latency=("series", [0], [50]))
+    a = sim.submit(BUY, 1.0)  # sent at 0: arrives at 100
+    sim.advance(12)
+    b = sim.submit(BUY, 1.0)  # sent at 12: arrives at 17, before a
+    sim.advance(None)
+    assert list(sim.oi[[a, b], L.OI_LAT]) == [100, 5]
+    assert list(sim.fills["order_id"]) == [b, a] and list(sim.fills["ts"]) == [17, 100]
+    assert sim.notes[0, L.N_VIS] == 67  # 17 + 50
+    with pytest.raises(ConfigError, match="sorted"):
+        sim_for(BOOK, entry_latency=("series", [5, 1], [1, 1]))
+
+
 def test_post_only_rejected_when_crossing_and_rests_otherwise():
     sim = sim_for(BOOK)
     a = sim.submit(BUY, 1.0, limit=101.0, post_only=True)

@@ -108,7 +108,9 @@ QUEUE_NAMES = {"conservative": Q_CONSERVATIVE, "probabilistic": Q_PROBABILISTIC}
 LAT_CONSTANT = 0  # a
 LAT_UNIFORM = 1  # uniform integer in [a, b]
 LAT_EXPONENTIAL = 2  # a + exponential with mean b
-LAT_NAMES = {"constant": LAT_CONSTANT, "uniform": LAT_UNIFORM, "exponential": LAT_EXPONENTIAL}
+LAT_SERIES = 3  # replayed from a recorded (time, latency) series: a = offset, b = length
+LAT_NAMES = {"constant": LAT_CONSTANT, "uniform": LAT_UNIFORM, "exponential": LAT_EXPONENTIAL,
+             "series": LAT_SERIES}
 
 IMP_OFF = 0
 IMP_LINEAR = 1  # permanent: shift += coef * signed qty (Kyle's lambda)

@@ -30,11 +30,13 @@ from engine.tick.layout import (
     C_RESP_B,
     C_TAKER,
     C_TICK,
+    CF_SIZE,
     IMP_LINEAR,
     IMP_OFF,
     IMP_SQRT,
     IMP_TRANSIENT,
     LAT_CONSTANT,
+    LAT_SERIES,
     LAT_UNIFORM,
     N_IDX,
     N_KIND,
@@ -72,6 +74,7 @@ from engine.tick.layout import (
     S_RNG,
     S_SMAX,
     S_SMIN,
+    SV_SIZE,
 )
 from engine.types import (
     CANCELLED,
@@ -112,10 +115,26 @@ def rand_nb(sv, k):
 
 
 @njit(cache=True)
-def latency_nb(sv, kind, a, b):
-    """One latency draw (ns) of model ``kind`` with parameters a, b (layout LAT_*)."""
+def latency_nb(sv, cf, kind, a, b, t):
+    """One latency (ns) of model ``kind`` with parameters a, b (layout LAT_*) for an event at
+    time ``t``. LAT_SERIES: a recorded series stored after the layouts' fixed slots
+    (times in ``sv[SV_SIZE + a + j]``, latencies in ``cf[CF_SIZE + a + j]``, j < b): the
+    latency recorded last at or before ``t`` (the first one before the series starts)."""
     if kind == LAT_CONSTANT:
         return np.int64(a)
+    if kind == LAT_SERIES:
+        off = np.int64(a)
+        n = np.int64(b)
+        lo = 0
+        hi = n
+        while lo < hi:  # first index with time > t
+            mid = (lo + hi) >> 1
+            if sv[SV_SIZE + off + mid] <= t:
+                lo = mid + 1
+            else:
+                hi = mid
+        j = lo - 1 if lo > 0 else 0
+        return np.int64(cf[CF_SIZE + off + j])
     u = rand_nb(sv, S_RNG)
     if kind == LAT_UNIFORM:
         return np.int64(a + math.floor(u * (b - a + 1.0)))
@@ -135,7 +154,7 @@ def price_nb(cf, tick):
 def note_nb(sv, cf, notes, t, kind, idx, status):
     """Queue a response leaving the exchange at ``t``; it reaches the strategy after the
     response latency, never before an earlier response (one ordered channel)."""
-    vis = t + latency_nb(sv, sv[S_RESP], cf[C_RESP_A], cf[C_RESP_B])
+    vis = t + latency_nb(sv, cf, sv[S_RESP], cf[C_RESP_A], cf[C_RESP_B], t)
     if vis < sv[S_LASTVIS]:
         vis = sv[S_LASTVIS]
     sv[S_LASTVIS] = vis
@@ -178,7 +197,7 @@ def submit_nb(sv, cf, orders, oi, of, live, now, side, otype, tif, flags, size, 
     n = sv[S_NORD]
     if n >= orders.shape[0]:
         return -1
-    lat = latency_nb(sv, sv[S_ENTRY], cf[C_ENTRY_A], cf[C_ENTRY_B])
+    lat = latency_nb(sv, cf, sv[S_ENTRY], cf[C_ENTRY_A], cf[C_ENTRY_B], now)
     o = orders[n]
     o.order_id = n
     o.ts = now
@@ -228,7 +247,7 @@ def cancel_nb(sv, cf, orders, oi, now, oid):
     st = oi[oid, OI_LSTAT]
     if st == FILLED or st == CANCELLED or st == REJECTED or oi[oid, OI_CXL] != NEVER:
         return False
-    t = now + latency_nb(sv, sv[S_ENTRY], cf[C_ENTRY_A], cf[C_ENTRY_B])
+    t = now + latency_nb(sv, cf, sv[S_ENTRY], cf[C_ENTRY_A], cf[C_ENTRY_B], now)
     if t < oi[oid, OI_ARRIVE]:
         t = oi[oid, OI_ARRIVE]  # one channel: a cancel never overtakes its order
     oi[oid, OI_CXL] = t

@@ -28,19 +28,43 @@ from engine.types import empty as empty_records
 _TIFS = {"GTC": GTC, "IOC": IOC, "FOK": FOK}
 
 
+def _series(value, argument: str) -> tuple[np.ndarray, np.ndarray]:
+    """("series", times ns, latencies ns) -> validated int64 arrays."""
+    try:
+        ts = np.asarray(value[1], dtype=np.int64)
+        lat = np.asarray(value[2], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError("a latency series needs numeric times and latencies",
+                          argument=argument, value=type(value[1]).__name__,
+                          fix="('series', times_ns, latencies_ns)") from None
+    if ts.ndim != 1 or ts.shape != lat.shape or len(ts) == 0:
+        raise ConfigError("a latency series needs two 1-D arrays of the same, non-zero length",
+                          argument=argument, value=(ts.shape, lat.shape),
+                          fix="('series', times_ns, latencies_ns)")
+    if np.any(np.diff(ts) < 0) or not np.all(np.isfinite(lat)) or np.any(lat < 0):
+        raise ConfigError("latency series times must be sorted and latencies finite, >= 0",
+                          argument=argument, fix="sort by time; drop bad rows")
+    return ts, np.rint(lat)
+
+
 def _latency_spec(value, argument: str) -> tuple[int, float, float]:
-    """ns int -> constant; ("uniform", a, b) / ("exponential", a, mean) -> seeded random."""
+    """ns int -> constant; ("uniform", a, b) / ("exponential", a, mean) -> seeded random;
+    ("series", times, latencies) -> replayed (offset and length are set by TickSim)."""
     if isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 0:
         return L.LAT_CONSTANT, float(value), 0.0
+    if isinstance(value, tuple | list) and len(value) == 3 and value[0] == "series":
+        ts, _ = _series(value, argument)
+        return L.LAT_SERIES, 0.0, float(len(ts))
     if isinstance(value, tuple | list) and len(value) == 3 and value[0] in L.LAT_NAMES \
+            and isinstance(value[1], int | float) and isinstance(value[2], int | float) \
             and value[1] >= 0 and value[2] >= 0:
         if value[0] == "uniform" and value[2] < value[1]:
             raise ConfigError("uniform latency needs low <= high", argument=argument,
                               value=value, fix="e.g. ('uniform', 500_000, 2_000_000)")
         return L.LAT_NAMES[value[0]], float(value[1]), float(value[2])
     raise ConfigError("latency must be ns >= 0 or (model, a, b)", argument=argument, value=value,
-                      fix="e.g. 1_000_000, ('uniform', 500_000, 2_000_000) or "
-                          "('exponential', 500_000, 300_000)")
+                      fix="e.g. 1_000_000, ('uniform', 500_000, 2_000_000), "
+                          "('exponential', 500_000, 300_000) or ('series', times, latencies)")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -87,11 +111,25 @@ class TickSim:
                  fill_capacity: int = 8192) -> None:
         self.feed = feed
         self.config = cfg = config or TickConfig()
-        sv = np.zeros(L.SV_SIZE, np.int64)
-        cf = np.zeros(L.CF_SIZE, np.float64)
+        # recorded latency series live after the fixed slots: times in sv, latencies in cf
+        series = []
+        for value in (cfg.entry_latency, cfg.response_latency):
+            series.append(_series(value, "latency") if isinstance(value, tuple | list)
+                          and len(value) == 3 and value[0] == "series" else None)
+        extra = sum(len(x[0]) for x in series if x is not None)
+        sv = np.zeros(L.SV_SIZE + extra, np.int64)
+        cf = np.zeros(L.CF_SIZE + extra, np.float64)
         sv[L.S_QMODEL] = L.Q_L3 if feed.kind == "l3" else L.QUEUE_NAMES[cfg.queue]
         sv[L.S_ENTRY], cf[L.C_ENTRY_A], cf[L.C_ENTRY_B] = _latency_spec(cfg.entry_latency, "")
         sv[L.S_RESP], cf[L.C_RESP_A], cf[L.C_RESP_B] = _latency_spec(cfg.response_latency, "")
+        off = 0
+        for a_slot, ser in ((L.C_ENTRY_A, series[0]), (L.C_RESP_A, series[1])):
+            if ser is not None:
+                n = len(ser[0])
+                sv[L.SV_SIZE + off: L.SV_SIZE + off + n] = ser[0]
+                cf[L.CF_SIZE + off: L.CF_SIZE + off + n] = ser[1]
+                cf[a_slot] = off
+                off += n
         sv[L.S_PARTIAL] = int(cfg.partial_fills)
         sv[L.S_SHARED] = int(feed.feed_latency == "none")
         sv[L.S_BATCH] = int(feed.has_batches)
