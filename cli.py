@@ -11,6 +11,7 @@ import click
 from data.commands import data as data_commands
 from engine.book import commands as book_commands
 from reports import commands as report_commands
+from strategies.statarb import commands as statarb_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +24,7 @@ main.add_command(data_commands)
 main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
+main.add_command(statarb_commands.pairs)
 
 if __name__ == "__main__":
     main()
