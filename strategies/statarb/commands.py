@@ -87,6 +87,6 @@ def pairs(sources, symbols, start, end, alpha, method, log_prices, both_orders, 
         from reports.html import atomic_write_text
 
         buf = io.StringIO()
-        table.to_csv(buf, index=False, float_format="%r")
+        table.to_csv(buf, index=False)
         atomic_write_text(Path(out), buf.getvalue())
         click.echo(f"wrote {out}")
