@@ -11,6 +11,7 @@ import click
 from data.commands import data as data_commands
 from engine.book import commands as book_commands
 from reports import commands as report_commands
+from strategies.signals import commands as signal_commands
 from strategies.statarb import commands as statarb_commands
 
 
@@ -25,6 +26,7 @@ main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
 main.add_command(statarb_commands.pairs)
+main.add_command(signal_commands.sentiment)
 
 if __name__ == "__main__":
     main()
