@@ -133,3 +133,13 @@ def test_rebalance_mask_rules():
     assert rebalance_mask(ts, "2", start=1).tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
     with pytest.raises(ConfigError, match="rebalance"):
         rebalance_mask(ts, "fortnightly")
+
+
+def test_incremental_schedule_matches_the_mask(closes):
+    from strategies.statarb.schedule import Schedule
+
+    ts, _ = closes
+    for every in ("daily", "weekly", "monthly", 7, "3"):
+        sch = Schedule(every)
+        got = [sch.due(i, int(t)) for i, t in enumerate(ts[:800])]
+        np.testing.assert_array_equal(got, rebalance_mask(ts[:800], every))

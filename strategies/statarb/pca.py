@@ -109,6 +109,11 @@ class BasketParams:
     leverage: float = 1.0
     periods: float = 252.0
 
+    def resolved_min_kappa(self) -> float:
+        if self.min_kappa is None or self.min_kappa < 0:
+            return 2.0 * self.periods / self.reg_window
+        return self.min_kappa
+
     def check(self) -> BasketParams:
         if self.reg_window < 10 or self.corr_window < self.reg_window:
             raise ConfigError("need 10 <= reg_window <= corr_window", argument="reg_window",
@@ -124,38 +129,46 @@ class BasketParams:
         return self
 
 
+def basket_step(window_closes: np.ndarray, side: np.ndarray, params: BasketParams,
+                min_kappa: float) -> tuple[np.ndarray | None, np.ndarray]:  # fmt: skip
+    """One decision from the last ``corr_window + 1`` closes ``(W+1, N)``: ``(weights, sides)``;
+    weights is None (and sides unchanged) when fewer than ``n_factors + 2`` stocks have a full
+    window. Stocks without a full window are closed (weight 0, side 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        window = window_closes[1:] / window_closes[:-1] - 1.0
+    N = window.shape[1]
+    cols = np.flatnonzero(np.isfinite(window).all(axis=0))
+    if len(cols) < params.n_factors + 2:
+        return None, side
+    model = fit_residual_model(window[:, cols], n_factors=params.n_factors,
+                               reg_window=params.reg_window, periods=params.periods,
+                               min_kappa=min_kappa)  # fmt: skip
+    s = np.full(N, np.nan)
+    s[cols] = model.s_score
+    new = next_sides(side, s, params)
+    active = np.zeros(N, dtype=bool)
+    active[cols] = True
+    new[~active] = 0
+    row = np.zeros(N)
+    row[cols] = hedged_weights(model, new[cols], params.leverage)
+    return row, new
+
+
 def basket_weights(closes: np.ndarray, decide: np.ndarray, params: BasketParams) -> np.ndarray:
     """Target weights ``(T, N)`` from closes ``(T, N)`` (NaN = no price): a row of weights on
     each bar where ``decide`` is True and a full window exists, NaN rows elsewhere (keep the
     current positions). Row t uses ``closes[:t+1]`` only."""
     params = params.check()
     T, N = closes.shape
-    min_kappa = (2.0 * params.periods / params.reg_window if params.min_kappa is None
-                 else params.min_kappa)  # fmt: skip
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rets = closes[1:] / closes[:-1] - 1.0  # rets[t-1] is the return ending at bar t
     out = np.full((T, N), np.nan)
     side = np.zeros(N, dtype=np.int64)
     W = params.corr_window
     for t in np.flatnonzero(decide):
         if t < W:
             continue
-        window = rets[t - W : t]  # returns ending at bars t-W+1 .. t
-        cols = np.flatnonzero(np.isfinite(window).all(axis=0))
-        if len(cols) < params.n_factors + 2:
-            continue
-        model = fit_residual_model(window[:, cols], n_factors=params.n_factors,
-                                   reg_window=params.reg_window, periods=params.periods,
-                                   min_kappa=min_kappa)  # fmt: skip
-        s = np.full(N, np.nan)
-        s[cols] = model.s_score
-        side = next_sides(side, s, params)
-        active = np.zeros(N, dtype=bool)
-        active[cols] = True
-        side[~active] = 0
-        row = np.zeros(N)
-        row[cols] = hedged_weights(model, side[cols], params.leverage)
-        out[t] = row
+        row, side = basket_step(closes[t - W : t + 1], side, params, params.resolved_min_kappa())
+        if row is not None:
+            out[t] = row
     return out
 
 

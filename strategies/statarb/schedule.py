@@ -44,3 +44,32 @@ def rebalance_mask(ts: np.ndarray, every: int | str, *, start: int = 0) -> np.nd
     mask[:] = first
     mask[:start] = False
     return mask
+
+
+class Schedule:
+    """Incremental form of :func:`rebalance_mask` for ``on_bar``: ``due(i, now_ns)`` must be
+    called once per bar in order and returns the mask value of that bar."""
+
+    def __init__(self, every: int | str, *, start: int = 0) -> None:
+        rebalance_mask(np.zeros(1, np.int64), every)  # validate once, same errors
+        if isinstance(every, str) and every.strip().isdigit():
+            every = int(every)
+        self.every = every
+        self.start = start
+        self._last_key: int | None = None
+
+    def _key(self, now_ns: int) -> int:
+        days = now_ns // NS_PER_DAY
+        if self.every == "daily":
+            return days
+        if self.every == "weekly":
+            return (days + 3) // 7
+        return int(np.datetime64(now_ns, "ns").astype("datetime64[M]").astype(np.int64))
+
+    def due(self, i: int, now_ns: int) -> bool:
+        if isinstance(self.every, int):
+            return i >= self.start and (i - self.start) % self.every == 0
+        key = self._key(int(now_ns))
+        first = key != self._last_key
+        self._last_key = key
+        return first and i >= self.start
