@@ -13,6 +13,9 @@ portfolio (weight 0) and counted in ``report_stats()``.
   ``min_names`` usable signals, or all scores equal, the portfolio goes flat.
 * ``weight`` files: the joined weights are the targets (missing/stale -> 0).
 
+Orders go out only when a decision's weights differ from the last ones sent (holding the same
+targets does not rebalance the drift).
+
 This is the protocol of studies that score news with language models and trade the next day:
 a signal stamped after the close is first usable at the next bar's close and fills at the open
 after it.
@@ -103,6 +106,7 @@ class SignalLongShort(Strategy):
         self.decisions: list[tuple[int, int, np.ndarray]] = []
         self.counts = {"ok": 0, "missing": 0, "stale": 0}
         self.flat_decisions = 0
+        self._last: np.ndarray | None = None
 
     def on_bar(self, ctx) -> None:
         if not self._schedule.due(ctx.i, ctx.now):
@@ -124,6 +128,9 @@ class SignalLongShort(Strategy):
         if not np.any(w):
             self.flat_decisions += 1
         self.decisions.append((ctx.now, ctx.i, w))
+        if self._last is not None and np.array_equal(w, self._last):
+            return  # same targets as last sent: no orders (no drift rebalancing)
+        self._last = w
         ctx.order_target_weights({s: float(v) for s, v in zip(syms, w, strict=True) if v})
 
     def report_stats(self) -> dict[str, float]:
