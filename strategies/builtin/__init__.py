@@ -3,9 +3,13 @@ builds on it)."""
 
 from __future__ import annotations
 
+from strategies.agent.strategy import Agent
 from strategies.builtin.buy_and_hold import BuyAndHold
 from strategies.builtin.sma_cross import SmaCross
+from strategies.signals.longshort import SignalLongShort
+from strategies.statarb.basket import Basket
+from strategies.statarb.pairs import Pairs
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross, Pairs, Basket, SignalLongShort, Agent)}
 
-__all__ = ["BUILTINS", "BuyAndHold", "SmaCross"]
+__all__ = ["BUILTINS", "Agent", "Basket", "BuyAndHold", "Pairs", "SignalLongShort", "SmaCross"]

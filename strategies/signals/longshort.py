@@ -29,6 +29,7 @@ import numpy as np
 
 from data.errors import StrategyError
 from data.timeutil import parse_duration
+from engine import types as T
 from strategies.base import Param, Strategy
 from strategies.signals.asof import MISSING, STALE, asof_join, read_signals
 from strategies.statarb.schedule import Schedule
@@ -107,6 +108,7 @@ class SignalLongShort(Strategy):
         self.counts = {"ok": 0, "missing": 0, "stale": 0}
         self.flat_decisions = 0
         self._last: np.ndarray | None = None
+        self.rejected = 0
 
     def on_bar(self, ctx) -> None:
         if not self._schedule.due(ctx.i, ctx.now):
@@ -133,6 +135,10 @@ class SignalLongShort(Strategy):
         self._last = w
         ctx.order_target_weights({s: float(v) for s, v in zip(syms, w, strict=True) if v})
 
+    def on_order(self, ctx, order) -> None:
+        if order["status"] == T.REJECTED:
+            self.rejected += 1  # e.g. max_leverage: reported, the next decision retries
+
     def report_stats(self) -> dict[str, float]:
         return {
             "signal_decisions": len(self.decisions),
@@ -140,4 +146,5 @@ class SignalLongShort(Strategy):
             "signal_ok": self.counts["ok"],
             "signal_missing": self.counts["missing"],
             "signal_stale": self.counts["stale"],
+            "orders_rejected": self.rejected,
         }

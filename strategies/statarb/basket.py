@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from data.errors import StrategyError
+from engine import types as T
 from strategies.base import Param, Strategy
 from strategies.statarb.pca import BasketParams, basket_step
 from strategies.statarb.schedule import Schedule
@@ -44,6 +45,8 @@ class Basket(Strategy):
         self.side = np.zeros(len(ctx.symbols), dtype=np.int64)
         self.decisions: list[tuple[int, int, np.ndarray]] = []  # (ts, i, weights)
         self._kappa = self.model_params.resolved_min_kappa()
+        self.rejected = 0
+        self._open: list[int] = []  # open residual positions (before hedging) per decision
 
     def on_bar(self, ctx) -> None:
         W = self.corr_window
@@ -54,14 +57,21 @@ class Basket(Strategy):
         if row is None:
             return
         self.decisions.append((ctx.now, ctx.i, row))
+        self._open.append(int(np.count_nonzero(self.side)))
         ctx.order_target_weights({s: float(w) for s, w in zip(ctx.symbols, row, strict=True) if w})
+
+    def on_order(self, ctx, order) -> None:
+        if order["status"] == T.REJECTED:
+            self.rejected += 1  # e.g. max_leverage: reported, the next decision retries
 
     def report_stats(self) -> dict[str, float]:
         if not self.decisions:
-            return {"basket_decisions": 0}
+            return {"basket_decisions": 0, "orders_rejected": self.rejected}
         w = np.array([d[2] for d in self.decisions])
         return {
             "basket_decisions": len(self.decisions),
-            "basket_mean_positions": float((w != 0).sum(axis=1).mean()),
+            "basket_mean_open_signals": float(np.mean(self._open)),
+            "basket_mean_gross": float(np.abs(w).sum(axis=1).mean()),
             "basket_mean_net_weight": float(w.sum(axis=1).mean()),
+            "orders_rejected": self.rejected,
         }

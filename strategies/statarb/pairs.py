@@ -11,7 +11,9 @@ bar's close (orders fill at the next open by default):
 
 Sizing: ``dollar_neutral`` puts ``gross / 2`` of equity on each leg; ``hedge_ratio`` holds
 ``beta`` units of x per unit of y (value split ``P_y : |beta| P_x``), scaled to ``gross``. The
-weights are set when a position opens and kept until it closes.
+weights are set when a position opens and kept until it closes. A long-short book of gross 1
+sits at the broker's default ``max_leverage = 1``: give ``max_leverage = 2`` (as the examples
+do). If a leg is rejected anyway, the other leg is closed at once (``leg_rejected`` event).
 
 ``report_stats()`` gives the Engle-Granger p-value, hedge ratio and half-life of the whole run
 (an in-sample diagnostic computed after the last bar, never used for decisions).
@@ -24,6 +26,7 @@ import math
 import numpy as np
 
 from data.errors import StrategyError
+from engine import types as T
 from strategies.base import Param, Strategy
 from strategies.statarb.coint import engle_granger
 from strategies.statarb.hedge import kalman_hedge, ols_hedge
@@ -141,6 +144,16 @@ class Pairs(Strategy):
         self.state = new
         self.events.append((ctx.now, ctx.i, event, z, beta))
 
+    def on_order(self, ctx, order) -> None:
+        """A rejected leg (e.g. ``max_leverage`` when ``gross`` is at the broker's limit) must
+        not leave half a pair: flatten both legs and record the event."""
+        if order["status"] != T.REJECTED or self.state == FLAT:
+            return
+        reason = T.REJECT_NAMES[int(order["reject_reason"])]
+        ctx.order_target_weights({})
+        self.state = FLAT
+        self.events.append((ctx.now, ctx.i, f"leg_rejected:{reason}", math.nan, math.nan))
+
     def on_stop(self, ctx) -> None:
         y, x = ctx.close(self._jy), ctx.close(self._jx)
         if self.log_prices:
@@ -153,6 +166,7 @@ class Pairs(Strategy):
             self._stats = {"pair_eg_error": str(exc)}
         self._stats["pair_entries"] = sum(e[2].startswith("open") for e in self.events)
         self._stats["pair_stops"] = sum(e[2] == "stop" for e in self.events)
+        self._stats["pair_leg_rejects"] = sum(e[2].startswith("leg_rejected") for e in self.events)
 
     def report_stats(self) -> dict[str, float]:
         """Pair diagnostics for stats.json / the report (after the run)."""
