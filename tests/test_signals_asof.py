@@ -122,3 +122,23 @@ def test_read_tweets_names_bad_line(tmp_path):
     )
     with pytest.raises(DataError, match="row 2"):
         read_tweets([p])
+
+
+def test_read_signals_parquet_with_datetime_column(tmp_path):
+    import polars as pl
+
+    p = tmp_path / "s.parquet"
+    pl.DataFrame(
+        {
+            "ts": pl.Series(["2020-01-02 21:00", "2020-01-01 21:00"]).str.to_datetime(
+                time_zone="UTC"
+            ),
+            "symbol": ["A", "A"],
+            "score": [0.25, -0.5],
+        }
+    ).write_parquet(p)
+    s = read_signals(p)
+    assert s.kind == "score" and s.value.tolist() == [-0.5, 0.25]
+    assert s.ts[0] == np.datetime64("2020-01-01T21:00", "ns").astype(np.int64)
+    j = asof_join(s, [s.ts[0] - 1, s.ts[0], s.ts[1] + D], ["A"])
+    assert j.status[:, 0].tolist() == [MISSING, OK, OK] and j.value[2, 0] == 0.25
