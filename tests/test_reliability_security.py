@@ -34,6 +34,12 @@ ALLOWED = {
     ("benchmarks/runners/rl_env_finrl.py", "importlib.util.spec_from_file_location"):
         "the benchmark loads the FinRL environment from the peer's installed package, a path "
         "the benchmark computes itself; not part of the engine",
+    ("strategies/agent/deciders.py", "importlib.util.spec_from_file_location"):
+        "the agent strategy's 'agent' parameter names the user's own decision function "
+        "(file.py:name), as a strategy reference does; data files never choose it",
+    ("strategies/agent/deciders.py", "importlib.import_module"):
+        "the agent strategy's 'agent' parameter names the user's own decision function "
+        "(package.module:name), as a strategy reference does; data files never choose it",
 }
 
 
