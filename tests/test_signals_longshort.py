@@ -114,6 +114,13 @@ def test_sentiment_example_end_to_end(tmp_path):
     assert len(res.fills) > 50
 
 
+def test_a_signal_file_for_other_symbols_is_an_error(tmp_path):
+    market = goog_msft("2015-01-01", "2015-02-28")
+    sig = write(tmp_path, [(int(market["GOOG"]["ts"][0]), "AAPL", 1.0)])
+    with pytest.raises(StrategyError, match="no symbol of the signal file"):
+        run(market, SignalLongShort(signals=str(sig)))
+
+
 def test_bad_parameters():
     with pytest.raises(StrategyError, match="signal file"):
         SignalLongShort()

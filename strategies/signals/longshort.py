@@ -103,6 +103,10 @@ class SignalLongShort(Strategy):
 
     def init(self, ctx) -> None:
         self.table = read_signals(self.signals, value_column=self.value or None)
+        if not set(self.table.symbols) & set(ctx.symbols):
+            raise StrategyError("no symbol of the signal file is in the market data",
+                                argument="signals", value=self.table.symbols[:10],
+                                fix=f"give signals for some of {', '.join(ctx.symbols[:10])}")  # fmt: skip
         self._schedule = Schedule(self.rebalance)
         self.decisions: list[tuple[int, int, np.ndarray]] = []
         self.counts = {"ok": 0, "missing": 0, "stale": 0}
