@@ -10,6 +10,10 @@ calling the agent and gives the identical run.
 
 Invalid decisions (and exceptions raised by the decider) follow ``on_invalid``: ``hold`` keeps
 the current targets, ``flat`` closes everything, ``raise`` stops the run with a StrategyError.
+
+In Python, ``Agent(decider=callable, **params)`` takes any callable; give the parameters to the
+constructor: ``engine.run(strategy=instance, params={...})`` rebuilds the instance from its
+parameters, and a rebuilt instance has no ``decider`` (it falls back to ``agent``).
 """
 
 from __future__ import annotations
