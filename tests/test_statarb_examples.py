@@ -53,12 +53,14 @@ def test_sentiment_and_agent_examples_with_exact_replay(tmp_path, monkeypatch):
     tape("run", "examples/sentiment_longshort.toml", "-p", f"signals={sig}", "-o",
          str(tmp_path / "ls"), "--no-report")  # fmt: skip
     s = stats(tmp_path / "ls")
-    assert s["signal_decisions"] == 564 and s["signal_ok"] > 1000
+    bars = json.loads((tmp_path / "ls" / "manifest.json").read_text())["counts"]["bars"]
+    assert bars == 565  # 2014-01-02 .. 2016-03-31, both days included
+    assert s["signal_decisions"] == bars and s["signal_ok"] > 1000
     log = tmp_path / "agent.jsonl"
     tape("run", "examples/agent_rules.toml", "-p", f"log={log}", "-o", str(tmp_path / "a"),
          "--no-report")  # fmt: skip
     a = stats(tmp_path / "a")
-    assert a["agent_steps"] == 564 and a["agent_invalid"] == 0
+    assert a["agent_steps"] == bars and a["agent_invalid"] == 0
     tape("run", "examples/agent_rules.toml", "-p", f"agent=replay:{log}", "-p", "log=",
          "-o", str(tmp_path / "b"), "--no-report")  # fmt: skip
     for f in ("equity.csv", "fills.csv", "orders.csv", "trades.csv"):

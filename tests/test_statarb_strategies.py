@@ -146,16 +146,16 @@ def test_basket_no_look_ahead(basket_run):
 
 
 def test_a_rejected_leg_flattens_the_pair():
-    # gross 1 at the broker's max_leverage 1: the second leg can be rejected; the strategy
-    # must not stay one-legged
+    # gross 1 (0.5 per leg) against max_leverage 0.7: the first leg fills, the second is
+    # rejected; the strategy must close the first instead of holding half a pair
     market = pair_market("KO/PEP")
     strat = Pairs(hedge="ols")
-    res = run(market, strat, max_leverage=1.0)
+    res = run(market, strat, max_leverage=0.7)
     rejected = [e for e in strat.events if e[2].startswith("leg_rejected")]
     assert rejected and all(e[2] == "leg_rejected:max_leverage" for e in rejected)
     assert strat.report_stats()["pair_leg_rejects"] == len(rejected)
-    pos = res.equity  # after the last bar no single leg is left open without its partner
-    assert len(pos) == len(np.unique(np.concatenate([b["ts"] for b in market.values()])))
+    opens = [e for e in strat.events if e[2].startswith("open")]
+    assert len(rejected) == len(opens)  # every entry hit the limit and was unwound
     tr = res.trades
-    open_legs = tr[tr["status"] == "open"]
-    assert len(open_legs) in (0, 2)
+    assert (tr["status"] == "closed").all()  # nothing left one-legged at the end
+    assert len(tr) == len(opens)  # one round trip (the filled leg) per unwound entry

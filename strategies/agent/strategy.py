@@ -38,7 +38,7 @@ from strategies.statarb.schedule import Schedule
 
 class Agent(Strategy):
     name = "agent"
-    about = "Calls a decision function (rules, an LLM client, any callable) with JSON observations"
+    about = "calls a decision function (rules, an LLM client, any callable) with JSON observations"
 
     agent: str = Param("rules", help="rules | replay:<log.jsonl> | pkg.module:name | file.py:name")
     decide: str = Param("1", help="bars between decisions, or daily / weekly / monthly")

@@ -77,7 +77,7 @@ def long_short_weights(scores: np.ndarray, *, quantile: float, weighting: str, g
 
 class SignalLongShort(Strategy):
     name = "signal_long_short"
-    about = "Trade an external signal file (as-of join) as a long-short or weight portfolio"
+    about = "trade an external signal file (as-of join) as a long-short or weight portfolio"
 
     signals: str = Param("", help="CSV/Parquet file with ts, symbol and score or weight")
     value: str = Param("", help="value column (default: score or weight, whichever exists)")

@@ -14,7 +14,7 @@ from strategies.statarb.schedule import Schedule
 
 class Basket(Strategy):
     name = "basket"
-    about = "Residual mean reversion against PCA factors (Avellaneda-Lee), factor-hedged weights"
+    about = "residual mean reversion against PCA factors (Avellaneda-Lee), factor-hedged weights"
 
     rebalance: str = Param("5", help="bars between decisions, or daily / weekly / monthly")
     corr_window: int = Param(252, min=20, help="returns for the correlation matrix (bars)")

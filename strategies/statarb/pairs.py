@@ -74,7 +74,7 @@ def leg_weights(side: int, sizing: str, gross: float, beta: float, py: float, px
 
 class Pairs(Strategy):
     name = "pairs"
-    about = "Pairs trading on a rolling-OLS or Kalman hedge ratio with z-score entry/exit/stop"
+    about = "pairs trading on a rolling-OLS or Kalman hedge ratio with z-score entry/exit/stop"
 
     y: str = Param("", help="dependent leg (default: the first symbol)")
     x: str = Param("", help="hedge leg (default: the second symbol)")
