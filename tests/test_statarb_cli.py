@@ -50,3 +50,30 @@ def test_tape_sentiment_writes_a_signal_file(tmp_path):
     assert set(df["symbol"]) == {"GOOG", "MSFT"}
     assert df["ts"].str.endswith("T20:00:00Z").all()
     assert df["n_tweets"].sum() == 3601 + 7607
+
+
+def test_json_and_quiet_outputs(tmp_path):
+    import json
+
+    files = [
+        str(SAMPLES / "pairs" / f) for f in ("GLD_daily_2004-2007.csv", "GDX_daily_2006-2007.csv")
+    ]
+    res = CliRunner().invoke(main, ["pairs", *files, "--min-obs", "100", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["tested"] == 1 and doc["significant"] == {"raw": 1, "bh": 1, "bonferroni": 1}
+    assert doc["rows"][0]["y"] == "GLD" and 0 < doc["rows"][0]["pvalue"] < 0.05
+    res = CliRunner().invoke(main, ["pairs", *files, "--min-obs", "100", "--quiet"])
+    assert res.exit_code == 0 and res.output == ""
+    tweets = [str(p) for p in sorted((SAMPLES / "sentiment").glob("stocknet_*_tweets_*.jsonl.gz"))]
+    res = CliRunner().invoke(
+        main, ["sentiment", *tweets, "--out", str(tmp_path / "s.csv"), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["tweets"] == 3601 + 7607 and set(doc["symbols"]) == {"GOOG", "MSFT"}
+
+
+def test_a_missing_file_exits_with_the_data_error_code(tmp_path):
+    res = CliRunner().invoke(main, ["pairs", str(tmp_path / "nope.csv"), str(TWENTY)])
+    assert res.exit_code == 4 and "nope.csv" in res.output  # DataError -> 4 (docs: exit codes)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from data.cli_output import output_options
+
 
 @click.command("sentiment")
 @click.argument("tweets", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -16,7 +18,8 @@ import click
               help="UTC time of day that closes each daily bucket (the signal's time stamp).")  # fmt: skip
 @click.option("--min-hits", type=int, default=0, show_default=True,
               help="Drop buckets with fewer lexicon hits (no signal instead of a zero signal).")  # fmt: skip
-def sentiment(tweets, out, cutoff, min_hits):
+@output_options
+def sentiment(tweets, out, cutoff, min_hits, as_json, quiet):
     """Score TWEETS (StockNet JSONL, optionally gzipped) with the lexicon, one row per symbol
     and day."""
     from data.errors import TapeError
@@ -27,7 +30,14 @@ def sentiment(tweets, out, cutoff, min_hits):
         write_signal_csv(frame, out)
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
+    from data.cli_output import emit
+
     per = frame.groupby("symbol")["score"].agg(["count", "mean"])
-    for sym, row in per.iterrows():
-        click.echo(f"{sym}: {int(row['count'])} days, mean score {row['mean']:.4f}")
-    click.echo(f"wrote {out} ({len(frame)} rows)")
+    text = [
+        f"{sym}: {int(r['count'])} days, mean score {r['mean']:.4f}" for sym, r in per.iterrows()
+    ]
+    text.append(f"wrote {out} ({len(frame)} rows)")
+    summary = {"out": out, "rows": len(frame), "tweets": int(frame["n_tweets"].sum()),
+               "symbols": {sym: {"days": int(r["count"]), "mean_score": float(r["mean"])}
+                           for sym, r in per.iterrows()}}  # fmt: skip
+    emit(summary, text, as_json=as_json, quiet=quiet)

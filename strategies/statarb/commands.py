@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from data.cli_output import output_options
+
 
 @click.command("pairs")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -56,7 +58,22 @@ import click
     default=None,
     help="Write every pair's row to this CSV file.",
 )
-def pairs(sources, symbols, start, end, alpha, method, log_prices, both_orders, min_obs, top, out):
+@output_options
+def pairs(
+    sources,
+    symbols,
+    start,
+    end,
+    alpha,
+    method,
+    log_prices,
+    both_orders,
+    min_obs,
+    top,
+    out,
+    as_json,
+    quiet,
+):
     """Engle-Granger screen of every pair in SOURCES with multiple-testing correction.
 
     SOURCES are bar files (one symbol each, a wide close matrix or a long OHLCV table).
@@ -72,21 +89,28 @@ def pairs(sources, symbols, start, end, alpha, method, log_prices, both_orders, 
                              min_obs=min_obs)  # fmt: skip
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
+    from data.cli_output import emit
+
     tested = int(table["pvalue"].notna().sum())
     decision = "reject_bh" if method == "bh" else "reject_bonferroni"
     table["selected"] = table[decision]
-    click.echo(f"{len(frame.columns)} symbols, {len(frame)} bars, {len(table)} pairs, "
-               f"{tested} tested; alpha {alpha}: raw {int(table['reject_raw'].sum())}, "
-               f"BH {int(table['reject_bh'].sum())}, "
-               f"Bonferroni {int(table['reject_bonferroni'].sum())} significant")  # fmt: skip
+    counts = {k: int(table[f"reject_{k}"].sum()) for k in ("raw", "bh", "bonferroni")}
     shown = table if top == 0 else table.head(top)
     cols = ["y", "x", "n", "eg_stat", "pvalue", "p_bh", "p_bonferroni", "hedge_ratio",
             "half_life", "selected"]  # fmt: skip
-    click.echo(shown[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if out is not None:
         from reports.html import atomic_write_text
 
         buf = io.StringIO()
         table.to_csv(buf, index=False)
         atomic_write_text(Path(out), buf.getvalue())
-        click.echo(f"wrote {out}")
+    text = [f"{len(frame.columns)} symbols, {len(frame)} bars, {len(table)} pairs, {tested} tested; "
+            f"alpha {alpha}: raw {counts['raw']}, BH {counts['bh']}, "
+            f"Bonferroni {counts['bonferroni']} significant",
+            shown[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")]  # fmt: skip
+    if out is not None:
+        text.append(f"wrote {out}")
+    summary = {"symbols": len(frame.columns), "bars": len(frame), "pairs": len(table),
+               "tested": tested, "alpha": alpha, "method": method, "significant": counts,
+               "rows": shown[cols].to_dict(orient="records"), "out": out}  # fmt: skip
+    emit(summary, text, as_json=as_json, quiet=quiet)
