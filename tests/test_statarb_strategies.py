@@ -159,3 +159,11 @@ def test_a_rejected_leg_flattens_the_pair():
     tr = res.trades
     assert (tr["status"] == "closed").all()  # nothing left one-legged at the end
     assert len(tr) == len(opens)  # one round trip (the filled leg) per unwound entry
+
+
+def test_pairs_inside_a_universe_trades_only_its_two_legs():
+    market = twenty("2010-01-01", "2012-12-31")
+    strat = Pairs(y="KO", x="PEP", hedge="ols")
+    res = run(market, strat)
+    assert strat.report_stats()["pair_entries"] >= 1
+    assert set(res.fills["symbol"]) == {"KO", "PEP"}
