@@ -3,10 +3,16 @@ builds on it)."""
 
 from __future__ import annotations
 
+from strategies.agent.strategy import Agent
 from strategies.builtin.buy_and_hold import BuyAndHold
 from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.sma_cross import SmaCross
+from strategies.signals.longshort import SignalLongShort
+from strategies.statarb.basket import Basket
+from strategies.statarb.pairs import Pairs
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, Pairs, Basket,
+                                      SignalLongShort, Agent)}
 
-__all__ = ["BUILTINS", "BuyAndHold", "Rebalance", "SmaCross"]
+__all__ = ["BUILTINS", "Agent", "Basket", "BuyAndHold", "Pairs", "Rebalance", "SignalLongShort",
+           "SmaCross"]
