@@ -3,22 +3,20 @@ builds on it)."""
 
 from __future__ import annotations
 
+from strategies.agent.strategy import Agent
 from strategies.builtin.buy_and_hold import BuyAndHold
 from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.sma_cross import SmaCross
+from strategies.signals.longshort import SignalLongShort
+from strategies.statarb.basket import Basket
+from strategies.statarb.pairs import Pairs
+from strategies.tick.market_making import AvellanedaStoikov, GridMarketMaker
+from strategies.tick.ofi_taker import OfiTaker
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, Pairs, Basket,
+                                      SignalLongShort, Agent,
+                                      # tick strategies (order-book runs, strategies/tick)
+                                      AvellanedaStoikov, GridMarketMaker, OfiTaker)}
 
-
-def _tick_builtins() -> None:
-    """Tick strategies (order-book runs; strategies/tick)."""
-    from strategies.tick.market_making import AvellanedaStoikov, GridMarketMaker
-    from strategies.tick.ofi_taker import OfiTaker
-
-    for cls in (AvellanedaStoikov, GridMarketMaker, OfiTaker):
-        BUILTINS[cls.name] = cls
-
-
-_tick_builtins()
-
-__all__ = ["BUILTINS", "BuyAndHold", "Rebalance", "SmaCross"]
+__all__ = ["BUILTINS", "Agent", "AvellanedaStoikov", "Basket", "BuyAndHold", "GridMarketMaker",
+           "OfiTaker", "Pairs", "Rebalance", "SignalLongShort", "SmaCross"]
