@@ -10,9 +10,13 @@ from strategies.builtin.sma_cross import SmaCross
 from strategies.signals.longshort import SignalLongShort
 from strategies.statarb.basket import Basket
 from strategies.statarb.pairs import Pairs
+from strategies.tick.market_making import AvellanedaStoikov, GridMarketMaker
+from strategies.tick.ofi_taker import OfiTaker
 
 BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, Pairs, Basket,
-                                      SignalLongShort, Agent)}
+                                      SignalLongShort, Agent,
+                                      # tick strategies (order-book runs, strategies/tick)
+                                      AvellanedaStoikov, GridMarketMaker, OfiTaker)}
 
-__all__ = ["BUILTINS", "Agent", "Basket", "BuyAndHold", "Pairs", "Rebalance", "SignalLongShort",
-           "SmaCross"]
+__all__ = ["BUILTINS", "Agent", "AvellanedaStoikov", "Basket", "BuyAndHold", "GridMarketMaker",
+           "OfiTaker", "Pairs", "Rebalance", "SignalLongShort", "SmaCross"]
