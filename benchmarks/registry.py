@@ -140,7 +140,8 @@ RUNNERS: list[Runner] = [
            compiled=True, params={"path": "python"}),
     # --- rl_env (issue 9) ---------------------------------------------------------------------
     Runner("rl_env", "finrl", "runners/rl_env_finrl.py", "finrl", "stocks20"),
-    # tapereader runners for rl_env go here
+    Runner("rl_env", "tapereader", "runners/rl_env_tapereader.py", "main", "stocks20",
+           compiled=True),
 ]
 
 
