@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from data.commands import data as data_commands
+from engine import commands as engine_commands
 from engine.book import commands as book_commands
 from reports import commands as report_commands
 
@@ -23,6 +24,8 @@ main.add_command(data_commands)
 main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
+main.add_command(engine_commands.run_command)
+main.add_command(engine_commands.demo_command)
 
 if __name__ == "__main__":
     main()

@@ -112,11 +112,10 @@ RUNNERS: list[Runner] = [
     Runner("sma_cross", "backtrader", "runners/sma_cross_backtrader.py", "peers", "bars"),
     Runner("sma_cross", "vectorbt", "runners/sma_cross_vectorbt.py", "peers", "bars",
            compiled=True),
-    # tapereader runners for sma_cross go here, e.g.
-    # Runner("sma_cross", "tapereader-compiled", "runners/sma_cross_tapereader_compiled.py",
-    #        "main", "bars", compiled=True),
-    # Runner("sma_cross", "tapereader-python", "runners/sma_cross_tapereader_python.py",
-    #        "main", "bars", compiled=True),
+    Runner("sma_cross", "tapereader-compiled", "runners/sma_cross_tapereader_compiled.py",
+           "main", "bars", compiled=True),
+    Runner("sma_cross", "tapereader-python", "runners/sma_cross_tapereader_python.py",
+           "main", "bars", compiled=True),
     # --- sma_sweep (issue 6) ------------------------------------------------------------------
     Runner("sma_sweep", "vectorbt", "runners/sma_sweep_vectorbt.py", "peers", "bars",
            compiled=True),

@@ -92,6 +92,13 @@ F_STOP_LOSS = 4  # child stop-loss of a bracket
 F_TAKE_PROFIT = 8  # child take-profit of a bracket
 F_TRAIL_PERCENT = 16  # trailing amount is a fraction of price, not an absolute amount
 F_AT_CLOSE = 32  # bar model: fill at the signal bar's close instead of the next open
+# target orders (bar model): the order size is resolved at the fill from the target and the
+# position then; side * size holds the target in units / value / fraction of equity
+F_TARGET = 64
+F_TARGET_VALUE = 128
+F_TARGET_PCT = 256
+F_TARGETS = F_TARGET | F_TARGET_VALUE | F_TARGET_PCT
+F_TRIGGERED = 512  # a stop-limit whose stop has triggered (now a plain limit)
 
 # --- liquidity ------------------------------------------------------------------------------
 MAKER = 1

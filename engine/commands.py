@@ -1,0 +1,91 @@
+"""``tape run`` and ``tape demo``: thin click commands over :func:`engine.run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from data.errors import TapeError
+
+DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "samples" / "equities_daily" / (
+    "GOOG_2004-2013_backtesting.csv")
+
+
+def _params(items: tuple[str, ...]) -> dict:
+    import json
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--param")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _finish(res, out: Path, report: bool) -> None:
+    res.save(out, report=report)
+    s = res.stats
+    click.echo(f"{res.config.strategy} on {', '.join(res.symbols)}: "
+               f"{res.market.n_bars} bars, {s.get('n_trades')} closed trades, "
+               f"final equity {s.get('final_equity'):.2f}, total return "
+               f"{100 * (s.get('total_return') or 0):.2f}%, sharpe {s.get('sharpe')}")
+    click.echo(f"run folder: {out}")
+    if report:
+        click.echo(f"report: {out / 'report.html'}")
+
+
+@click.command("run")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strategy", "-s", help="strategy registry name (e.g. sma_cross)")
+@click.option("--data", "-d", "data", multiple=True, help="bar file or catalog:// reference "
+              "(repeat for several symbols)")
+@click.option("--symbol", help="symbol of a single data file")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="strategy parameter (repeatable)")
+@click.option("--cash", type=float, help="starting cash")
+@click.option("--commission", type=float, help="commission as a fraction of notional")
+@click.option("--slippage", type=float, help="slippage in basis points")
+@click.option("--fill-at", type=click.Choice(["next_open", "signal_close"]),
+              help="market order fills")
+@click.option("--start", help="first bar time (ISO, UTC when naive)")
+@click.option("--end", help="last bar time (ISO, UTC when naive)")
+@click.option("--mode", type=click.Choice(["auto", "python", "compiled"]), help="run path")
+@click.option("--seed", type=int, help="random seed")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("runs/latest"), show_default=True, help="run folder to write")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="write report.html")
+def run_command(config, strategy, data, symbol, params, cash, commission, slippage, fill_at,
+                start, end, mode, seed, out, report):
+    """Run a backtest from a TOML CONFIG and/or flags; write a run folder."""
+    import engine
+
+    opts = dict(strategy=strategy, data=list(data) if len(data) > 1 else (data[0] if data else None),
+                symbol=symbol, params=_params(params) or None, cash=cash,
+                commission=commission, slippage=slippage, fill_at=fill_at, start=start,
+                end=end, mode=mode, seed=seed)
+    try:
+        res = engine.run(config, **{k: v for k, v in opts.items() if v is not None})
+        _finish(res, out, report)
+    except TapeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("demo")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("tapereader-demo"), show_default=True, help="run folder to write")
+def demo_command(out):
+    """sma_cross (10/20, stop-and-reverse, 0.2% commission) on shipped GOOG daily bars."""
+    import engine
+
+    try:
+        res = engine.run(market=str(DEMO_DATA), strategy="sma_cross",
+                         params={"fast": 10, "slow": 20}, cash=10_000.0, commission=0.002)
+        _finish(res, out, True)
+    except TapeError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,168 @@
+"""The market a run sees: bars of one or more symbols on one clock of close times.
+
+``load_market`` accepts a path, a ``catalog://`` reference, a canonical BAR array, a
+:class:`data.readers.Bars`, a :class:`data.readers.BarPanel`, or a ``{symbol: any of these}``
+dict, and returns a :class:`Market`: the union of every symbol's close times (``ts``) and the
+``mkt`` array of :mod:`engine.layout` (nan where a symbol has no bar at a time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from data.errors import ConfigError, DataError
+from data.schema import BAR, Instrument
+from engine.layout import M_CLOSE, M_HIGH, M_LOW, M_MARK, M_OPEN, M_VOLUME, N_MKT
+
+
+@dataclasses.dataclass
+class Market:
+    symbols: list[str]
+    ts: np.ndarray  # int64 ns UTC close times (union over symbols)
+    mkt: np.ndarray  # float64[N_MKT, n_bars, n_sym]
+    instruments: list[Instrument]
+    sources: list[dict]  # {"symbol", "source", "sha256", "rows"}
+    bars: dict[str, np.ndarray]  # each symbol's own BAR rows (after start/end)
+
+    @property
+    def n_bars(self) -> int:
+        return int(self.ts.shape[0])
+
+    def sym_index(self, sym: str | None) -> int:
+        if sym is None:
+            if len(self.symbols) == 1:
+                return 0
+            raise ConfigError("several symbols: name the one you mean", argument="sym",
+                              value=None, fix=f"pass one of {self.symbols}")
+        try:
+            return self.symbols.index(sym)
+        except ValueError:
+            raise ConfigError("unknown symbol", argument="sym", value=sym,
+                              fix=f"use one of {self.symbols}") from None
+
+
+def parse_time(value: Any, argument: str) -> int | None:
+    """ISO date/time (UTC when naive), pandas Timestamp or int ns -> int64 ns."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    import pandas as pd
+
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"not a date/time: {exc}", argument=argument, value=value,
+                          fix="use an ISO date such as 2010-01-31 or 2010-01-31T16:00Z") from None
+    if t.tzinfo is None:
+        t = t.tz_localize("UTC")
+    return int(t.tz_convert("UTC").value)
+
+
+def _ffill(a: np.ndarray) -> np.ndarray:
+    """Carry the last non-nan value forward along axis 0 (nan before the first)."""
+    idx = np.where(np.isnan(a), 0, np.arange(a.shape[0]).reshape((-1,) + (1,) * (a.ndim - 1)))
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = np.take_along_axis(a, idx, axis=0)
+    return out
+
+
+def _one(obj: Any, symbol: str | None):
+    """-> (symbol, BAR array, Instrument | None, source, sha256)."""
+    if isinstance(obj, np.ndarray):
+        if obj.dtype != BAR:
+            missing = [n for n in BAR.names if n not in (obj.dtype.names or ())]
+            if missing:
+                raise DataError("market array is not a canonical BAR array", argument="market",
+                                column=missing[0], value=str(obj.dtype),
+                                fix="use data.schema.BAR (ts, open, high, low, close, volume)")
+            obj = np.asarray(obj[list(BAR.names)]).astype(BAR)
+        return symbol or "ASSET", obj, None, "<array>", ""
+    from data.readers import Bars, read_bars
+
+    if isinstance(obj, Bars):
+        return obj.symbol, obj.data, obj.instrument, obj.source, obj.sha256
+    if isinstance(obj, str | Path):
+        text = str(obj)
+        if text.startswith("catalog://"):
+            from data.catalog import resolve
+
+            b = resolve(text)
+            return b.symbol, b.data, b.instrument, text, b.sha256
+        if not Path(text).exists():
+            raise ConfigError("data file not found", argument="data", value=text,
+                              fix="check the path (relative paths are from the current folder)")
+        b = read_bars(text, symbol=symbol)
+        return b.symbol, b.data, b.instrument, text, b.sha256
+    raise ConfigError("unsupported market data", argument="market", value=type(obj).__name__,
+                      fix="pass a path, a catalog:// reference, a BAR array, Bars, a BarPanel "
+                          "or a {symbol: ...} dict")
+
+
+def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
+                end: Any = None) -> Market:
+    items: list[tuple] = []
+    if type(market).__name__ == "BarPanel":
+        for sym in market.symbols:
+            items.append(_one(market[sym], sym))
+    elif isinstance(market, dict):
+        for sym, obj in market.items():
+            one = _one(obj, str(sym))
+            items.append((str(sym), *one[1:]))
+    elif isinstance(market, list | tuple):
+        for obj in market:
+            items.append(_one(obj, None))
+    else:
+        items.append(_one(market, symbol))
+    if not items:
+        raise ConfigError("no market data", argument="market", value=market,
+                          fix="pass at least one data file or array")
+    names = [it[0] for it in items]
+    if len(set(names)) != len(names):
+        raise ConfigError("the same symbol appears twice", argument="market", value=names,
+                          fix="give each data source its own symbol")
+    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+    bars: dict[str, np.ndarray] = {}
+    sources, instruments = [], []
+    for sym, data, inst, src, sha in items:
+        data = np.ascontiguousarray(data)
+        if len(data) > 1 and (data["ts"][1:] <= data["ts"][:-1]).any():
+            raise DataError("bar times are not strictly increasing", file=src, column="ts",
+                            fix="sort the bars and drop duplicate times")
+        keep = np.ones(len(data), bool)
+        if t0 is not None:
+            keep &= data["ts"] >= t0
+        if t1 is not None:
+            keep &= data["ts"] <= t1
+        data = data[keep] if not keep.all() else data
+        if len(data) == 0:
+            raise DataError("no bars left for this symbol in the start/end range", file=src,
+                            argument="start/end", value=(start, end), fix="widen start/end")
+        bars[sym] = data
+        sources.append({"symbol": sym, "source": src, "sha256": sha, "rows": int(len(data))})
+        instruments.append(inst or Instrument(symbol=sym))
+    if len(bars) == 1:
+        data = next(iter(bars.values()))
+        ts = data["ts"].copy()
+        mkt = np.empty((N_MKT, len(ts), 1))
+        for k, f in ((M_OPEN, "open"), (M_HIGH, "high"), (M_LOW, "low"), (M_CLOSE, "close"),
+                     (M_VOLUME, "volume")):
+            mkt[k, :, 0] = data[f]
+        mkt[M_MARK, :, 0] = mkt[M_CLOSE, :, 0]
+        if np.isnan(mkt[M_CLOSE, :, 0]).any():
+            mkt[M_MARK, :, 0] = _ffill(mkt[M_CLOSE, :, 0])
+    else:
+        ts = np.unique(np.concatenate([b["ts"] for b in bars.values()]))
+        mkt = np.full((N_MKT, len(ts), len(bars)), np.nan)
+        for j, b in enumerate(bars.values()):
+            at = np.searchsorted(ts, b["ts"])
+            for k, f in ((M_OPEN, "open"), (M_HIGH, "high"), (M_LOW, "low"),
+                         (M_CLOSE, "close"), (M_VOLUME, "volume")):
+                mkt[k, at, j] = b[f]
+        mkt[M_MARK] = _ffill(mkt[M_CLOSE])
+    return Market(symbols=list(bars), ts=ts, mkt=mkt, instruments=instruments, sources=sources,
+                  bars=bars)

@@ -1,0 +1,199 @@
+"""The outcome of a run: record arrays, pandas views, metrics, and the run folder writer."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine import types as T
+from engine.layout import A_INIT, C_FILLS, C_ORDERS, C_SNAPS, C_TRADES, M_MARK
+from engine.portfolio_nb import mark_nb
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+def _iso(ts: np.ndarray) -> np.ndarray:
+    """int64 ns -> ISO 8601 UTC strings with a Z suffix ('' for 0 / missing)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    unit = "s" if not (ts % 1_000_000_000).any() else "ns"
+    out = np.datetime_as_string(ts.astype("datetime64[ns]"), unit=unit)
+    out = np.char.add(out.astype(str), "Z")
+    return np.where(ts == 0, "", out)
+
+
+class Result:
+    """Records of one run. ``equity``, ``trades``, ``orders``, ``fills`` are pandas frames
+    (columns of docs/RUN_FOLDER.md); ``stats`` is the stats.json dict (computed on first use)."""
+
+    def __init__(self, broker, config, strategy, timings: dict[str, float], mode: str) -> None:
+        m = broker.market
+        self.config = config
+        self.strategy = strategy
+        self.market = m
+        self.symbols = list(m.symbols)
+        self.mode = mode
+        self.timings = dict(timings)
+        cnt = broker.cnt
+        self.orders_rec = broker.orders[: cnt[C_ORDERS]].copy()
+        self.fills_rec = broker.fills[: cnt[C_FILLS]].copy()
+        self.equity_rec = np.empty(m.n_bars, dtype=T.EQUITY_REC)
+        mark_nb(m.mkt, m.ts, broker.snap, int(cnt[C_SNAPS]), broker.acct, self.equity_rec)
+        self.trades_rec = self._trades(broker)
+        self.initial_cash = float(broker.acct[A_INIT])
+        self._stats: dict | None = None
+        self._frames: dict = {}
+
+    def _trades(self, broker) -> np.ndarray:
+        closed = broker.trades[: broker.cnt[C_TRADES]]
+        m = broker.market
+        ot = broker.open_tr[broker.open_tr["size"] > 0]
+        open_ = np.zeros(len(ot), dtype=T.TRADE_REC)
+        for k, o in enumerate(ot):
+            s = int(o["sym"])
+            px = float(m.mkt[M_MARK, -1, s])
+            r = open_[k]
+            r["sym"], r["side"], r["status"], r["size"] = s, o["side"], T.TRADE_OPEN, o["size"]
+            r["entry_ts"], r["entry_price"] = o["entry_ts"], o["entry_price"]
+            r["exit_ts"], r["exit_price"] = m.ts[-1], px
+            r["fees"] = o["fees"]
+            r["pnl"] = o["side"] * o["size"] * (px - o["entry_price"]) - o["fees"]
+        out = np.concatenate([closed, open_])
+        order = np.argsort(out["entry_ts"], kind="stable")
+        out = out[order]
+        out["trade_id"] = np.arange(len(out))
+        return out
+
+    # --- frames ---------------------------------------------------------------------------
+    def _sym(self, codes) -> np.ndarray:
+        return np.asarray(self.symbols, dtype=object)[np.asarray(codes, dtype=np.int64)]
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if "equity" not in self._frames:
+            e = self.equity_rec
+            idx = pd.DatetimeIndex(e["ts"].astype("datetime64[ns]"), name="time").tz_localize("UTC")
+            df = pd.DataFrame({
+                "ts": e["ts"], "equity": e["equity"], "cash": e["cash"],
+                "exposure": e["gross_exposure"], "net_exposure": e["net_exposure"],
+                "positions_value": e["positions_value"], "fees": e["fees"],
+                "benchmark": self.benchmark()}, index=idx)
+            self._frames["equity"] = df
+        return self._frames["equity"]
+
+    def benchmark(self) -> np.ndarray:
+        """Buy-and-hold of the traded symbol(s), equal weights, same starting cash, no costs."""
+        mark = self.market.mkt[M_MARK]
+        first = np.array([mark[np.flatnonzero(~np.isnan(mark[:, s]))[0], s]
+                          for s in range(mark.shape[1])])
+        rel = np.nan_to_num(mark / first, nan=1.0)
+        return self.initial_cash * rel.mean(axis=1)
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if "trades" not in self._frames:
+            t = self.trades_rec
+            notional = t["size"] * t["entry_price"]
+            self._frames["trades"] = pd.DataFrame({
+                "trade_id": t["trade_id"], "symbol": self._sym(t["sym"]),
+                "side": np.where(t["side"] > 0, "long", "short"), "size": t["size"],
+                "entry_time": _iso(t["entry_ts"]), "entry_ts": t["entry_ts"],
+                "entry_price": t["entry_price"], "exit_time": _iso(t["exit_ts"]),
+                "exit_ts": t["exit_ts"], "exit_price": t["exit_price"], "pnl": t["pnl"],
+                "return": np.divide(t["pnl"], notional, out=np.full(len(t), np.nan),
+                                    where=notional != 0),
+                "fees": t["fees"], "duration_s": (t["exit_ts"] - t["entry_ts"]) / 1e9,
+                "status": np.where(t["status"] == T.TRADE_OPEN, "open", "closed")})
+        return self._frames["trades"]
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if "orders" not in self._frames:
+            o = self.orders_rec
+            self._frames["orders"] = pd.DataFrame({
+                "order_id": o["order_id"], "time": _iso(o["ts"]), "ts": o["ts"],
+                "symbol": self._sym(o["sym"]), "side": np.where(o["side"] > 0, "buy", "sell"),
+                "type": np.asarray(T.ORDER_TYPE_NAMES, dtype=object)[o["type"]],
+                "tif": np.asarray(T.TIF_NAMES, dtype=object)[o["tif"]], "size": o["size"],
+                "limit_price": o["limit_price"], "stop_price": o["stop_price"],
+                "status": np.asarray(T.STATUS_NAMES, dtype=object)[o["status"]],
+                "filled_size": o["filled_size"], "avg_fill_price": o["avg_fill_price"],
+                "reject_reason": np.asarray(T.REJECT_NAMES, dtype=object)[o["reject_reason"]],
+                "parent_id": o["parent_id"], "tag": o["tag"],
+                "update_ts": o["update_ts"], "flags": o["flags"]})
+        return self._frames["orders"]
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if "fills" not in self._frames:
+            f = self.fills_rec
+            self._frames["fills"] = pd.DataFrame({
+                "fill_id": f["fill_id"], "order_id": f["order_id"], "time": _iso(f["ts"]),
+                "ts": f["ts"], "symbol": self._sym(f["sym"]),
+                "side": np.where(f["side"] > 0, "buy", "sell"), "size": f["size"],
+                "price": f["price"], "fee": f["fee"],
+                "liquidity": np.where(f["liquidity"] == T.MAKER, "maker", "taker"),
+                "slippage": f["slippage"]})
+        return self._frames["fills"]
+
+    @property
+    def final_equity(self) -> float:
+        return float(self.equity_rec["equity"][-1])
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        if self._stats is None:
+            from reports.metrics import compute_stats
+            from reports.runfolder import conventions_from
+
+            eq = self.equity
+            self._stats = compute_stats(
+                eq["equity"], trades=self.trades, benchmark=eq["benchmark"],
+                conventions=conventions_from(self.config.metrics), fills=self.fills,
+                exposure=eq["exposure"])
+        return self._stats
+
+    def __repr__(self) -> str:
+        closed = int((self.trades_rec["status"] == T.TRADE_CLOSED).sum())
+        return (f"Result({self.config.strategy!r}, {len(self.equity_rec)} bars, "
+                f"final_equity={self.final_equity:.2f}, trades={closed}, fills={len(self.fills_rec)})")
+
+    # --- the run folder -------------------------------------------------------------------
+    def save(self, run_dir: str | Path, *, report: bool = True) -> Path:
+        """Write the run folder of docs/RUN_FOLDER.md (manifest.json last)."""
+        from engine.runfolder import write_run_folder
+
+        return write_run_folder(self, Path(run_dir), report=report)
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("tapereader", "numpy", "numba", "pandas", "polars", "pyarrow"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = ""
+    return out
+
+
+def atomic_json(path: Path, obj: Any) -> None:
+    from reports.html import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+
+
+

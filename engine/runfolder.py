@@ -1,0 +1,106 @@
+"""Write the run folder (docs/RUN_FOLDER.md): every file atomically, manifest.json last."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.errors import RunError
+from engine.result import _iso as iso_times
+from engine.result import atomic_json, versions
+from reports.html import atomic_write_text
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    from data.catalog.files import naming, open_new
+
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with naming(tmp), open_new(tmp) as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise RunError(f"cannot write: {exc}", file=str(path),
+                       fix="check free disk space and permissions") from exc
+
+
+def _csv(path: Path, df: pd.DataFrame) -> None:
+    atomic_write_text(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def prices_frame(market) -> pd.DataFrame:
+    parts = []
+    for sym, b in market.bars.items():
+        parts.append(pd.DataFrame({"ts": b["ts"], "symbol": sym, "open": b["open"],
+                                   "high": b["high"], "low": b["low"], "close": b["close"],
+                                   "volume": b["volume"]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
+    t0 = time.perf_counter()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the run folder: {exc}", file=str(run_dir),
+                       fix="check the path and permissions") from exc
+    manifest_path = run_dir / "manifest.json"
+    if manifest_path.exists():  # an older run here: it is no longer complete while we write
+        manifest_path.unlink()
+    cfg_text = res.config.to_toml()
+    atomic_write_text(run_dir / "config.toml", cfg_text)
+    eq = res.equity.copy()
+    eq.insert(0, "time", iso_times(eq["ts"].to_numpy()))
+    _csv(run_dir / "equity.csv", eq)
+    _csv(run_dir / "trades.csv", res.trades)
+    _csv(run_dir / "orders.csv", res.orders)
+    _csv(run_dir / "fills.csv", res.fills)
+    buf = io.BytesIO()
+    prices_frame(res.market).to_parquet(buf, index=False)
+    _atomic_bytes(run_dir / "prices.parquet", buf.getvalue())
+    stats = dict(res.stats)
+    atomic_json(run_dir / "stats.json", stats)
+    t_files = time.perf_counter() - t0
+    t_report = 0.0
+    if report:
+        from reports.html import write_report
+
+        t1 = time.perf_counter()
+        write_report(run_dir)
+        t_report = time.perf_counter() - t1
+    timings = dict(res.timings)
+    timings["write"] = t_files
+    timings["report"] = t_report
+    timings["total"] = sum(v for k, v in timings.items() if k != "total")
+    closed = int((res.trades["status"] == "closed").sum())
+    manifest = {
+        "status": "complete",
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "strategy": res.config.strategy,
+        "params": {k: (v if not isinstance(v, np.generic) else v.item())
+                   for k, v in res.strategy.params.items()},
+        "mode": res.mode,
+        "versions": versions(),
+        "data": res.market.sources,
+        "symbols": res.symbols,
+        "seed": res.config.seed,
+        "config_sha256": hashlib.sha256(cfg_text.encode()).hexdigest(),
+        "timings": timings,
+        "counts": {"bars": int(res.market.n_bars), "orders": int(len(res.orders_rec)),
+                   "fills": int(len(res.fills_rec)), "trades": closed,
+                   "open_trades": int(len(res.trades) - closed)},
+    }
+    atomic_json(manifest_path, manifest)
+    return run_dir

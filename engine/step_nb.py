@@ -1,0 +1,486 @@
+"""One bar of the broker for every working order, and the compiled run loop.
+
+``process_bar_nb`` is THE kernel both paths call: the Python-strategy loop calls it once per bar
+that has working orders (or a borrow charge due); the compiled loop (``run_targets_nb``) calls
+it every bar. ``submit_nb`` writes an order record exactly as the Python layer does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from engine.fills_nb import (
+    affordable_nb,
+    evaluate_nb,
+    fee_nb,
+    path_nb,
+    round_lot_nb,
+    slip_frac_nb,
+    trail_level_nb,
+)
+from engine.layout import (
+    A_CASH,
+    C_DAY,
+    C_FILLS,
+    C_FIRST,
+    C_ORDERS,
+    C_SNAPS,
+    C_TRADES,
+    DONE,
+    K_AT_CLOSE,
+    K_BORROW,
+    K_MAXLEV,
+    K_VOLCAP,
+    M_CLOSE,
+    M_HIGH,
+    M_LOW,
+    M_MARK,
+    M_OPEN,
+    M_VOLUME,
+    S_LOT,
+    S_MAXPOS,
+    S_SHORTABLE,
+)
+from engine.portfolio_nb import accrue_borrow_nb, book_fill_nb, snapshot_nb
+from engine.types import (
+    CANCELLED,
+    DAY,
+    EXPIRED,
+    F_AT_CLOSE,
+    F_STOP_LOSS,
+    F_TARGET,
+    F_TARGET_VALUE,
+    F_TARGETS,
+    F_TRAIL_PERCENT,
+    FILLED,
+    FOK,
+    IOC,
+    LIMIT,
+    MARKET,
+    NEW,
+    PARTIAL,
+    PENDING,
+    R_BUYING_POWER,
+    R_FOK_UNFILLED,
+    R_INVALID_PRICE,
+    R_INVALID_SIZE,
+    R_IOC_UNFILLED,
+    R_MAX_LEVERAGE,
+    R_MAX_POSITION,
+    R_NOT_SHORTABLE,
+    R_OCO,
+    R_PARENT,
+    REJECTED,
+    STOP,
+    STOP_LIMIT,
+    TRAILING_STOP,
+    WORKING,
+)
+
+NS_DAY = 86_400_000_000_000
+
+
+@njit(cache=True)
+def _finish_nb(orders, j, status, reason, t):
+    """Terminal status for order ``j``; a filled_size > 0 order that is stopped is CANCELLED."""
+    o = orders[j]
+    if status == REJECTED and o.filled_size > 0.0:
+        status = CANCELLED
+    o.status = status
+    o.reject_reason = reason
+    o.update_ts = t
+
+
+@njit(cache=True)
+def valuation_nb(mkt, iref, open_tr, s, pos_s, px, cash):
+    """(equity, gross exposure) with symbol ``s`` holding ``pos_s`` valued at ``px`` and the
+    other symbols at their marks of bar ``iref``."""
+    pv = pos_s * px
+    gross = abs(pv)
+    for k in range(open_tr.shape[0]):
+        if k != s and open_tr[k].size > 0.0:
+            v = open_tr[k].side * open_tr[k].size * mkt[M_MARK, iref, k]
+            pv += v
+            gross += abs(v)
+    return cash + pv, gross
+
+
+@njit(cache=True)
+def target_units_nb(orders, j, px, iref, mkt, open_tr, acct, cfg, symcfg, maker):
+    """Signed target position (units) of target order ``j`` at fill price ``px``."""
+    o = orders[j]
+    s = o.sym
+    lot = symcfg[s, S_LOT]
+    want = o.side * o.size
+    if o.flags & F_TARGET:
+        if want >= 0:
+            return round_lot_nb(want, lot)
+        return -round_lot_nb(-want, lot)
+    pos = open_tr[s].side * open_tr[s].size
+    if o.flags & F_TARGET_VALUE:
+        budget = want
+    else:  # F_TARGET_PCT: a fraction of the liquidation value at the fill price
+        eq, _ = valuation_nb(mkt, iref, open_tr, s, pos, px, acct[A_CASH])
+        if pos != 0.0:
+            eq -= fee_nb(cfg, abs(pos), px, maker)
+        budget = want * eq
+    q = affordable_nb(cfg, abs(budget), px, lot, maker)
+    return q if budget >= 0 else -q
+
+
+@njit(cache=True)
+def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+               cfg, symcfg, used):
+    """Fill order ``j`` at reference price ``px0`` (risk checks, volume cap, slippage, fees,
+    booking). Returns the filled quantity (0: nothing filled)."""
+    o = orders[j]
+    s = o.sym
+    t = ts[i]
+    iref = i - 1 if (phase == 0 and i > 0) else i
+    vol = mkt[M_VOLUME, i, s]
+    pos = open_tr[s].side * open_tr[s].size
+    lot = symcfg[s, S_LOT]
+    if o.flags & F_TARGETS:
+        tgt = target_units_nb(orders, j, px0, iref, mkt, open_tr, acct, cfg, symcfg, maker)
+        delta = tgt - pos
+        if not maker and delta != 0.0:
+            sd = 1.0 if delta > 0 else -1.0
+            pxs = px0 * (1.0 + sd * slip_frac_nb(cfg, abs(delta), vol))
+            tgt2 = target_units_nb(orders, j, pxs, iref, mkt, open_tr, acct, cfg, symcfg, maker)
+            if (tgt2 - pos) * delta > 0:
+                delta = tgt2 - pos
+        if abs(delta) <= 1e-12 * max(1.0, abs(pos)):
+            _finish_nb(orders, j, CANCELLED, R_INVALID_SIZE, t)
+            return 0.0
+        o.side = 1 if delta > 0 else -1
+        o.size = abs(delta)
+        o.flags &= ~F_TARGETS
+    side = o.side
+    q = o.size - o.filled_size
+    if cfg[K_VOLCAP] > 0.0:
+        avail = cfg[K_VOLCAP] * vol - used[s] if vol > 0.0 else 0.0
+        qmax = round_lot_nb(max(avail, 0.0), lot)
+        if qmax < q:
+            if o.tif == FOK:
+                _finish_nb(orders, j, CANCELLED, R_FOK_UNFILLED, t)
+                return 0.0
+            q = qmax
+        if q <= 0.0:
+            if o.tif == IOC:
+                _finish_nb(orders, j, CANCELLED, R_IOC_UNFILLED, t)
+            return 0.0
+    px = px0 if maker else px0 * (1.0 + side * slip_frac_nb(cfg, q, vol))
+    fee = fee_nb(cfg, q, px, maker)
+    newpos = pos + side * q
+    if abs(newpos) > abs(pos) * (1.0 + 1e-12) or newpos * pos < 0.0:
+        reason = 0
+        if newpos < 0.0 and symcfg[s, S_SHORTABLE] == 0.0:
+            reason = R_NOT_SHORTABLE
+        elif abs(newpos) > symcfg[s, S_MAXPOS] * (1.0 + 1e-12):
+            reason = R_MAX_POSITION
+        else:
+            cash_after = acct[A_CASH] - side * q * px - fee
+            eq, gross = valuation_nb(mkt, iref, open_tr, s, newpos, px, cash_after)
+            lev = cfg[K_MAXLEV]
+            tol = 1e-9 * max(abs(eq), 1.0)
+            if side > 0 and cash_after < -(lev - 1.0) * eq - tol:
+                reason = R_BUYING_POWER
+            elif gross > lev * eq + tol:
+                reason = R_MAX_LEVERAGE
+        if reason != 0:
+            _finish_nb(orders, j, REJECTED, reason, t)
+            return 0.0
+    book_fill_nb(s, side, q, px, fee, t, open_tr, trades, cnt, acct)
+    nf = cnt[C_FILLS]
+    f = fills[nf]
+    f.fill_id = nf
+    f.order_id = o.order_id
+    f.ts = t
+    f.sym = s
+    f.side = side
+    f.liquidity = 1 if maker else 2
+    f.size = q
+    f.price = px
+    f.fee = fee
+    f.slippage = side * (px - px0) + 0.0
+    f.queue_ahead = np.nan
+    f.latency_ns = 0
+    cnt[C_FILLS] = nf + 1
+    used[s] += q
+    if o.filled_size > 0.0:
+        o.avg_fill_price = (o.filled_size * o.avg_fill_price + q * px) / (o.filled_size + q)
+    else:
+        o.avg_fill_price = px
+    o.filled_size += q
+    o.update_ts = t
+    if o.filled_size >= o.size * (1.0 - 1e-12):
+        o.status = FILLED
+    else:
+        o.status = PARTIAL
+        if o.tif == IOC or o.tif == FOK:
+            _finish_nb(orders, j, CANCELLED, R_IOC_UNFILLED, t)
+    return q
+
+
+@njit(cache=True)
+def _activate_nb(orders, j, i, ts, symcfg):
+    """NEW -> WORKING on the order's first eligible bar (or REJECTED with a reason)."""
+    o = orders[j]
+    t = ts[i]
+    lot = symcfg[o.sym, S_LOT]
+    reason = 0
+    if not (o.size >= 0.0) or (o.size == 0.0 and (o.flags & F_TARGETS) == 0):
+        reason = R_INVALID_SIZE
+    elif (o.flags & F_TARGETS) == 0 and lot > 0.0 and round_lot_nb(o.size, lot) < o.size * (1 - 1e-9):
+        reason = R_INVALID_SIZE
+    elif (o.type == LIMIT or o.type == STOP_LIMIT) and not (o.limit_price > 0.0):
+        reason = R_INVALID_PRICE
+    elif (o.type == STOP or o.type == STOP_LIMIT or o.type == TRAILING_STOP) and not (
+            o.stop_price > 0.0):
+        reason = R_INVALID_PRICE
+    if reason != 0:
+        _finish_nb(orders, j, REJECTED, reason, t)
+        return False
+    if o.tif == DAY and o.expire_ts == 0:
+        o.expire_ts = (t // NS_DAY + 1) * NS_DAY - 1
+    o.status = WORKING
+    o.update_ts = t
+    return True
+
+
+@njit(cache=True)
+def _children_nb(orders, j, t):
+    """Bracket children of order ``j`` (rows j+1.. with parent_id == j): activate them when the
+    parent is done with a fill, cancel them when it ended without one."""
+    n_child = 0
+    o = orders[j]
+    k = j + 1
+    while k < orders.shape[0] and k < j + 3 and orders[k].parent_id == o.order_id:
+        c = orders[k]
+        if c.status == PENDING:
+            if o.filled_size > 0.0:
+                c.size = o.filled_size
+                c.status = WORKING
+                c.update_ts = t
+                n_child += 1
+            else:
+                _finish_nb(orders, k, CANCELLED, R_PARENT, t)
+        k += 1
+    return n_child
+
+
+@njit(cache=True)
+def _terminal(st):
+    return st == FILLED or st == CANCELLED or st == REJECTED or st == EXPIRED
+
+
+@njit(cache=True)
+def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+                 cfg, symcfg, used):
+    """Evaluate bracket children j (and its OCO sibling) from (k0, x0); when both would fill
+    on this bar the stop-loss wins (pessimistic)."""
+    t = ts[i]
+    a = j
+    b = orders[j].oco_id
+    if b < 0 or _terminal(orders[b].status):
+        k, px, maker = evaluate_nb(orders, a, p, k0, x0)
+        if k >= 0:
+            execute_nb(a, i, phase, px, maker, mkt, ts, orders, fills, trades, open_tr, acct,
+                       cnt, cfg, symcfg, used)
+        return
+    ka, pxa, ma = evaluate_nb(orders, a, p, k0, x0)
+    kb, pxb, mb = evaluate_nb(orders, b, p, k0, x0)
+    win = -1
+    if ka >= 0 and kb >= 0:
+        if ka != kb and not ((orders[a].flags & F_STOP_LOSS) or (orders[b].flags & F_STOP_LOSS)):
+            win = a if ka < kb else b
+        else:
+            win = a if (orders[a].flags & F_STOP_LOSS) else b
+    elif ka >= 0:
+        win = a
+    elif kb >= 0:
+        win = b
+    if win < 0:
+        return
+    lose = b if win == a else a
+    px = pxa if win == a else pxb
+    mk = ma if win == a else mb
+    q = execute_nb(win, i, phase, px, mk, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+                   cfg, symcfg, used)
+    if q > 0.0 and orders[win].status == FILLED:
+        _finish_nb(orders, lose, CANCELLED, R_OCO, t)
+    elif q > 0.0:  # partial: the sibling protects only what is left
+        orders[lose].size = orders[win].size - orders[win].filled_size + orders[lose].filled_size
+
+
+@njit(cache=True)
+def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg, symcfg,
+                   snap):
+    """Every working order against bar ``i`` (phase 0: open + intrabar path; phase 1: the
+    close, for market orders sent on this bar with F_AT_CLOSE). Books fills, charges borrow
+    fees at a new UTC day, records a state snapshot when anything changed. Returns the number
+    of fills made. Capacity: the caller guarantees room for 2 fills / trades per working
+    order and one snapshot."""
+    t = ts[i]
+    n_fill0 = cnt[C_FILLS]
+    changed = False
+    day = t // NS_DAY
+    last = cnt[C_DAY]
+    if phase == 0 and last >= 0 and day > last and cfg[K_BORROW] > 0.0:
+        changed = accrue_borrow_nb(i, day - last, cfg[K_BORROW], mkt, open_tr, acct)
+    cnt[C_DAY] = day  # (a short opened now is charged from the next day on)
+    n = cnt[C_ORDERS]
+    j0 = cnt[C_FIRST]
+    while j0 < n and _terminal(orders[j0].status):
+        j0 += 1
+    cnt[C_FIRST] = j0
+    if j0 == n:
+        if changed:
+            snapshot_nb(i, open_tr, acct, cnt, snap)
+        return 0
+    used = np.zeros(mkt.shape[2])
+    p = np.empty(4)
+    skip_to = -1
+    for j in range(j0, n):
+        if j < skip_to:
+            continue
+        o = orders[j]
+        st = o.status
+        if _terminal(st) or st == PENDING:
+            continue
+        s = o.sym
+        if phase == 1:
+            if not ((o.flags & F_AT_CLOSE) and o.type == MARKET and o.ts == t and st == NEW):
+                continue
+        elif o.ts >= t:
+            continue
+        op = mkt[M_OPEN, i, s]
+        if not (op == op):
+            continue
+        if st == NEW:
+            if not _activate_nb(orders, j, i, ts, symcfg):
+                changed = True
+                _children_nb(orders, j, t)
+                continue
+        if o.expire_ts > 0 and t > o.expire_ts:
+            _finish_nb(orders, j, EXPIRED, 0, t)
+            _children_nb(orders, j, t)
+            changed = True
+            continue
+        if phase == 1:
+            k, px, maker = 3, mkt[M_CLOSE, i, s], False
+            p[3] = px
+        else:
+            path_nb(op, mkt[M_HIGH, i, s], mkt[M_LOW, i, s], mkt[M_CLOSE, i, s], p)
+            if o.oco_id >= 0 and o.parent_id >= 0:
+                _oco_pair_nb(j, i, phase, p, 0, op, mkt, ts, orders, fills, trades, open_tr,
+                             acct, cnt, cfg, symcfg, used)
+                changed = True
+                skip_to = max(j, o.oco_id) + 1
+                continue
+            k, px, maker = evaluate_nb(orders, j, p, 0, op)
+        if k < 0:
+            if o.tif == IOC:
+                _finish_nb(orders, j, CANCELLED, R_IOC_UNFILLED, t)
+            elif o.tif == FOK:
+                _finish_nb(orders, j, CANCELLED, R_FOK_UNFILLED, t)
+            changed = True
+            continue
+        q = execute_nb(j, i, phase, px, maker, mkt, ts, orders, fills, trades, open_tr, acct,
+                       cnt, cfg, symcfg, used)
+        changed = True
+        if _terminal(orders[j].status) and j + 1 < n and orders[j + 1].parent_id == o.order_id:
+            if _children_nb(orders, j, t) > 0 and q > 0.0 and phase == 0:
+                c = j + 1
+                if orders[c].oco_id >= 0:
+                    _oco_pair_nb(c, i, phase, p, k, px, mkt, ts, orders, fills, trades,
+                                 open_tr, acct, cnt, cfg, symcfg, used)
+                else:
+                    k2, px2, m2 = evaluate_nb(orders, c, p, k, px)
+                    if k2 >= 0:
+                        execute_nb(c, i, phase, px2, m2, mkt, ts, orders, fills, trades,
+                                   open_tr, acct, cnt, cfg, symcfg, used)
+                skip_to = j + 3
+    while j0 < n and _terminal(orders[j0].status):
+        j0 += 1
+    cnt[C_FIRST] = j0
+    if changed or cnt[C_FILLS] > n_fill0:
+        snapshot_nb(i, open_tr, acct, cnt, snap)
+    return cnt[C_FILLS] - n_fill0
+
+
+@njit(cache=True)
+def submit_nb(orders, cnt, t, s, side, otype, tif, flags, size, limit, stop, trail, expire_ts,
+              parent, oco, tag, ref_price):
+    """Write one order row (status NEW, or PENDING for a bracket child). Trailing stops start
+    their trigger from ``ref_price`` (the close the strategy saw). Returns the order id."""
+    n = cnt[C_ORDERS]
+    o = orders[n]
+    o.order_id = n
+    o.ts = t
+    o.sym = s
+    o.side = side
+    o.type = otype
+    o.tif = tif
+    o.status = PENDING if parent >= 0 else NEW
+    o.flags = flags
+    o.size = size
+    o.limit_price = limit
+    o.stop_price = stop
+    o.trail = trail
+    if otype == TRAILING_STOP and not (stop == stop):
+        o.stop_price = trail_level_nb(ref_price, trail, (flags & F_TRAIL_PERCENT) != 0, side)
+    o.expire_ts = expire_ts
+    o.filled_size = 0.0
+    o.avg_fill_price = np.nan
+    o.reject_reason = 0
+    o.parent_id = parent
+    o.oco_id = oco
+    o.tag = tag
+    o.update_ts = t
+    cnt[C_ORDERS] = n + 1
+    return n
+
+
+@njit(cache=True)
+def run_targets_nb(i0, mkt, ts, tgt, mode, orders, fills, trades, open_tr, acct, cnt, cfg,
+                   symcfg, snap, last):
+    """The compiled path for vectorised targets: every bar, the working orders (same kernel
+    as the Python path), then a target order for each symbol whose target ``tgt[i, s]`` is set
+    and differs from the last one sent (``mode``: F_TARGET / F_TARGET_VALUE / F_TARGET_PCT).
+    Returns DONE, or the bar to resume at after the caller grew the arrays."""
+    n_bars = ts.shape[0]
+    n_sym = mkt.shape[2]
+    flags = mode
+    borrow = cfg[K_BORROW] > 0.0
+    if cfg[K_AT_CLOSE] != 0.0:
+        flags |= F_AT_CLOSE
+    for i in range(i0, n_bars):
+        room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
+        if (cnt[C_ORDERS] + n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
+                or cnt[C_TRADES] + room >= trades.shape[0] or cnt[C_SNAPS] + 2 >= snap.shape[0]):
+            return i
+        # the same condition as the Python loop (engine/loop.py), so C_DAY evolves alike
+        call = cnt[C_FIRST] < cnt[C_ORDERS]
+        if not call and borrow and i > 0 and ts[i] // NS_DAY != ts[i - 1] // NS_DAY:
+            for s in range(n_sym):
+                if open_tr[s].side < 0:
+                    call = True
+        if call:
+            process_bar_nb(i, 0, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+                           symcfg, snap)
+        sent = False
+        for s in range(n_sym):
+            x = tgt[i, s]
+            if x == x and x != last[s]:
+                last[s] = x
+                side = 1 if x >= 0 else -1
+                submit_nb(orders, cnt, ts[i], s, side, MARKET, 0, flags, abs(x), np.nan,
+                          np.nan, np.nan, 0, -1, -1, 0, mkt[M_CLOSE, i, s])
+                sent = True
+        if sent and cfg[K_AT_CLOSE] != 0.0:
+            process_bar_nb(i, 1, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+                           symcfg, snap)
+    return DONE
+

@@ -1,0 +1,101 @@
+"""sma_cross: simple moving average crossover, stop-and-reverse (or long-only).
+
+Exact semantics (issue 3; the same as tests/golden/peers/*.json): SMAs of close over ``fast``
+and ``slow`` bars; a cross up on bar i is fast[i-1] < slow[i-1] and fast[i] > slow[i] (strict),
+a cross down the mirror. On a cross up: close any short and go long; on a cross down: close any
+long and go short (``long_only``: just close). Size: all-in, as many whole lots as the equity at
+the fill affords after commission (``order_target_percent(+-1)``), market orders at the next
+bar's open. A cross toward the side already held does nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from data.errors import StrategyError
+from strategies.base import Param, Strategy
+
+
+def _csum(x: np.ndarray) -> np.ndarray:
+    c = np.empty(x.shape[0] + 1)
+    c[0] = 0.0
+    np.cumsum(x, out=c[1:])
+    return c
+
+
+def sma(x: np.ndarray, n: int, csum: np.ndarray | None = None) -> np.ndarray:
+    """Rolling mean over ``n`` values (nan for the first n-1), on cumulative sums (pass
+    ``csum`` = [0, cumsum(x)] to share it between several windows)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty(x.shape)
+    out[: n - 1] = np.nan
+    if n <= x.shape[0]:
+        c = _csum(x) if csum is None else csum
+        np.subtract(c[n:], c[:-n], out=out[n - 1:])
+        out[n - 1:] /= n
+    return out
+
+
+def crosses(fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
+    """+1 on a strict cross up at bar i, -1 on a cross down, 0 otherwise (int8)."""
+    out = np.zeros(fast.shape, dtype=np.int8)
+    f0, s0, f1, s1 = fast[:-1], slow[:-1], fast[1:], slow[1:]
+    with np.errstate(invalid="ignore"):
+        out[1:][(f0 < s0) & (f1 > s1)] = 1
+        out[1:][(f0 > s0) & (f1 < s1)] = -1
+    return out
+
+
+class SmaCross(Strategy):
+    name = "sma_cross"
+    about = "SMA crossover, stop-and-reverse (long_only: close on the cross down)"
+    fast: int = Param(10, min=1, help="fast SMA period (bars)")
+    slow: int = Param(20, min=2, help="slow SMA period (bars)")
+    long_only: bool = False
+
+    def validate(self):
+        if self.fast >= self.slow:
+            raise StrategyError("fast must be shorter than slow", argument="fast",
+                                value=(self.fast, self.slow), fix="e.g. fast=10, slow=20")
+
+    def init(self, ctx):
+        close = ctx.data["close"]
+        if close.ndim != 1:
+            raise StrategyError("sma_cross trades one symbol", argument="market",
+                                value=close.shape, fix="run it on a single symbol")
+        # the SMAs use closes up to each bar only; cross[i] is known at bar i's close
+        self.fast_ma = sma(close, self.fast)
+        self.slow_ma = sma(close, self.slow)
+        self.cross = crosses(self.fast_ma, self.slow_ma)
+
+    def on_bar(self, ctx):
+        x = ctx.indicator(self.cross)[-1]
+        if x == 0:
+            return
+        pos = ctx.position()
+        if x > 0 and pos <= 0:
+            ctx.order_target_percent(None, 1.0)
+        elif x < 0 and pos >= 0:
+            if self.long_only:
+                if pos > 0:
+                    ctx.order_target_percent(None, 0.0)
+            else:
+                ctx.order_target_percent(None, -1.0)
+
+    def targets(self, data):
+        from engine.compiled import Targets
+
+        close = np.asarray(data["close"], dtype=np.float64)
+        c = _csum(close)
+        x = crosses(sma(close, self.fast, c), sma(close, self.slow, c))
+        t = np.full(x.shape, np.nan)
+        t[x > 0] = 1.0
+        if self.long_only:
+            ups = np.flatnonzero(x > 0)
+            down = x < 0
+            if ups.size:  # a cross down before the first long closes nothing
+                down[: ups[0]] = False
+                t[down] = 0.0
+        else:
+            t[x < 0] = -1.0
+        return Targets(t, "percent")
