@@ -12,6 +12,7 @@ from data.commands import data as data_commands
 from engine import commands as engine_commands
 from engine.book import commands as book_commands
 from reports import commands as report_commands
+from strategies.ml import commands as ml_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +27,7 @@ main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
 main.add_command(engine_commands.run_command)
 main.add_command(engine_commands.demo_command)
+main.add_command(ml_commands.ml)
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from strategies.builtin.buy_and_hold import BuyAndHold
 from strategies.builtin.sma_cross import SmaCross
+from strategies.ml.strategy import MLSignal
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross, MLSignal)}
 
-__all__ = ["BUILTINS", "BuyAndHold", "SmaCross"]
+__all__ = ["BUILTINS", "BuyAndHold", "MLSignal", "SmaCross"]

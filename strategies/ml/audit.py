@@ -127,9 +127,17 @@ def cut_times(ts: np.ndarray, n_cuts: int, seed: int, lo: int = 0) -> np.ndarray
 
 def audit(panel: Mapping[str, np.ndarray], cfg, *, n_cuts: int = 5, seed: int = 0,
           rtol: float = 1e-9, atol: float = 1e-12) -> AuditResult:
-    """Audit the whole ML pipeline (features, walk-forward fits, scores, positions)."""
+    """Audit the whole ML pipeline (features, walk-forward fits, scores, positions).
+
+    A ``first_test`` given as a fraction of the bars depends on how many bars there are, i.e.
+    on the future; it is fixed to its bar number on the full data first (what a live run
+    would do), otherwise every cut would move the folds."""
+    import dataclasses
+
     from strategies.ml.model import walk_forward_predict
 
+    n = len(np.unique(np.concatenate([np.asarray(b["ts"]) for b in panel.values()])))
+    cfg = dataclasses.replace(cfg, first_test=cfg.bars_index(cfg.first_test, n, "first_test"))
     full = walk_forward_predict(panel, cfg, keep_features=True)
     lo = min(len(full.ts) - 2, max(10, int(0.1 * len(full.ts))))
     cuts = []

@@ -150,8 +150,12 @@ def _grid(first: int, last: int, step: int) -> np.ndarray:
 
 
 def book_features(ev: BookEvents, interval, *, levels: Sequence[int] = (1, 3, 5),
-                  start: int | None = None) -> BookFrame:
-    """Sample the features of the module docstring on ``interval`` bins (see there)."""
+                  start: int | None = None, end: int | None = None) -> BookFrame:
+    """Sample the features of the module docstring on ``interval`` bins (see there).
+
+    The grid runs from the bin holding ``start`` (default: the first update) to the bin holding
+    ``end`` (default: the last update); a truncated history passes its cut time as ``end``:
+    "nothing happened until then" is information too."""
     step = parse_duration(interval, argument="interval")
     L = ev.bid_px.shape[1]
     if any(k < 1 or k > L for k in levels):
@@ -160,7 +164,8 @@ def book_features(ev: BookEvents, interval, *, levels: Sequence[int] = (1, 3, 5)
     if len(ev.ts) == 0:
         raise DataError("no book updates", argument="events", fix="check the input files")
     first = int(ev.ts[0]) if start is None else int(start)
-    g = _grid(first, int(ev.ts[-1]), step)
+    last = int(ev.ts[-1]) if end is None else max(int(end), int(ev.ts[-1]))
+    g = _grid(first, last, step)
     idx = np.searchsorted(ev.ts, g, side="left") - 1  # last update strictly before g
     lo = np.searchsorted(ev.ts, g - step, side="left")  # first update in the bin
     bid, ask = ev.bid_px[:, 0], ev.ask_px[:, 0]

@@ -119,6 +119,7 @@ class MLConfig:
     min_edge: float = 0.0
     long_only: bool = False
     leverage: float = 1.0
+    smooth: int = 1  # positions from the mean score of the last `smooth` bars (causal)
     forward_test: int | float = 0.2  # last bars held out: a count, or a fraction of the bars
     importance: bool = False  # out-of-sample permutation importance per fold (slower)
 
@@ -280,6 +281,21 @@ def _permutation(est, X, y, task, rng) -> list[float] | None:
     return out
 
 
+def _trailing_mean(s: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the finite values among the last k rows (NaN where none); causal."""
+    two = s.reshape(len(s), -1)
+    ok = np.isfinite(two)
+    c = np.vstack([np.zeros((1, two.shape[1])), np.cumsum(np.where(ok, two, 0.0), axis=0)])
+    n = np.vstack([np.zeros((1, two.shape[1])), np.cumsum(ok, axis=0)])
+    lo = np.maximum(np.arange(1, len(s) + 1) - k, 0)
+    hi = np.arange(1, len(s) + 1)
+    cnt = n[hi] - n[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (c[hi] - c[lo]) / cnt
+    out[(cnt == 0) | ~ok] = np.nan  # no position where the model made no prediction
+    return out.reshape(s.shape)
+
+
 def positions(score: np.ndarray, task: str, cfg: MLConfig) -> np.ndarray:
     """Target fraction of equity per bar and symbol from the model's score.
 
@@ -287,9 +303,12 @@ def positions(score: np.ndarray, task: str, cfg: MLConfig) -> np.ndarray:
     (0 when ``long_only``), else 0; ``linear`` -> (p - 0.5) / (upper - 0.5) clipped to [-1, 1].
     Regression (score = predicted return): +1 / -1 when |score| > ``min_edge``; ``linear``
     scales by ``min_edge`` (or the score's sign when min_edge is 0). Then x ``leverage`` /
-    number of symbols; 0 where there is no prediction.
+    number of symbols; 0 where there is no prediction. With ``smooth`` > 1 the score is first
+    averaged over the last ``smooth`` bars (those with a prediction): fewer flips, less cost.
     """
     s = np.asarray(score, dtype=np.float64)
+    if cfg.smooth > 1:
+        s = _trailing_mean(s, cfg.smooth)
     with np.errstate(invalid="ignore", divide="ignore"):
         if task == "classification":
             if cfg.rule == "threshold":

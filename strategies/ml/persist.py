@@ -86,7 +86,7 @@ def model_spec(cfg, task: str) -> dict[str, Any]:
                          "pooled": cfg.pooled, "forward_test": cfg.forward_test},
         "positions": {"rule": cfg.rule, "upper": cfg.upper, "lower": cfg.lower,
                       "min_edge": cfg.min_edge, "long_only": cfg.long_only,
-                      "leverage": cfg.leverage},
+                      "leverage": cfg.leverage, "smooth": cfg.smooth},
         "features": {"bar": list(cfg.features.bar),
                      "mtf": {r: list(n) for r, n in cfg.features.mtf},
                      "tz": cfg.features.tz, "custom": list(cfg.features.custom)},

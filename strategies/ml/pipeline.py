@@ -70,11 +70,11 @@ def book_market(ml: dict, base: Path):
     return {ml.get("symbol") or ev.symbol or "BOOK": frame.bars}, frame
 
 
-def run_ml(config: Any, out: str | Path | None = None, *, report: bool = True,
-           audit_cuts: int | None = None, **overrides: Any):
-    """Run the ML config; write the run folder to ``out`` (if given). Returns
-    ``(Result, model_info)``; ``overrides`` are strategy parameters."""
-    import engine
+def prepare(config: Any, **overrides: Any):
+    """(strategy bound to the market's times, {symbol: BAR}) of a config, plus what
+    :func:`run_ml` needs: returns ``(strategy, panel)``; the engine tree, market and book frame
+    are kept on the strategy as ``_prepared``."""
+    from engine.compiled import market_data
     from engine.market import load_market
     from strategies.ml.strategy import MLSignal
 
@@ -88,43 +88,50 @@ def run_ml(config: Any, out: str | Path | None = None, *, report: bool = True,
     params = {**dict(strat_tbl.pop("params", {}) or {}), **overrides}
     strat_tbl["name"] = strat_tbl.get("name", "ml_signal")
     frame = None
-    data_tbl = tree.get("data", {})
+    market = None
     if ml.get("book"):
         market, frame = book_market(ml, base)
         tree.pop("data", None)
         mk = load_market(market)
     else:
+        data_tbl = tree.get("data", {})
         path = data_tbl.get("path")
-        if isinstance(path, str) and not path.startswith("catalog://") and not Path(path).is_absolute():
+        if isinstance(path, str) and not path.startswith("catalog://") \
+                and not Path(path).is_absolute():
             data_tbl["path"] = str(base / path)
         elif isinstance(path, list):
             data_tbl["path"] = [p if Path(p).is_absolute() else str(base / p) for p in path]
         p = data_tbl.get("path")
-        mk = load_market(p if isinstance(p, str) else list(p or []), symbol=data_tbl.get("symbol"),
-                         start=data_tbl.get("start"), end=data_tbl.get("end"))
-        market = None
+        mk = load_market(p if isinstance(p, str) else list(p or []),
+                         symbol=data_tbl.get("symbol"), start=data_tbl.get("start"),
+                         end=data_tbl.get("end"))
     strat = MLSignal(**params).bind(mk.ts, frame.feature_callables() if frame else None,
                                     mk.symbols)
-    res = engine.run(tree, market=market if market is not None else None, strategy=strat)
+    strat._prepared = {"tree": tree, "market": market, "frame": frame, "ml": ml}
+    return strat, strat.panel(market_data(mk))
+
+
+def run_ml(config: Any, out: str | Path | None = None, *, report: bool = True,
+           audit_cuts: int | None = None, **overrides: Any):
+    """Run the ML config; write the run folder to ``out`` (if given). Returns
+    ``(Result, model_info)``; ``overrides`` are strategy parameters."""
+    import engine
+
+    strat, panel = prepare(config, **overrides)
+    prep = strat._prepared
+    res = engine.run(prep["tree"], market=prep["market"], strategy=strat)
     pred = strat.predictions
-    info = model_info(strat, pred, res, frame)
-    cuts = ml.get("audit_cuts", 0) if audit_cuts is None else audit_cuts
+    info = model_info(strat, pred, res, prep["frame"])
+    cuts = prep["ml"].get("audit_cuts", 0) if audit_cuts is None else audit_cuts
     if cuts:
         from strategies.ml.audit import audit
 
-        panel = strat.panel(_engine_data(res))
         info["audit"] = audit(panel, strat.config(), n_cuts=int(cuts),
-                              seed=int(ml.get("audit_seed", 0))).to_dict()
+                              seed=int(prep["ml"].get("audit_seed", 0))).to_dict()
     if out is not None:
         write_model_files(Path(out), info, pred)
         res.save(out, report=report)
     return res, info
-
-
-def _engine_data(res) -> dict:
-    from engine.compiled import market_data
-
-    return market_data(res.market)
 
 
 def _period(eq, lo: int, hi: int | None, conv) -> dict[str, Any] | None:

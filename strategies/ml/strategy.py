@@ -56,6 +56,7 @@ class MLSignal(Strategy):
     min_edge: float = Param(0.0, min=0.0, help="regression: smallest |predicted return| traded")
     long_only: bool = Param(False, help="never short")
     leverage: float = Param(1.0, min=0.0, help="gross target per unit position")
+    smooth: int = Param(1, min=1, help="average the score over the last N bars first")
     forward_test: float = Param(0.2, min=0.0, help="held-out last bars (fraction < 1, or count)")
     importance: bool = Param(False, help="out-of-sample permutation importance (slower)")
     seed: int = Param(0, help="random seed (fold k uses seed + k)")
@@ -63,6 +64,7 @@ class MLSignal(Strategy):
     _times: np.ndarray | None = None
     _custom: dict | None = None
     _symbols: list | None = None
+    _prepared: dict | None = None
     predictions = None  # strategies.ml.model.Predictions of the last targets() call
 
     def bind(self, ts: np.ndarray | None = None, custom: dict | None = None,
@@ -86,7 +88,7 @@ class MLSignal(Strategy):
                         min_train=self.min_train, pooled=self.pooled, seed=self.seed,
                         rule=self.rule, upper=self.upper, lower=self.lower,
                         min_edge=self.min_edge, long_only=self.long_only,
-                        leverage=self.leverage, forward_test=_count(self.forward_test),
+                        leverage=self.leverage, smooth=self.smooth, forward_test=_count(self.forward_test),
                         importance=self.importance)
 
     def estimator_params(self) -> dict[str, Any]:
