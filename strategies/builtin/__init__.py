@@ -4,9 +4,10 @@ builds on it)."""
 from __future__ import annotations
 
 from strategies.builtin.buy_and_hold import BuyAndHold
+from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.sma_cross import SmaCross
 from strategies.ml.strategy import MLSignal
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross, MLSignal)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, MLSignal, Rebalance, SmaCross)}
 
-__all__ = ["BUILTINS", "BuyAndHold", "MLSignal", "SmaCross"]
+__all__ = ["BUILTINS", "BuyAndHold", "MLSignal", "Rebalance", "SmaCross"]
