@@ -109,10 +109,16 @@ def test_ml_signal_runs_through_engine_run_and_is_deterministic(samples):
     np.testing.assert_array_equal(runs[0].equity["equity"], runs[1].equity["equity"])
     # no position before the first prediction (bar 500)
     assert (runs[0].fills["ts"] > b["ts"][500]).all()
+    # the engine passes the bar times (data["ts"]), so multi-timeframe features work too
+    mtf = engine.run(market=b, strategy="ml_signal", params={**params, "mtf": "D:ret_1"},
+                     lot_size=0)
+    bound = MLSignal(**params, mtf="D:ret_1").bind(b["ts"])
+    again = engine.run(market=b, strategy=bound, lot_size=0)
+    np.testing.assert_array_equal(mtf.equity["equity"], again.equity["equity"])
+    # without times (a bare data dict) the bar number stands in, and mtf is refused
     with pytest.raises(Exception, match="multi-timeframe"):
-        engine.run(market=b, strategy="ml_signal", params={**params, "mtf": "D:ret_1"})
-    s = MLSignal(**params, mtf="D:ret_1").bind(b["ts"])
-    assert engine.run(market=b, strategy=s, lot_size=0).stats["final_equity"] > 0
+        MLSignal(**params, mtf="D:ret_1").panel({f: b[f] for f in ("open", "high", "low",
+                                                                   "close", "volume")})
 
 
 def test_order_book_config_runs(tmp_path, samples):

@@ -6,9 +6,8 @@ the leakage audit proves it), then positions as fractions of equity, sent as per
 and filled at the next bar (``fill_at``) by the core's kernels.
 
 Times: features on coarser timeframes (``mtf``) and the fold dates need the bars' close times.
-``targets`` takes them from ``data["ts"]`` when the engine passes it, else from
-:meth:`MLSignal.bind` (``tape ml run`` and :func:`strategies.ml.pipeline.run_ml` bind them);
-without either the bar number stands in for time and ``mtf`` is refused.
+``targets`` takes them from ``data["ts"]`` (the engine passes them), else from
+:meth:`MLSignal.bind`; without either the bar number stands in for time and ``mtf`` is refused.
 """
 
 from __future__ import annotations
