@@ -128,12 +128,13 @@ class MLSignal(Strategy):
             or [f"S{j}" for j in range(m)]
         out = {}
         for j in range(m):
-            col = (lambda f: np.asarray(data[f])[:, j]) if two else (lambda f: np.asarray(data[f]))
-            ok = np.isfinite(col("close"))
+            cols = {f: np.asarray(data[f])[:, j] if two else np.asarray(data[f])
+                    for f in ("open", "high", "low", "close", "volume")}
+            ok = np.isfinite(cols["close"])
             b = np.zeros(int(ok.sum()), BAR)
             b["ts"] = ts[ok]
-            for f in ("open", "high", "low", "close", "volume"):
-                b[f] = col(f)[ok]
+            for f, v in cols.items():
+                b[f] = v[ok]
             out[names[j]] = b
         return out
 
