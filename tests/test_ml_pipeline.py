@@ -146,3 +146,23 @@ audit_cuts = 2
     assert info["features"][:2] == ["ret_1", "ret_3"] and "ofi" in info["features"]
     assert info["book"]["bins"] > 100
     assert "model.json" in {p.name for p in (tmp_path / "run").iterdir()}
+
+
+@pytest.mark.parametrize("name", ["ml_btc_hourly", "ml_intraday_mtf", "ml_lobster_orderflow",
+                                  "ml_binance_orderflow", "ml_pooled_daily"])
+def test_example_configs_load(name):
+    """Every shipped example resolves: data found, parameters valid, features computable."""
+    from pathlib import Path
+
+    from strategies.ml.features import compute_features
+    from strategies.ml.pipeline import prepare
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.toml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        strat, panel = prepare(path)
+    cfg = strat.config()
+    for bars in panel.values():
+        X = compute_features(bars, cfg.features)
+        assert X.shape == (len(bars), len(cfg.features.names))
+        assert np.isfinite(X[-1]).all()
