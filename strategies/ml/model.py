@@ -14,7 +14,6 @@ and refits.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,30 +25,26 @@ from strategies.ml.features import FeatureSet, compute_features
 from strategies.ml.labels import make_labels
 from strategies.ml.splits import Fold, walk_forward
 
-# name -> (classifier, regressor, default parameters); module paths are an allow-list that
-# persist.py also uses when it rebuilds a model from JSON
+# name -> (classifier, regressor, default parameters); class names in sklearn.ensemble /
+# sklearn.linear_model, looked up as attributes of those two modules (no dynamic imports)
 ESTIMATORS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "random_forest": ("sklearn.ensemble.RandomForestClassifier",
-                      "sklearn.ensemble.RandomForestRegressor",
+    "random_forest": ("RandomForestClassifier", "RandomForestRegressor",
                       {"n_estimators": 100, "max_depth": 6, "min_samples_leaf": 50, "n_jobs": 1}),
-    "extra_trees": ("sklearn.ensemble.ExtraTreesClassifier",
-                    "sklearn.ensemble.ExtraTreesRegressor",
+    "extra_trees": ("ExtraTreesClassifier", "ExtraTreesRegressor",
                     {"n_estimators": 100, "max_depth": 6, "min_samples_leaf": 50, "n_jobs": 1}),
-    "gradient_boosting": ("sklearn.ensemble.HistGradientBoostingClassifier",
-                          "sklearn.ensemble.HistGradientBoostingRegressor",
+    "gradient_boosting": ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor",
                           {"max_iter": 100, "learning_rate": 0.05, "max_depth": 3,
                            "early_stopping": False}),
-    "logistic": ("sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge",
-                 {"C": 1.0}),
-    "linear": ("sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge",
-               {"alpha": 1.0}),
+    "logistic": ("LogisticRegression", "Ridge", {"C": 1.0}),
+    "linear": ("LogisticRegression", "Ridge", {"alpha": 1.0}),
 }
 RULES = ("threshold", "linear")
 
 
-def _load_class(path: str):
-    mod, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(mod), name)
+def _load_class(name: str):
+    from sklearn import ensemble, linear_model
+
+    return getattr(ensemble, name, None) or getattr(linear_model, name)
 
 
 def make_estimator(name: str | Any, task: str, params: Mapping[str, Any] | None = None):

@@ -10,7 +10,6 @@ parameter that is not a plain JSON value.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,14 @@ from data.errors import ConfigError, DataError
 _PLAIN = (str, int, float, bool, type(None))
 
 
+def _public(cls: type) -> str:
+    """``sklearn.linear_model.Ridge`` for ``sklearn.linear_model._ridge.Ridge``."""
+    parts = [p for p in cls.__module__.split(".") if not p.startswith("_")]
+    return ".".join([*parts, cls.__qualname__])
+
+
 def _class_path(obj) -> str:
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+    return _public(type(obj))
 
 
 def estimator_spec(est) -> dict[str, Any]:
@@ -51,20 +56,27 @@ def estimator_from_spec(spec: dict[str, Any]):
     if not isinstance(cls_path, str) or not cls_path.startswith("sklearn.") or ".." in cls_path:
         raise DataError("model class is not a scikit-learn estimator", argument="class",
                         value=cls_path, fix="model files may only name sklearn.* estimators")
-    mod, _, name = cls_path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(mod), name)
-    except (ImportError, AttributeError):
+    cls = _sklearn_estimators().get(cls_path)  # an allow-list: nothing is imported by name
+    if cls is None or not issubclass(cls, BaseEstimator):
         raise DataError("unknown model class", argument="class", value=cls_path,
-                        fix="check the scikit-learn version") from None
-    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
-        raise DataError("model class is not an estimator", argument="class", value=cls_path,
-                        fix="model files may only name sklearn estimators")
+                        fix="model files may only name scikit-learn estimators of this version")
     params = spec.get("params", {})
     if not isinstance(params, dict) or not all(isinstance(v, _PLAIN) for v in params.values()):
         raise DataError("model parameters must be plain JSON values", argument="params",
                         value=params, fix="edit the model file")
     return cls(**params)
+
+
+def _sklearn_estimators() -> dict[str, type]:
+    """Every estimator class scikit-learn lists, by ``module.QualName``."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils import all_estimators
+
+    out = {}
+    for _, c in all_estimators():
+        out[f"{c.__module__}.{c.__qualname__}"] = c
+        out[_public(c)] = c
+    return {k: c for k, c in out.items() if c is not Pipeline}  # rebuilt from its steps
 
 
 def model_spec(cfg, task: str) -> dict[str, Any]:
