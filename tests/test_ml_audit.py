@@ -105,3 +105,36 @@ def test_book_features_are_causal(samples):
 
     res = audit_frames(fn, n_cuts=5, seed=0)
     assert res.ok, res.leaks()
+
+
+def test_order_book_pipeline_audit_recomputes_from_ticks(samples, monkeypatch):
+    """For book configs the audit re-reads the ticks up to each cut; a book feature that peeks
+    at the next bin is caught there (the bars alone would not show it)."""
+    import strategies.ml.book_features as B
+    from strategies.ml.pipeline import prepare
+
+    lob = samples / "lob"
+    config = {"strategy": {"params": dict(features="ret_1", horizon=3, n_estimators=5,
+                                          max_depth=3, min_samples_leaf=5, first_test=0.4,
+                                          retrain_every=20, min_train=20)},
+              "ml": {"book": "lobster", "interval": "1s", "levels": [1, 2],
+                     "files": [str(lob / "AMZN_2012-06-21_first1000_message_5.csv.gz"),
+                               str(lob / "AMZN_2012-06-21_first1000_orderbook_5.csv.gz")]}}
+
+    def run():
+        strat, panel = prepare(config)
+        return audit(panel, strat.config(), n_cuts=3, seed=4,
+                     truncate=strat._prepared["truncate"])
+
+    assert run().ok
+    honest = B.book_features
+
+    def peeking(*args, **kwargs):
+        f = honest(*args, **kwargs)
+        k = f.names.index("spread_bps")
+        f.X[:-1, k] = f.X[1:, k]  # the spread of the NEXT bin
+        return f
+
+    monkeypatch.setattr(B, "book_features", peeking)
+    res = run()
+    assert "spread_bps" in res.leaks() and "imb_1" not in res.leaks()

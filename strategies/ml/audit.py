@@ -126,9 +126,14 @@ def cut_times(ts: np.ndarray, n_cuts: int, seed: int, lo: int = 0) -> np.ndarray
 
 
 def audit(panel: Mapping[str, np.ndarray], cfg, *, n_cuts: int = 5, seed: int = 0,
-          rtol: float = 1e-9, atol: float = 1e-12) -> AuditResult:
+          rtol: float = 1e-9, atol: float = 1e-12,
+          truncate: Callable[[int], tuple[Mapping[str, np.ndarray], Any]] | None = None
+          ) -> AuditResult:
     """Audit the whole ML pipeline (features, walk-forward fits, scores, positions).
 
+    ``truncate(cut) -> (panel, cfg)`` rebuilds the inputs from data up to the cut when they are
+    derived from something finer than the bars (order-book features from ticks: the pipeline
+    passes a function that re-reads the book up to the cut); by default the bars are cut.
     A ``first_test`` given as a fraction of the bars depends on how many bars there are, i.e.
     on the future; it is fixed to its bar number on the full data first (what a live run
     would do), otherwise every cut would move the folds."""
@@ -143,14 +148,19 @@ def audit(panel: Mapping[str, np.ndarray], cfg, *, n_cuts: int = 5, seed: int = 
     cuts = []
     compared = 0
     for t in cut_times(full.ts, n_cuts, seed, lo):
-        part = {s: b[b["ts"] <= t] for s, b in panel.items()}
+        if truncate is None:
+            part, cfg_t = {s: b[b["ts"] <= t] for s, b in panel.items()}, cfg
+        else:
+            part, cfg_t = truncate(int(t))
+            cfg_t = dataclasses.replace(cfg_t, first_test=cfg.first_test)
         part = {s: b for s, b in part.items() if len(b)}
-        p = walk_forward_predict(part, cfg, keep_features=True)
+        p = walk_forward_predict(part, cfg_t, keep_features=True)
         cols = [full.symbols.index(s) for s in p.symbols]
+        keep = p.ts <= t  # a bar still open at the cut is not compared
         arrays_full = {nm: full.X[:, cols, k] for k, nm in enumerate(full.names)}
         arrays_full.update(score=full.score[:, cols], position=full.position[:, cols])
-        arrays_cut = {nm: p.X[:, :, k] for k, nm in enumerate(p.names)}
-        arrays_cut.update(score=p.score, position=p.position)
+        arrays_cut = {nm: p.X[keep, :, k] for k, nm in enumerate(p.names)}
+        arrays_cut.update(score=p.score[keep], position=p.position[keep])
         r = compare_prefix(full.ts, arrays_full, arrays_cut, int(t), rtol, atol)
         compared += sum(int(np.size(v)) for v in arrays_cut.values())
         cuts.append(r)

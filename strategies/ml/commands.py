@@ -98,7 +98,8 @@ def audit_command(config, cuts, seed, params, as_json):
 
     try:
         strat, panel = prepare(config, **_params(params))
-        result = audit(panel, strat.config(), n_cuts=cuts, seed=seed)
+        result = audit(panel, strat.config(), n_cuts=cuts, seed=seed,
+                       truncate=strat._prepared["truncate"])
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
     d = result.to_dict()

@@ -47,7 +47,7 @@ def _load(config: Any) -> tuple[dict, Path]:
 
 
 def book_market(ml: dict, base: Path):
-    """(bars {symbol: BAR}, BookFrame) from the ``[ml]`` table's tick files."""
+    """(bars {symbol: BAR}, BookFrame, BookEvents) from the ``[ml]`` table's tick files."""
     from strategies.ml.book_features import binance_events, book_features, lobster_events
 
     files = [str((base / f) if not Path(f).is_absolute() else f) for f in ml.get("files", [])]
@@ -67,7 +67,29 @@ def book_market(ml: dict, base: Path):
         raise ConfigError("unknown book source", argument="ml.book", value=kind,
                           fix='use "lobster" or "binance"')
     frame = book_features(ev, ml.get("interval", "10s"), levels=tuple(ml.get("levels", (1, 3, 5))))
-    return {ml.get("symbol") or ev.symbol or "BOOK": frame.bars}, frame
+    return {ml.get("symbol") or ev.symbol or "BOOK": frame.bars}, frame, ev
+
+
+def book_truncation(strat, ev, ml: dict):
+    """``cut -> (panel, cfg)`` rebuilding book features and mid bars from the ticks up to the
+    cut (what :func:`strategies.ml.audit.audit` calls for order-book configs)."""
+    import dataclasses
+
+    from strategies.ml.book_features import book_features
+    from strategies.ml.features import FeatureSet
+
+    cfg = strat.config()
+    sym = ml.get("symbol") or ev.symbol or "BOOK"
+
+    def truncate(cut: int):
+        f = book_features(ev.until(cut), ml.get("interval", "10s"),
+                          levels=tuple(ml.get("levels", (1, 3, 5))), start=int(ev.ts[0]),
+                          end=cut)
+        fs = FeatureSet(bar=cfg.features.bar, mtf=cfg.features.mtf, tz=cfg.features.tz,
+                        custom=f.feature_callables())
+        return {sym: f.bars}, dataclasses.replace(cfg, features=fs)
+
+    return truncate
 
 
 def prepare(config: Any, **overrides: Any):
@@ -87,10 +109,10 @@ def prepare(config: Any, **overrides: Any):
     strat_tbl = tree.setdefault("strategy", {})
     params = {**dict(strat_tbl.pop("params", {}) or {}), **overrides}
     strat_tbl["name"] = strat_tbl.get("name", "ml_signal")
-    frame = None
+    frame = ev = None
     market = None
     if ml.get("book"):
-        market, frame = book_market(ml, base)
+        market, frame, ev = book_market(ml, base)
         tree.pop("data", None)
         mk = load_market(market)
     else:
@@ -107,7 +129,8 @@ def prepare(config: Any, **overrides: Any):
                          end=data_tbl.get("end"))
     strat = MLSignal(**params).bind(mk.ts, frame.feature_callables() if frame else None,
                                     mk.symbols)
-    strat._prepared = {"tree": tree, "market": market, "frame": frame, "ml": ml}
+    strat._prepared = {"tree": tree, "market": market, "frame": frame, "ml": ml,
+                       "truncate": book_truncation(strat, ev, ml) if ev is not None else None}
     return strat, strat.panel(market_data(mk))
 
 
@@ -127,7 +150,8 @@ def run_ml(config: Any, out: str | Path | None = None, *, report: bool = True,
         from strategies.ml.audit import audit
 
         info["audit"] = audit(panel, strat.config(), n_cuts=int(cuts),
-                              seed=int(prep["ml"].get("audit_seed", 0))).to_dict()
+                              seed=int(prep["ml"].get("audit_seed", 0)),
+                              truncate=prep["truncate"]).to_dict()
     if out is not None:
         write_model_files(Path(out), info, pred)
         res.save(out, report=report)
