@@ -89,6 +89,39 @@ def test_any_sklearn_estimator_and_regression():
     assert p.folds[0]["importance"] is not None  # |coef| of the linear model
     s = p.score[np.isfinite(p.score)]
     assert np.abs(s).max() < 0.1
+    from strategies.ml.evaluate import evaluate
+
+    ev = evaluate(p)
+    dev = ev["development"]
+    assert {"mae", "rmse", "rmse_zero", "ic_spearman", "hit_rate"} <= set(dev)
+    # every scored prediction is in exactly one fold and in exactly one period
+    assert dev["n"] + ev["forward_test"]["n"] == sum(f["n"] for f in ev["folds"])
+    assert sum(b["n"] for b in dev["calibration"]) == dev["n"]
+
+
+def test_permutation_importance_is_out_of_sample_and_informative():
+    from strategies.ml.evaluate import evaluate
+
+    b = walk(800, 9)
+    lc = np.log(b["close"])
+    nxt = np.r_[lc[1:] - lc[:-1], 0.0]
+    # an oracle feature (the next return) must dominate a pure-noise one
+    rng = np.random.default_rng(0)
+    fs = FeatureSet.parse("ret_1", custom={"oracle": lambda bars: nxt[:len(bars)],
+                                           "noise": lambda bars: rng.normal(size=len(bars))})
+    p = walk_forward_predict({"A": b}, cfg(features=fs, importance=True))
+    perm = evaluate(p)["permutation_importance"]
+    assert list(perm)[0] == "oracle" and perm["oracle"] > 0.1 > abs(perm["noise"])
+
+
+def test_bad_strategy_parameters_are_strategy_errors():
+    from data.errors import StrategyError
+    from strategies.ml.strategy import MLSignal
+
+    with pytest.raises(StrategyError, match="unknown feature"):
+        MLSignal(features="ret_1,momentum")
+    with pytest.raises(StrategyError, match="choices"):
+        MLSignal(estimator="svm")
 
 
 def test_unknown_estimator_and_bad_thresholds():

@@ -100,11 +100,13 @@ class MLSignal(Strategy):
         return {"C": self.c} if self.label != "return" else {"alpha": 1.0 / max(self.c, 1e-12)}
 
     def validate(self) -> None:
+        from data.errors import ConfigError
+
         try:
             self.config()
-        except Exception as exc:  # ConfigError from the pieces, re-raised as a strategy error
-            raise StrategyError(str(exc), argument="params", value=self.params,
-                                fix="see docs/ml.md") from None
+        except ConfigError as exc:  # from the pieces, re-raised as a strategy error
+            raise StrategyError(exc.message, argument=exc.argument, value=exc.value,
+                                fix=exc.fix or "see docs/ml.md") from None
 
     def panel(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per-symbol BAR arrays from the engine's ``data`` dict (rows where a symbol has a bar)."""
