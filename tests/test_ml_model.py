@@ -69,6 +69,12 @@ def test_pooled_and_per_symbol_models():
     # pooled folds train on both symbols: more samples than either alone
     assert pooled.folds[0]["n_train"] > max(f["n_train"] for f in single.folds[:1])
     assert np.isnan(pooled.score[:50, 1]).all()  # B has no bars there
+    for p in (pooled, single):  # every prediction carries the fold that made it
+        np.testing.assert_array_equal(p.fold >= 0, np.isfinite(p.score))
+        for f in p.folds:
+            j = [p.symbols.index(s) for s in f["symbols"]]
+            sel = p.fold[f["test_start_bar"]:f["test_stop_bar"]][:, j]
+            assert (sel == f["fold"]).sum() == f["n_test"]
     assert np.abs(pooled.position).max() <= 0.5  # gross 1 split over two symbols
 
 

@@ -197,25 +197,22 @@ def walk_forward_predict(panel: Mapping[str, np.ndarray], cfg: MLConfig, *,
         folds = walk_forward(bar, end, n, first_test=first, retrain_every=cfg.retrain_every,
                              embargo=cfg.embargo, window=cfg.window, train_bars=cfg.train_bars,
                              usable=usable, min_train=cfg.min_train)
+        score_flat = np.full(len(ys), np.nan)  # sample order: bar-major, then symbol
+        fold_flat = np.full(len(ys), -1, dtype=np.int64)
         for f in folds:
             test = f.test[good_x[f.test]]
             est = seed_estimator(make_estimator(cfg.estimator, task, cfg.estimator_params),
                                  cfg.seed + f.k)
             est.fit(Xs[f.train], ys[f.train])
-            s = _predict(est, Xs[test], task)
-            flat = np.full(len(ys), np.nan)
-            flat[test] = s
-            sc = score[:, cols]
-            sc[np.isfinite(flat.reshape(n, len(cols)))] = s
-            score[:, cols] = sc
-            fo = fold_of[:, cols]
-            fo.reshape(-1)[test] = f.k
-            fold_of[:, cols] = fo
+            score_flat[test] = _predict(est, Xs[test], task)
+            fold_flat[test] = f.k
             row = _fold_row(f, ts, symbols, cols, len(test), est, task, cfg.features.names)
             if cfg.importance:
                 lab = test[np.isfinite(ys[test])]
                 row["permutation"] = _permutation(est, Xs[lab], ys[lab], task, rng)
             fold_rows.append(row)
+        score[:, cols] = score_flat.reshape(n, len(cols))
+        fold_of[:, cols] = fold_flat.reshape(n, len(cols))
     pos = positions(score, task, cfg)
     return Predictions(ts, symbols, list(cfg.features.names), task, score, Y, fold_of, pos,
                        fold_rows, fwd, X if keep_features else None)
