@@ -107,6 +107,11 @@ def model_context(run_dir: Path) -> dict[str, Any] | None:
               "cells": [fmt(f.get(k), "pct" if k in ("accuracy", "base_rate", "hit_rate")
                             else "num") for k in fold_keys]}
              for f in ev.get("folds", [])]
+    keys = ([("n", "int"), ("base_rate", "pct"), ("accuracy", "pct"), ("auc", "num"),
+             ("log_loss", "num")] if task == "classification"
+            else [("n", "int"), ("mae", "num"), ("rmse", "num"), ("ic_spearman", "num")])
+    per_symbol = [{"symbol": sym, "cells": [fmt(m.get(k), kind) for k, kind in keys]}
+                  for sym, m in (ev.get("per_symbol") or {}).items()]
     audit = doc.get("audit")
     spec = doc.get("model", {})
     return {
@@ -131,6 +136,8 @@ def model_context(run_dir: Path) -> dict[str, Any] | None:
         "permutation_svg": importance_chart(ev.get("permutation_importance"),
                                             "out-of-sample loss increase when shuffled", "mlperm"),
         "fold_keys": fold_keys,
+        "per_symbol_keys": [k for k, _ in keys],
+        "per_symbol": per_symbol,
         "folds": folds,
         "audit": None if audit is None else {
             "ok": bool(audit.get("ok")), "n_cuts": audit.get("n_cuts"),
