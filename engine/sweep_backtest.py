@@ -17,7 +17,6 @@ through ``engine.batch.run_batch`` (many parameter sets in one compiled call) wh
 from __future__ import annotations
 
 import difflib
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -158,11 +157,10 @@ def result_stats(res, indexes: dict[Any, Any] | None = None) -> dict[str, Any]:
 def _batch_runner():
     """``engine.batch.run_batch`` returning one stats dict per parameter set, if present."""
     try:
-        mod = importlib.import_module("engine.batch")
+        from engine import batch
     except ImportError:
         return None
-    fn = getattr(mod, "run_batch_stats", None)
-    return fn
+    return getattr(batch, "run_batch_stats", None)
 
 
 class Plan:
