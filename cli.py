@@ -31,6 +31,8 @@ from engine import sweep_commands
 from reports import commands as report_commands
 from strategies import commands as strategy_commands
 from strategies.ml import commands as ml_commands
+from strategies.signals import commands as signal_commands
+from strategies.statarb import commands as statarb_commands
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 EXIT_CONFIG, EXIT_DATA, EXIT_STRATEGY, EXIT_RUN, EXIT_PARTIAL = 3, 4, 5, 6, 7
@@ -82,6 +84,8 @@ main.add_command(strategy_commands.strategies)
 main.add_command(sweep_commands.sweep)
 main.add_command(sweep_commands.walkforward)
 main.add_command(sweep_commands.grid)
+main.add_command(statarb_commands.pairs)
+main.add_command(signal_commands.sentiment)
 main.add_command(ml_commands.ml)
 
 if __name__ == "__main__":

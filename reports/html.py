@@ -140,6 +140,16 @@ def report_context(run: Run, *, benchmark: pd.Series | None = None) -> dict[str,
                                               log=True, salt="eqlog"),
         "drawdown_svg": charts.drawdown_chart(ts, dd, salt="dd"),
     }
+    # numbers a strategy added to stats.json (e.g. a pair's cointegration p-value, an agent's
+    # buy-and-hold comparison): shown as they are, in their own group
+    saved = run.stats or {}
+    extra = [k for k, v in saved.items() if k not in stats and k != "conventions"
+             and isinstance(v, int | float) and not isinstance(v, bool)]
+    if extra:
+        rows = [{"key": k, "label": k, "sign": "",
+                 "text": f"{saved[k]:,}" if isinstance(saved[k], int) else f"{saved[k]:.4g}"}
+                for k in extra]
+        ctx["groups"].append({"id": "strategy", "title": "Strategy diagnostics", "rows": rows})
     ctx.update(_returns_section(r, bench, eq, conv, P, stats))
     ctx.update(_trading_section(run, eq, ts))
     ctx["warnings"] = _warnings(run, stats, bench)

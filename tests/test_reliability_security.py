@@ -41,6 +41,12 @@ ALLOWED = {
     ("strategies/registry.py", "importlib.util.spec_from_file_location"):
         "loads an explicit `path/file.py:Class` strategy reference, the only way a file runs "
         "code (documented in docs/cli.md and docs/reliability.md)",
+    ("strategies/agent/deciders.py", "importlib.util.spec_from_file_location"):
+        "the agent strategy's 'agent' parameter names the user's own decision function "
+        "(file.py:name), as a strategy reference does; data files never choose it",
+    ("strategies/agent/deciders.py", "importlib.import_module"):
+        "the agent strategy's 'agent' parameter names the user's own decision function "
+        "(package.module:name), as a strategy reference does; data files never choose it",
 }
 
 

@@ -3,11 +3,17 @@ builds on it)."""
 
 from __future__ import annotations
 
+from strategies.agent.strategy import Agent
 from strategies.builtin.buy_and_hold import BuyAndHold
 from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.sma_cross import SmaCross
 from strategies.ml.strategy import MLSignal
+from strategies.signals.longshort import SignalLongShort
+from strategies.statarb.basket import Basket
+from strategies.statarb.pairs import Pairs
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, MLSignal, Rebalance, SmaCross)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, Pairs, Basket,
+                                      SignalLongShort, Agent, MLSignal)}
 
-__all__ = ["BUILTINS", "BuyAndHold", "MLSignal", "Rebalance", "SmaCross"]
+__all__ = ["BUILTINS", "Agent", "Basket", "BuyAndHold", "MLSignal", "Pairs", "Rebalance",
+           "SignalLongShort", "SmaCross"]
