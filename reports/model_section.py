@@ -144,4 +144,5 @@ def model_context(run_dir: Path) -> dict[str, Any] | None:
             "compared": fmt(audit.get("compared"), "int"), "leaks": audit.get("leaks", {}),
             "cuts": [(c.get("cut", ""), c.get("ok"), c.get("max_diff")) for c in audit.get("cuts", [])]},
         "book": doc.get("book"),
+        "develop_only": bool(doc.get("develop_only")),
     }

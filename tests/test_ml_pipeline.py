@@ -166,3 +166,27 @@ def test_example_configs_load(name):
         X = compute_features(bars, cfg.features)
         assert X.shape == (len(bars), len(cfg.features.names))
         assert np.isfinite(X[-1]).all()
+
+
+def test_develop_mode_never_computes_on_the_forward_test(config, tmp_path):
+    """--develop drops the held-out bars first; its predictions equal the full run's over the
+    development period (same folds) and nothing of the forward test is reported."""
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = CliRunner().invoke(main, ["ml", "run", str(config), "-o", str(tmp_path / "dev"),
+                                      "--develop", "--no-report"])
+        assert r.exit_code == 0, r.output
+        assert "forward_test: n=" not in r.output
+        CliRunner().invoke(main, ["ml", "run", str(config), "-o", str(tmp_path / "full"),
+                                  "--no-report"])
+    dev = pd.read_csv(tmp_path / "dev" / "predictions.csv")
+    full = pd.read_csv(tmp_path / "full" / "predictions.csv")
+    doc = json.loads((tmp_path / "dev" / "model.json").read_text())
+    assert doc["develop_only"] and doc["forward_test_start"] is None
+    assert doc["evaluation"]["forward_test"]["n"] == 0
+    assert (dev["period"] == "development").all()
+    assert dev["ts"].max() < full.loc[full["period"] == "forward_test", "ts"].min()
+    head = full[full["ts"] <= dev["ts"].max()]
+    np.testing.assert_array_equal(dev["score"].to_numpy(), head["score"].to_numpy())

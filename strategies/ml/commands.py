@@ -62,15 +62,19 @@ def _summary(info: dict) -> list[str]:
               help="override a strategy parameter (repeatable)")
 @click.option("--audit", "audit_cuts", type=int, default=None,
               help="also run the leakage audit with this many random cuts")
+@click.option("--develop", is_flag=True,
+              help="development period only: the forward-test bars are dropped before anything "
+                   "is computed (choose parameters with this, read the forward test once)")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               default=Path("runs/ml"), show_default=True, help="run folder to write")
 @click.option("--report/--no-report", default=True, show_default=True, help="write report.html")
-def run_command(config, params, audit_cuts, out, report):
+def run_command(config, params, audit_cuts, develop, out, report):
     """Train walk-forward, backtest and write a run folder with model.json and a report."""
     from strategies.ml.pipeline import run_ml
 
     try:
-        res, info = run_ml(config, out, report=report, audit_cuts=audit_cuts, **_params(params))
+        res, info = run_ml(config, out, report=report, audit_cuts=audit_cuts, develop=develop,
+                           **_params(params))
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
     s = res.stats

@@ -92,10 +92,14 @@ def book_truncation(strat, ev, ml: dict):
     return truncate
 
 
-def prepare(config: Any, **overrides: Any):
+def prepare(config: Any, *, develop: bool = False, **overrides: Any):
     """(strategy bound to the market's times, {symbol: BAR}) of a config, plus what
     :func:`run_ml` needs: returns ``(strategy, panel)``; the engine tree, market and book frame
-    are kept on the strategy as ``_prepared``."""
+    are kept on the strategy as ``_prepared``.
+
+    ``develop``: cut the data where the forward test starts before anything is computed, with
+    ``first_test`` fixed to its bar number on the full data (the same folds as the full run) —
+    for choosing parameters without ever seeing the held-out period."""
     from engine.compiled import market_data
     from engine.market import load_market
     from strategies.ml.strategy import MLSignal
@@ -127,6 +131,8 @@ def prepare(config: Any, **overrides: Any):
         mk = load_market(p if isinstance(p, str) else list(p or []),
                          symbol=data_tbl.get("symbol"), start=data_tbl.get("start"),
                          end=data_tbl.get("end"))
+    if develop:
+        market, mk = _development_only(tree, market, mk, params)
     strat = MLSignal(**params).bind(mk.ts, frame.feature_callables() if frame else None,
                                     mk.symbols)
     strat._prepared = {"tree": tree, "market": market, "frame": frame, "ml": ml,
@@ -134,17 +140,45 @@ def prepare(config: Any, **overrides: Any):
     return strat, strat.panel(market_data(mk))
 
 
+def _development_only(tree: dict, market, mk, params: dict):
+    """Drop the forward-test bars (see :func:`prepare`); updates ``params`` in place."""
+    import pandas as pd
+
+    from engine.market import load_market
+    from strategies.ml.strategy import MLSignal
+
+    cfg = MLSignal(**params).config()
+    n = len(mk.ts)
+    fwd = n - cfg.bars_index(cfg.forward_test, n, "forward_test")
+    if fwd >= n:
+        raise ConfigError("there is no forward-test period to hold out", argument="forward_test",
+                          value=cfg.forward_test, fix="set forward_test (e.g. 0.2) or drop --develop")
+    params["first_test"] = cfg.bars_index(cfg.first_test, n, "first_test")
+    params["forward_test"] = 0.0
+    end = pd.Timestamp(int(mk.ts[fwd - 1]), tz="UTC").isoformat()
+    if market is not None:
+        market = {s: b[b["ts"] <= mk.ts[fwd - 1]] for s, b in market.items()}
+        return market, load_market(market)
+    d = tree.setdefault("data", {})
+    d["end"] = end
+    p = d.get("path")
+    return None, load_market(p if isinstance(p, str) else list(p or []), symbol=d.get("symbol"),
+                             start=d.get("start"), end=end)
+
+
 def run_ml(config: Any, out: str | Path | None = None, *, report: bool = True,
-           audit_cuts: int | None = None, **overrides: Any):
+           audit_cuts: int | None = None, develop: bool = False, **overrides: Any):
     """Run the ML config; write the run folder to ``out`` (if given). Returns
-    ``(Result, model_info)``; ``overrides`` are strategy parameters."""
+    ``(Result, model_info)``; ``overrides`` are strategy parameters; ``develop`` runs on the
+    development period only (see :func:`prepare`)."""
     import engine
 
-    strat, panel = prepare(config, **overrides)
+    strat, panel = prepare(config, develop=develop, **overrides)
     prep = strat._prepared
     res = engine.run(prep["tree"], market=prep["market"], strategy=strat)
     pred = strat.predictions
     info = model_info(strat, pred, res, prep["frame"])
+    info["develop_only"] = bool(develop)
     cuts = prep["ml"].get("audit_cuts", 0) if audit_cuts is None else audit_cuts
     if cuts:
         from strategies.ml.audit import audit
