@@ -120,6 +120,15 @@ def test_permutation_importance_is_out_of_sample_and_informative():
     assert list(perm)[0] == "oracle" and perm["oracle"] > 0.1 > abs(perm["noise"])
 
 
+def test_too_little_data_is_a_clear_error():
+    import engine
+    from data.errors import StrategyError
+
+    with pytest.raises(StrategyError, match="no walk-forward fold"):
+        engine.run(market=walk(150, 1), strategy="ml_signal", params={"first_test": 100,
+                                                                      "min_train": 200})
+
+
 def test_bad_strategy_parameters_are_strategy_errors():
     from data.errors import StrategyError
     from strategies.ml.strategy import MLSignal
@@ -131,8 +140,12 @@ def test_bad_strategy_parameters_are_strategy_errors():
 
 
 def test_unknown_estimator_and_bad_thresholds():
+    from sklearn.ensemble import RandomForestClassifier
+
     with pytest.raises(ConfigError, match="unknown estimator"):
         make_estimator("svm", "classification")
+    with pytest.raises(ConfigError, match="regression estimator"):
+        make_estimator(RandomForestClassifier(), "regression")
     with pytest.raises(ConfigError, match="thresholds"):
         cfg(upper=0.4, lower=0.45)
 

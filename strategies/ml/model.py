@@ -58,7 +58,15 @@ def make_estimator(name: str | Any, task: str, params: Mapping[str, Any] | None 
             raise ConfigError("estimator must be a name or a scikit-learn estimator",
                               argument="estimator", value=type(name).__name__,
                               fix=f"use one of {sorted(ESTIMATORS)} or e.g. RandomForestClassifier()")
+        from sklearn.base import is_classifier, is_regressor
+
         est = clone(name)
+        want = is_classifier if task == "classification" else is_regressor
+        if not want(est):
+            raise ConfigError(f"the label needs a {task} estimator", argument="estimator",
+                              value=type(est).__name__,
+                              fix="use a classifier for direction / triple_barrier labels and "
+                                  "a regressor for the return label")
         return est.set_params(**params) if params else est
     if name not in ESTIMATORS:
         raise ConfigError("unknown estimator", argument="estimator", value=name,

@@ -144,7 +144,14 @@ class MLSignal(Strategy):
         from engine.compiled import Targets
 
         close = np.asarray(data["close"])
-        pred = walk_forward_predict(self.panel(data), self.config())
+        cfg = self.config()
+        pred = walk_forward_predict(self.panel(data), cfg)
+        if not pred.folds:
+            raise StrategyError("no walk-forward fold had enough data to train",
+                                argument="first_test / min_train", value=(cfg.first_test,
+                                                                          cfg.min_train),
+                                fix=f"the market has {len(pred.ts)} bars: start testing earlier, "
+                                    "lower min_train or give more data")
         self.predictions = pred
         pos = pred.position if close.ndim == 2 else pred.position[:, 0]
         return Targets(np.ascontiguousarray(pos, dtype=np.float64), "percent")
