@@ -190,3 +190,22 @@ def test_develop_mode_never_computes_on_the_forward_test(config, tmp_path):
     assert dev["ts"].max() < full.loc[full["period"] == "forward_test", "ts"].min()
     head = full[full["ts"] <= dev["ts"].max()]
     np.testing.assert_array_equal(dev["score"].to_numpy(), head["score"].to_numpy())
+
+
+def test_report_model_section_is_escaped_and_survives_a_damaged_model_json(config, tmp_path):
+    from reports.html import write_report
+
+    out = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from strategies.ml.pipeline import run_ml
+
+        run_ml(config, out, report=False)
+    doc = json.loads((out / "model.json").read_text())
+    doc["features"] = ["<script>alert(1)</script>"]
+    (out / "model.json").write_text(json.dumps(doc))
+    html = write_report(out).read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
+    (out / "model.json").write_text("{not json")
+    html = write_report(out).read_text()
+    assert "model.json could not be read" in html
