@@ -26,8 +26,9 @@ import click
 from data.commands import data as data_commands
 from data.errors import ConfigError, DataError, RunError, StrategyError, TapeError
 from engine import commands as engine_commands
-from engine.book import commands as book_commands
 from engine import sweep_commands
+from engine.book import commands as book_commands
+from engine.tick import commands as tick_commands
 from reports import commands as report_commands
 from strategies import commands as strategy_commands
 from strategies.ml import commands as ml_commands
@@ -78,6 +79,7 @@ main.add_command(data_commands)
 main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
+main.add_command(tick_commands.tick)
 main.add_command(engine_commands.run_command)
 main.add_command(engine_commands.demo_command)
 main.add_command(strategy_commands.strategies)

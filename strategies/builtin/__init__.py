@@ -11,9 +11,13 @@ from strategies.ml.strategy import MLSignal
 from strategies.signals.longshort import SignalLongShort
 from strategies.statarb.basket import Basket
 from strategies.statarb.pairs import Pairs
+from strategies.tick.market_making import AvellanedaStoikov, GridMarketMaker
+from strategies.tick.ofi_taker import OfiTaker
 
 BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, Pairs, Basket,
-                                      SignalLongShort, Agent, MLSignal)}
+                                      SignalLongShort, Agent, MLSignal,
+                                      # tick strategies (order-book runs, strategies/tick)
+                                      AvellanedaStoikov, GridMarketMaker, OfiTaker)}
 
-__all__ = ["BUILTINS", "Agent", "Basket", "BuyAndHold", "MLSignal", "Pairs", "Rebalance",
-           "SignalLongShort", "SmaCross"]
+__all__ = ["BUILTINS", "Agent", "AvellanedaStoikov", "Basket", "BuyAndHold", "GridMarketMaker",
+           "MLSignal", "OfiTaker", "Pairs", "Rebalance", "SignalLongShort", "SmaCross"]
