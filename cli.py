@@ -31,6 +31,7 @@ from engine.book import commands as book_commands
 from engine.tick import commands as tick_commands
 from reports import commands as report_commands
 from strategies import commands as strategy_commands
+from strategies.ml import commands as ml_commands
 from strategies.signals import commands as signal_commands
 from strategies.statarb import commands as statarb_commands
 
@@ -87,6 +88,7 @@ main.add_command(sweep_commands.walkforward)
 main.add_command(sweep_commands.grid)
 main.add_command(statarb_commands.pairs)
 main.add_command(signal_commands.sentiment)
+main.add_command(ml_commands.ml)
 
 if __name__ == "__main__":
     main()

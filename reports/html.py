@@ -22,6 +22,7 @@ from data.errors import ConfigError, RunError
 from reports import charts
 from reports import metrics_tables as mt
 from reports.metrics import compute_stats, period_returns
+from reports.model_section import model_context
 from reports.present import HEADLINE, column_json, grouped_rows, head_tail, metric_rows
 from reports.runfolder import Run, read_run
 from reports.timeutil import iso, ns
@@ -155,6 +156,7 @@ def report_context(run: Run, *, benchmark: pd.Series | None = None) -> dict[str,
     ctx["drawdowns"] = _drawdown_rows(eq, conv)
     ctx["manifest"] = _manifest_rows(run)
     ctx["config_text"] = run.config_text
+    ctx["model"] = model_context(run.path)  # None unless the run folder has a model.json
     return ctx
 
 

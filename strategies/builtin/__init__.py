@@ -8,6 +8,7 @@ from strategies.builtin.buy_and_hold import BuyAndHold
 from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.rl import RLPolicy, RLReplay
 from strategies.builtin.sma_cross import SmaCross
+from strategies.ml.strategy import MLSignal
 from strategies.signals.longshort import SignalLongShort
 from strategies.statarb.basket import Basket
 from strategies.statarb.pairs import Pairs
@@ -15,10 +16,10 @@ from strategies.tick.market_making import AvellanedaStoikov, GridMarketMaker
 from strategies.tick.ofi_taker import OfiTaker
 
 BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross, Pairs, Basket,
-                                      SignalLongShort, Agent, RLPolicy, RLReplay,
+                                      SignalLongShort, Agent, MLSignal, RLPolicy, RLReplay,
                                       # tick strategies (order-book runs, strategies/tick)
                                       AvellanedaStoikov, GridMarketMaker, OfiTaker)}
 
 __all__ = ["BUILTINS", "Agent", "AvellanedaStoikov", "Basket", "BuyAndHold", "GridMarketMaker",
-           "OfiTaker", "Pairs", "RLPolicy", "RLReplay", "Rebalance", "SignalLongShort",
-           "SmaCross"]
+           "MLSignal", "OfiTaker", "Pairs", "RLPolicy", "RLReplay", "Rebalance",
+           "SignalLongShort", "SmaCross"]
