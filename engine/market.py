@@ -45,8 +45,9 @@ class Market:
                               fix=f"use one of {self.symbols}") from None
 
 
-def parse_time(value: Any, argument: str) -> int | None:
-    """ISO date/time (UTC when naive), pandas Timestamp or int ns -> int64 ns."""
+def parse_time(value: Any, argument: str, *, end_of_day: bool = False) -> int | None:
+    """ISO date/time (UTC when naive), pandas Timestamp or int ns -> int64 ns. With
+    ``end_of_day``, a date without a time means the last nanosecond of that UTC day."""
     if value is None or value == "":
         return None
     if isinstance(value, int | np.integer):
@@ -60,7 +61,10 @@ def parse_time(value: Any, argument: str) -> int | None:
                           fix="use an ISO date such as 2010-01-31 or 2010-01-31T16:00Z") from None
     if t.tzinfo is None:
         t = t.tz_localize("UTC")
-    return int(t.tz_convert("UTC").value)
+    ns = int(t.tz_convert("UTC").value)
+    if end_of_day and isinstance(value, str) and len(value.strip()) == 10:
+        ns += 86_400_000_000_000 - 1
+    return ns
 
 
 def _ffill(a: np.ndarray) -> np.ndarray:
@@ -103,6 +107,20 @@ def _one(obj: Any, symbol: str | None):
                           "or a {symbol: ...} dict")
 
 
+def _expand(obj: Any, symbol: str | None) -> list[tuple]:
+    """Like :func:`_one`, but a file holding several symbols (a wide close matrix or a long
+    OHLCV table, as :func:`data.readers.dispatch.detect_format` sees it) gives one item per
+    symbol (``symbol`` then selects one of them)."""
+    if isinstance(obj, str | Path) and not str(obj).startswith("catalog://") and Path(obj).exists():
+        from data.readers.dispatch import detect_format, load_source
+
+        fmt, _ = detect_format(obj)
+        if fmt in ("wide", "long"):
+            return [(d.symbol, d.data, d.instrument, str(obj), d.sha256)
+                    for d in load_source(obj, kind="bar", format=fmt, symbol=symbol)]
+    return [_one(obj, symbol)]
+
+
 def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
                 end: Any = None) -> Market:
     items: list[tuple] = []
@@ -115,9 +133,9 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
             items.append((str(sym), *one[1:]))
     elif isinstance(market, list | tuple):
         for obj in market:
-            items.append(_one(obj, None))
+            items.extend(_expand(obj, None))
     else:
-        items.append(_one(market, symbol))
+        items.extend(_expand(market, symbol))
     if not items:
         raise ConfigError("no market data", argument="market", value=market,
                           fix="pass at least one data file or array")
@@ -125,7 +143,7 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
     if len(set(names)) != len(names):
         raise ConfigError("the same symbol appears twice", argument="market", value=names,
                           fix="give each data source its own symbol")
-    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+    t0, t1 = parse_time(start, "start"), parse_time(end, "end", end_of_day=True)
     bars: dict[str, np.ndarray] = {}
     sources, instruments = [], []
     for sym, data, inst, src, sha in items:
