@@ -163,6 +163,15 @@ class Result:
                 eq["equity"], trades=self.trades, benchmark=eq["benchmark"],
                 conventions=conventions_from(self.config.metrics), fills=self.fills,
                 exposure=eq["exposure"]))
+            # a strategy may add its own diagnostics (e.g. a pair's cointegration p-value);
+            # they never replace a metric of the same name
+            extra = getattr(self.strategy, "report_stats", None)
+            if callable(extra):
+                for k, v in extra().items():
+                    v = v.item() if isinstance(v, np.generic) else v
+                    if isinstance(v, float) and not np.isfinite(v):
+                        v = None  # stats.json is strict JSON
+                    self._stats.setdefault(str(k), v)
         return self._stats
 
     def __repr__(self) -> str:
