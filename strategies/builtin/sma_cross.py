@@ -69,7 +69,7 @@ class SmaCross(Strategy):
         self.cross = crosses(self.fast_ma, self.slow_ma)
 
     def on_bar(self, ctx):
-        x = ctx.indicator(self.cross)[-1]
+        x = ctx.at(self.cross)  # cross[now]: known at this bar's close
         if x == 0:
             return
         pos = ctx.position()
