@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+from engine._jit import guard as _guard
+
+_guard()  # numba cache files compiled from older kernel sources are deleted (engine/_jit.py)
+
 __all__ = ["run", "run_batch"]
 
 

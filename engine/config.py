@@ -56,11 +56,12 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                "max_position", "max_leverage", "volume_cap", "borrow_rate"),
     "run": ("seed", "mode"),
     "metrics": ("periods_per_year", "risk_free", "ddof", "sampling", "var_level",
-                "rolling_window"),
+                "rolling_window", "step", "periods_basis"),
     # tick runs (order-book data): engine/tick/backtest.py TICK_KEYS, validated there
     "tick": ("book", "tick_size", "lot_size", "queue", "queue_power", "entry_latency",
              "response_latency", "feed_latency", "maker_fee", "taker_fee", "partial_fills",
-             "impact", "impact_coef", "impact_tau_ns", "timer_ns", "sample_ns", "calendar"),
+             "impact", "impact_coef", "impact_tau_ns", "timer_ns", "sample_ns", "sample", "session",
+             "calendar"),
 }
 #: flat option name -> (section, key)
 FLAT: dict[str, tuple[str, str]] = {

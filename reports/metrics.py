@@ -52,6 +52,9 @@ class Conventions:
       UTC, taking the last recorded value per period; ``"none"`` uses every recorded step.
     - ``var_level``: confidence of VaR / CVaR (0.95 = the 5 % left tail).
     - ``rolling_window``: periods in the rolling Sharpe / volatility window.
+    - ``step`` / ``periods_basis``: for ``"none"`` sampling of an equity recorded at a declared
+      interval (tick runs), the interval (e.g. ``"1s"``) and how ``periods_per_year`` follows
+      from it and the market calendar; stated in stats.json and the report.
     """
 
     periods_per_year: int | float | Literal["auto"] = "auto"
@@ -60,6 +63,8 @@ class Conventions:
     sampling: Sampling = "D"
     var_level: float = 0.95
     rolling_window: int = 126
+    step: str | None = None
+    periods_basis: str | None = None
 
     def __post_init__(self) -> None:
         ppy = self.periods_per_year
@@ -266,7 +271,32 @@ def compute_stats(
     out.update(mtr.trade_stats(trades))
     out.update(_activity_block(equity, trades, fills, exposure))
     out["conventions"] = c.as_dict(P)
+    _add_undefined(out, r.size, P, c, int(t1 - t0))
     return to_jsonable(out)
+
+
+def _add_undefined(out: dict[str, Any], n: int, P: float, c: Conventions, span_ns: int) -> None:
+    """``out["undefined"]``: why period metrics are null (too few returns, or an annualised
+    figure that is not finite), instead of a bare null."""
+    per = c.step or {"D": "day", "W": "week", "M": "month", "none": "step"}[c.sampling]
+    if n < 2:
+        why = (f"needs at least 2 sampled returns; this run has {n} "
+               f"(sampled every {per}, run span {span_ns / 1e9:g} s)")
+    else:
+        why = (f"not finite: {n} returns sampled every {per} annualised with "
+               f"{P:g} periods a year (too short a run for this metric)")
+    undefined = {k: why for k in _PERIOD_METRICS if k in out
+                 and (out[k] is None or (isinstance(out[k], float) and not math.isfinite(out[k])))}
+    if n < 2 or undefined.keys() & {"cagr", "calmar"}:
+        out["undefined"] = undefined
+
+
+#: metrics computed from the sampled returns (null with a reason when there are too few)
+_PERIOD_METRICS = ("cagr", "volatility", "sharpe", "sortino", "calmar", "omega", "var", "cvar",
+                   "var_normal", "cvar_normal", "skew", "kurtosis", "best_period", "worst_period",
+                   "positive_periods", "probabilistic_sharpe", "deflated_sharpe", "alpha", "beta",
+                   "information_ratio",
+                   "tracking_error", "correlation")
 
 
 def _returns_block(r: np.ndarray, P: float, c: Conventions) -> dict[str, float]:

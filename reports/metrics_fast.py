@@ -30,8 +30,8 @@ from data.errors import DataError
 from reports import metrics_returns as mr
 from reports import metrics_sharpe as ms
 from reports import metrics_trades as mtr
-from reports.metrics import (Conventions, _returns_block, _returns_of, sample_positions,
-                             to_jsonable)
+from reports.metrics import (Conventions, _add_undefined, _returns_block, _returns_of,
+                             sample_positions, to_jsonable)
 from reports.timeutil import NS_PER_DAY, NS_PER_YEAR, iso
 
 NAN = math.nan
@@ -118,6 +118,7 @@ class StatsIndex:
         out.update(trade_stats(trades))
         out.update(self._activity_block(v, trades, fills, exposure))
         out["conventions"] = self.conventions
+        _add_undefined(out, int(r.size), P, c, int(self.ts[-1] - self.ts[0]))
         return to_jsonable(out)
 
     # --- blocks (same order and arithmetic as reports.metrics) ---------------------------------

@@ -64,7 +64,10 @@ def cagr(r, periods: float, *, years: float | None = None) -> float:
     wealth = float(np.prod(1.0 + r))
     if years <= 0 or wealth < 0:
         return NAN
-    return wealth ** (1.0 / years) - 1.0
+    try:
+        return wealth ** (1.0 / years) - 1.0
+    except OverflowError:  # a gain annualised from a few seconds: not a number a float holds
+        return NAN
 
 
 # --- dispersion and risk-adjusted ratios ------------------------------------------------------

@@ -76,7 +76,8 @@ def conventions_from(d: dict[str, Any]) -> Conventions:
     ppy = d.get("periods_per_year_setting", d.get("periods_per_year"))
     if ppy is not None:
         kw["periods_per_year"] = ppy
-    for key in ("risk_free", "ddof", "sampling", "var_level", "rolling_window"):
+    for key in ("risk_free", "ddof", "sampling", "var_level", "rolling_window", "step",
+                "periods_basis"):
         if key in d and d[key] is not None:
             kw[key] = d[key]
     return Conventions(**kw)

@@ -59,7 +59,24 @@ def reports(tmp_path_factory):
         write_report(d)
     cmp, _ = write_compare([goog, tick], base / "compare.html")
     return {"goog": goog / "report.html", "tick": tick / "report.html",
-            "evil": evil / "report.html", "compare": cmp}
+            "evil": evil / "report.html", "compare": cmp,
+            "binance_mm": _engine_tick_run("tick_mm_binance.toml", base / "binance_mm"),
+            "goog_mm": _engine_tick_run("tick_mm_goog.toml", base / "goog_mm")}
+
+
+def _engine_tick_run(example: str, out: Path) -> Path:
+    """A real tick run through engine.run (tick simulator, queue + latency), run folder + report."""
+    import warnings
+
+    import engine
+
+    root = Path(__file__).resolve().parents[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the Binance capture's receive-time warning
+        res = engine.run(str(root / "examples" / example))
+    assert len(res.fills_rec) > 0
+    res.save(out, report=True)
+    return out / "report.html"
 
 
 class Page:
@@ -103,7 +120,7 @@ def open_page(browser):
         p.close()
 
 
-@pytest.mark.parametrize("name", ["goog", "tick", "evil", "compare"])
+@pytest.mark.parametrize("name", ["goog", "tick", "evil", "compare", "binance_mm", "goog_mm"])
 def test_loads_without_errors_or_network(open_page, reports, name):
     p = open_page(reports[name])
     p.page.wait_for_timeout(200)
@@ -116,7 +133,7 @@ def _pixels(png: bytes) -> np.ndarray:
     return matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
 
 
-@pytest.mark.parametrize("name", ["goog", "tick"])
+@pytest.mark.parametrize("name", ["goog", "tick", "binance_mm", "goog_mm"])
 def test_charts_are_present_and_not_blank(open_page, reports, name):
     p = open_page(reports[name])
     ids = ["equity-linear", "underwater", "price-0", "exposure-chart"]
@@ -156,6 +173,25 @@ def test_trades_table_sorts_on_click(open_page, reports):
     p.page.click("#trades-table thead th[data-col=entry_ts]")
     ids = [int(t) for t in _column(p.page, "trades-table", 1)]
     assert ids == sorted(ids)
+    assert p.errors == []
+
+
+@pytest.mark.parametrize("name", ["binance_mm", "goog_mm"])
+def test_engine_tick_run_fills_and_price_markers(open_page, reports, name):
+    """Orders and fills of a real tick run show queue position and latency, sort by latency,
+    and the fills are marked on the mid-price chart."""
+    p = open_page(reports[name])
+    fills = pd.read_csv(reports[name].parent / "fills.csv")
+    assert "with queue position and latency" in p.page.inner_text("body")
+    headers = p.page.locator("#fills-table thead th").all_inner_texts()
+    assert "Queue ahead" in headers and "Latency (ns)" in headers
+    col = headers.index("Latency (ns)") + 1
+    p.page.click("#fills-table thead th[data-col=latency_ns]")
+    shown = [int(t.replace(",", "")) for t in _column(p.page, "fills-table", col)]
+    assert shown == sorted(fills["latency_ns"].to_numpy())[:len(shown)] and len(shown) > 0
+    assert p.page.locator("#orders-table tbody tr").count() > 0
+    assert p.page.locator("#price-0 svg g.trade-markers path").count() >= 1
+    assert "periods per year" in p.page.inner_text("body")
     assert p.errors == []
 
 

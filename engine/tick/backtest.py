@@ -15,8 +15,14 @@ strategy defines a tick hook (``on_book``, ``on_trade``, ``on_quote``, ``on_time
 | ``partial_fills`` | resting orders may fill partially (default true) |
 | ``impact``, ``impact_coef``, ``impact_tau_ns`` | impact overlay (off by default) |
 | ``timer_ns`` | ``on_timer`` interval (default: the strategy's ``timer_ns``) |
-| ``sample_ns`` | equity / prices sampling interval (default 1 s); metrics use every step (``[metrics] sampling = "none"`` unless set) |
+| ``sample`` | equity / prices sampling interval: ``"1s"`` (default), ``"1min"``, ``"1d"``, int ns (``sample_ns`` is the old spelling) |
 | ``calendar`` | ``"24/7"`` or ``"session"`` (default: 24/7 for Binance, session for LOBSTER) |
+| ``session`` | length of a trading session for ``calendar = "session"`` (default ``"6.5h"``) |
+
+Metrics use every sampled step (``[metrics] sampling = "none"``) and, unless ``[metrics]
+periods_per_year`` is set, ``periods_per_year`` follows the interval and the calendar (see
+:func:`tick_periods_per_year`); both are stated in stats.json ``conventions`` (``step``,
+``periods_basis``) and in the report.
 
 Fills are booked by the core's accountant kernels (``engine.portfolio_nb``) in fill order; the
 equity is marked at the mid price at the end of every ``sample_ns`` step; ``prices.parquet``
@@ -43,6 +49,51 @@ from engine.tick.sim import TickConfig
 TICK_HOOKS = ("on_book", "on_trade", "on_quote", "on_timer")
 _SIM_KEYS = ("queue", "queue_power", "entry_latency", "response_latency", "maker_fee",
              "taker_fee", "partial_fills", "impact", "impact_coef", "impact_tau_ns")
+
+
+NS_PER_DAY = 86_400 * 10**9
+
+
+def tick_periods_per_year(sample_ns: int, calendar: str,
+                          session_ns: int = 23_400 * 10**9) -> tuple[float, str]:
+    """Periods per year of equity sampled every ``sample_ns`` and how it was derived.
+
+    24/7 markets (crypto): ``365 * 86400 s / interval``. Equity sessions: ``252 * session /
+    interval`` for intervals up to one session, ``252 / days`` for whole days (a day is one
+    session); anything in between has no sensible count and is refused.
+    """
+    if calendar == "24/7":
+        return 365 * NS_PER_DAY / sample_ns, f"24/7: 365 * 86400 s / {sample_ns / 1e9:g} s"
+    if calendar != "session":
+        raise ConfigError("unknown calendar", argument="tick.calendar", value=calendar,
+                          fix='use "24/7" (crypto) or "session" (exchange trading hours)')
+    if sample_ns <= session_ns:
+        return (252 * session_ns / sample_ns,
+                f"session: 252 * {session_ns / 1e9:g} s / {sample_ns / 1e9:g} s")
+    if sample_ns % NS_PER_DAY == 0:
+        d = sample_ns // NS_PER_DAY
+        return 252 / d, f"session: 252 / {d} day(s)"
+    raise ConfigError("a sampling interval longer than the session must be whole days",
+                      argument="tick.sample", value=f"{sample_ns / 1e9:g} s",
+                      fix='use at most the session length (e.g. "1min") or "1d"')
+
+
+def _sample_ns(tick: dict) -> tuple[int, str]:
+    from data.timeutil import parse_duration
+
+    if "sample" in tick and "sample_ns" in tick:
+        raise ConfigError("give either tick.sample or tick.sample_ns", argument="tick.sample",
+                          value=tick["sample"], fix="remove tick.sample_ns")
+    raw = tick.get("sample", tick.get("sample_ns", "1s"))
+    try:
+        v = parse_duration(raw, argument="tick.sample")
+    except DataError as exc:
+        raise ConfigError("not a sampling interval", argument="tick.sample", value=raw,
+                          fix="use e.g. \"1s\", \"1min\" or \"1d\"") from exc
+    if v <= 0:
+        raise ConfigError("the sampling interval must be > 0", argument="tick.sample", value=raw,
+                          fix='e.g. "1s"')
+    return v, raw if isinstance(raw, str) else f"{v / 1e9:g}s"
 
 
 def is_tick_run(cfg, strat, market) -> bool:
@@ -157,15 +208,17 @@ def _mid_series(tm: TickMarket) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mid_bars(tm: TickMarket, sample_ns: int):
-    """Bars of the mid price closing every ``sample_ns`` from the first event."""
+    """Bars of the mid price closing every ``sample_ns`` from the first event; the first bar
+    closes AT the first event, so the equity starts at the initial capital (no fill can come
+    before the first market event) and a run shorter than one interval still has a return."""
     ts, mid = _mid_series(tm)
     if len(ts) == 0:
         raise DataError("the book never has both sides: no mid price", argument="data",
                         fix="check the data (a snapshot is needed before the diffs)")
     start = tm.feed.start
     end = max(tm.feed.end, int(ts[-1]))
-    n = int((end - start) // sample_ns) + 1
-    grid = start + (np.arange(n, dtype=np.int64) + 1) * sample_ns
+    n = int((end - start) // sample_ns) + 2
+    grid = start + np.arange(n, dtype=np.int64) * sample_ns
     k = np.searchsorted(grid, ts, side="left")
     bars = np.zeros(n, BAR)
     bars["ts"] = grid
@@ -280,15 +333,30 @@ class TickRunResult(Result):
         return self._frames["fills_tick"]
 
 
+def _tick_metrics(cfg, tick: dict, calendar: str, sample_ns: int, sample_txt: str):
+    """``[metrics]`` of a tick run: every sampled step, periods per year from the interval."""
+    from data.timeutil import parse_duration
+
+    m = dict(cfg.metrics)
+    m.setdefault("sampling", "none")
+    session = parse_duration(tick.get("session", "6.5h"), argument="tick.session")
+    ppy, basis = tick_periods_per_year(sample_ns, calendar, session)
+    if m["sampling"] == "none":
+        m.setdefault("step", sample_txt)
+        if "periods_per_year" not in m:
+            m["periods_per_year"] = ppy
+            m["periods_basis"] = basis
+    return dataclasses.replace(cfg, metrics=m)
+
+
 def run_tick_backtest(cfg, strat, market, t0: float) -> TickRunResult:
     """The tick path of :func:`engine.run` (see the module docstring)."""
     from engine.tick.loop import run_compiled, run_tick
 
     tick = dict(cfg.tick)
-    if "sampling" not in cfg.metrics:  # metrics on the declared sampling step, not daily
-        cfg = dataclasses.replace(cfg, metrics={**cfg.metrics, "sampling": "none"})
     unknown = set(tick) - set(_SIM_KEYS) - {"book", "tick_size", "lot_size", "feed_latency",
-                                            "timer_ns", "sample_ns", "calendar"}
+                                            "timer_ns", "sample_ns", "sample", "session",
+                                            "calendar"}
     if unknown:
         raise ConfigError("unknown tick key", argument=f"tick.{sorted(unknown)[0]}",
                           fix="see engine/tick/backtest.py for the [tick] keys")
@@ -306,12 +374,10 @@ def run_tick_backtest(cfg, strat, market, t0: float) -> TickRunResult:
                               value=getattr(cfg, key), fix="cut the data file instead")
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in tick.items() if k in _SIM_KEYS}
     tcfg = TickConfig(**kw, seed=cfg.seed)
+    sample_ns, sample_txt = _sample_ns(tick)
     tm = load_tick_market(market, tick, cfg.seed)
+    cfg = _tick_metrics(cfg, tick, tm.calendar, sample_ns, sample_txt)
     timer_ns = tick.get("timer_ns", getattr(strat, "timer_ns", None))
-    sample_ns = int(tick.get("sample_ns", 1_000_000_000))
-    if sample_ns <= 0:
-        raise ConfigError("sample_ns must be > 0", argument="tick.sample_ns", value=sample_ns,
-                          fix="e.g. 1_000_000_000 (1 s)")
     t_load = time.perf_counter() - t0
     t1 = time.perf_counter()
     mode = cfg.mode
