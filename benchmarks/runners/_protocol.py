@@ -158,6 +158,23 @@ SMA_CROSS_DEFAULTS = {
 }
 
 
+def sma_cross_main(engine: str, *, load, run, fingerprint, details, versions: dict) -> dict:
+    """:func:`main` for an sma_cross runner: ``load`` returns ``(bars, engine_data)`` and the
+    throughput counts the bars of ``engine_data``."""
+    return main(
+        task="sma_cross",
+        engine=engine,
+        load=load,
+        run=run,
+        fingerprint=fingerprint,
+        details=details,
+        n_items=lambda data, params: len(data[1]),
+        unit="bars",
+        versions=versions,
+        defaults=SMA_CROSS_DEFAULTS,
+    )
+
+
 def sweep_grid(n_combos: int) -> list[tuple[int, int]]:
     """The (fast, slow) pairs of the sweep task (issue 6), fast < slow, in a fixed order.
 
