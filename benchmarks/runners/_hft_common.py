@@ -38,3 +38,19 @@ def asset(arr, params):
     else:
         raise SystemExit(f"queue must be risk_adverse or power3, got {p['queue']!r}")
     return a
+
+
+def main(task, run, *, versions, defaults):
+    """:func:`_protocol.main` for an hftbacktest runner: the .hft.npz feed, ``run`` returns
+    its fingerprint dict, throughput over the feed's events."""
+    return P.main(
+        task=task,
+        engine="hftbacktest",
+        load=load,
+        run=run,
+        fingerprint=lambda r: r,
+        n_items=lambda arr, params: len(arr),
+        unit="events",
+        versions=versions,
+        defaults=defaults,
+    )

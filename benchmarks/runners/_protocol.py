@@ -158,6 +158,23 @@ SMA_CROSS_DEFAULTS = {
 }
 
 
+def sma_cross_main(engine: str, *, load, run, fingerprint, details, versions: dict) -> dict:
+    """:func:`main` for an sma_cross runner: ``load`` returns ``(bars, engine_data)`` and the
+    throughput counts the bars of ``engine_data``."""
+    return main(
+        task="sma_cross",
+        engine=engine,
+        load=load,
+        run=run,
+        fingerprint=fingerprint,
+        details=details,
+        n_items=lambda data, params: len(data[1]),
+        unit="bars",
+        versions=versions,
+        defaults=SMA_CROSS_DEFAULTS,
+    )
+
+
 def sweep_grid(n_combos: int) -> list[tuple[int, int]]:
     """The (fast, slow) pairs of the sweep task (issue 6), fast < slow, in a fixed order.
 
@@ -171,6 +188,57 @@ def sweep_grid(n_combos: int) -> list[tuple[int, int]]:
     else:
         raise ValueError(f"n_combos must be 100 or 1000, got {n_combos}")
     return [(f, s) for f in fasts for s in slows]
+
+
+#: rl_env defaults (issue 9) shared by every engine (a runner may add its own keys)
+RL_ENV_DEFAULTS = {
+    "steps": 2000,
+    "n_envs": 1,
+    "seed": 1,
+    "start": "2010-01-01",
+    "cash": 1_000_000,
+    "cost": 0.001,
+}
+
+
+def rl_random_steps(env, n_envs: int, n: int, steps: int, rng):
+    """The rl_env loop: ``steps`` env steps with uniform(-1, 1) float32 actions for ``n``
+    symbols, drawn from ``rng``. ``n_envs == 1``: a gymnasium env (reset by the caller) is
+    reset after each finished episode; else a vector env (which resets itself) takes
+    ``steps // n_envs`` batched steps. Returns (reward sum, finished episodes, last info)."""
+    import numpy as np
+
+    reward_sum, episodes, info = 0.0, 0, None
+    if n_envs == 1:
+        for _ in range(steps):
+            _, r, term, trunc, info = env.step(rng.uniform(-1.0, 1.0, n).astype(np.float32))
+            reward_sum += float(r)
+            if term or trunc:
+                episodes += 1
+                env.reset()
+    else:
+        for _ in range(steps // n_envs):
+            _, r, term, trunc, info = env.step(
+                rng.uniform(-1.0, 1.0, (n_envs, n)).astype(np.float32))
+            reward_sum += float(np.sum(r))
+            episodes += int(np.sum(term | trunc))
+    return reward_sum, episodes, info
+
+
+def rl_env_main(engine: str, *, load, run, versions: dict, defaults: dict) -> dict:
+    """:func:`main` for an rl_env runner (``run`` returns its fingerprint dict)."""
+    return main(
+        task="rl_env",
+        engine=engine,
+        load=load,
+        run=run,
+        fingerprint=lambda r: r,
+        n_items=lambda data, params: (int(params["steps"]) // int(params["n_envs"]))
+        * int(params["n_envs"]),
+        unit="steps",
+        versions=versions,
+        defaults=defaults,
+    )
 
 
 #: market-making task defaults (issue 4), see benchmarks/README.md for the exact loop

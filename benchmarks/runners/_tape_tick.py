@@ -1,5 +1,6 @@
 """Shared by tapereader's L2 runners: load the generated feed (.npz) into a tick feed."""
 
+import _protocol as P
 import numpy as np
 
 from engine.tick import build_feed
@@ -16,3 +17,19 @@ def load(path, params):
                       feed_latency=params.get("feed_latency", "recorded"),
                       seq={"depth": dseq, "trade": tseq})
     return feed
+
+
+def main(task, run, *, versions, defaults):
+    """:func:`_protocol.main` for a tapereader L2 runner: the canonical .npz feed, ``run``
+    returns its fingerprint dict, throughput over the feed's events."""
+    return P.main(
+        task=task,
+        engine="tapereader",
+        load=load,
+        run=run,
+        fingerprint=lambda r: r,
+        n_items=lambda feed, params: feed.n_events,
+        unit="events",
+        versions=versions,
+        defaults=defaults,
+    )

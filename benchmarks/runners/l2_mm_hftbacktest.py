@@ -97,14 +97,4 @@ def run(arr, params):
 
 
 if __name__ == "__main__":
-    P.main(
-        task="l2_mm",
-        engine="hftbacktest",
-        load=H.load,
-        run=run,
-        fingerprint=lambda r: r,
-        n_items=lambda arr, params: len(arr),
-        unit="events",
-        versions=VERSIONS,
-        defaults=dict(P.MM_DEFAULTS),
-    )
+    H.main("l2_mm", run, versions=VERSIONS, defaults=dict(P.MM_DEFAULTS))

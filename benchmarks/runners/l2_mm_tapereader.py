@@ -69,14 +69,4 @@ def run(feed, params):
 
 
 if __name__ == "__main__":
-    P.main(
-        task="l2_mm",
-        engine="tapereader",
-        load=TT.load,
-        run=run,
-        fingerprint=lambda r: r,
-        n_items=lambda feed, params: feed.n_events,
-        unit="events",
-        versions=VERSIONS,
-        defaults=dict(P.MM_DEFAULTS),
-    )
+    TT.main("l2_mm", run, versions=VERSIONS, defaults=dict(P.MM_DEFAULTS))

@@ -7,7 +7,7 @@ reads the best bid/ask each time (what a strategy that reacts to each event pays
 The call time includes building the backtester from the in-memory event array.
 """
 
-import _protocol as P  # noqa: I001  (first: starts the import clock)
+import _protocol  # noqa: F401, I001  (first: starts the import clock)
 
 import hftbacktest  # noqa: E402
 import numba  # noqa: E402
@@ -68,14 +68,4 @@ def run(arr, params):
 
 
 if __name__ == "__main__":
-    P.main(
-        task="l2_replay",
-        engine="hftbacktest",
-        load=H.load,
-        run=run,
-        fingerprint=lambda r: r,
-        n_items=lambda arr, params: len(arr),
-        unit="events",
-        versions=VERSIONS,
-        defaults=DEFAULTS,
-    )
+    H.main("l2_replay", run, versions=VERSIONS, defaults=DEFAULTS)

@@ -8,7 +8,7 @@ time that reads the best bid/ask (what hftbacktest's ``elapse`` runner does).
 The feed conversion (prices to ticks, merge order, local clock) is in ``load``.
 """
 
-import _protocol as P  # noqa: I001  (first: starts the import clock)
+import _protocol  # noqa: F401, I001  (first: starts the import clock)
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
@@ -69,14 +69,4 @@ def run(feed, params):
 
 
 if __name__ == "__main__":
-    P.main(
-        task="l2_replay",
-        engine="tapereader",
-        load=TT.load,
-        run=run,
-        fingerprint=lambda r: r,
-        n_items=lambda feed, params: feed.n_events,
-        unit="events",
-        versions=VERSIONS,
-        defaults=DEFAULTS,
-    )
+    TT.main("l2_replay", run, versions=VERSIONS, defaults=DEFAULTS)

@@ -27,8 +27,7 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-DEFAULTS = {"steps": 2000, "n_envs": 1, "seed": 1, "start": "2010-01-01", "hmax": 100,
-            "cash": 1_000_000, "cost": 0.001}
+DEFAULTS = dict(P.RL_ENV_DEFAULTS, hmax=100)
 INDICATORS = ["macd", "boll_ub", "boll_lb", "rsi_30", "close_30_sma", "close_60_sma"]
 
 
@@ -101,40 +100,17 @@ def run(df, params):
     if n_envs == 1:
         env = _make(df, params)
         env.reset(seed=params["seed"])
-        n = env.stock_dim
-        reward_sum, episodes = 0.0, 0
-        for _ in range(steps):
-            _, r, term, trunc, _ = env.step(rng.uniform(-1.0, 1.0, n).astype(np.float32))
-            reward_sum += float(r)
-            if term or trunc:
-                episodes += 1
-                env.reset()
+        reward_sum, episodes, _ = P.rl_random_steps(env, 1, env.stock_dim, steps, rng)
         asset = env.asset_memory[-1]
     else:
         env = gym.vector.SyncVectorEnv([lambda: _make(df, params) for _ in range(n_envs)])
         env.reset(seed=params["seed"])
         n = env.single_action_space.shape[0]
-        reward_sum, episodes = 0.0, 0
-        for _ in range(steps // n_envs):
-            _, r, term, trunc, _ = env.step(
-                rng.uniform(-1.0, 1.0, (n_envs, n)).astype(np.float32))
-            reward_sum += float(np.sum(r))
-            episodes += int(np.sum(term | trunc))
+        reward_sum, episodes, _ = P.rl_random_steps(env, n_envs, n, steps, rng)
         asset = env.envs[0].asset_memory[-1]
         env.close()
     return {"reward_sum": reward_sum, "episodes": episodes, "asset_env0": float(asset)}
 
 
 if __name__ == "__main__":
-    P.main(
-        task="rl_env",
-        engine="finrl",
-        load=load,
-        run=run,
-        fingerprint=lambda r: r,
-        n_items=lambda df, params: (int(params["steps"]) // int(params["n_envs"]))
-        * int(params["n_envs"]),
-        unit="steps",
-        versions=VERSIONS,
-        defaults=DEFAULTS,
-    )
+    P.rl_env_main("finrl", load=load, run=run, versions=VERSIONS, defaults=DEFAULTS)

@@ -20,8 +20,7 @@ from data.readers.multi import read_wide_closes  # noqa: E402
 from strategies.rl.bars import TradingBarsEnv, make_setup  # noqa: E402
 from strategies.rl.vector import TradingBarsVectorEnv  # noqa: E402
 
-DEFAULTS = {"steps": 2000, "n_envs": 1, "seed": 1, "start": "2010-01-01", "cash": 1_000_000,
-            "cost": 0.001}
+DEFAULTS = dict(P.RL_ENV_DEFAULTS)
 VERSIONS = {"tapereader": "repo", "numpy": np.__version__, "numba": numba.__version__}
 
 
@@ -35,40 +34,15 @@ def load(path, params):
 def run(setup, params):
     rng = np.random.default_rng(params["seed"])
     n_envs, steps = int(params["n_envs"]), int(params["steps"])
-    n = setup.n_sym
-    reward_sum, episodes = 0.0, 0
     if n_envs == 1:
         env = TradingBarsEnv(setup=setup)
-        env.reset(seed=params["seed"])
-        for _ in range(steps):
-            _, r, term, trunc, info = env.step(rng.uniform(-1.0, 1.0, n).astype(np.float32))
-            reward_sum += r
-            if term or trunc:
-                episodes += 1
-                env.reset()
-        equity = info["equity"]
     else:
         env = TradingBarsVectorEnv(n_envs, setup=setup)
-        env.reset(seed=params["seed"])
-        for _ in range(steps // n_envs):
-            _, r, term, trunc, _ = env.step(
-                rng.uniform(-1.0, 1.0, (n_envs, n)).astype(np.float32))
-            reward_sum += float(np.sum(r))
-            episodes += int(np.sum(term | trunc))
-        equity = float(env.batch.st[0, 0])
+    env.reset(seed=params["seed"])
+    reward_sum, episodes, info = P.rl_random_steps(env, n_envs, setup.n_sym, steps, rng)
+    equity = info["equity"] if n_envs == 1 else float(env.batch.st[0, 0])
     return {"reward_sum": reward_sum, "episodes": episodes, "equity_env0": equity}
 
 
 if __name__ == "__main__":
-    P.main(
-        task="rl_env",
-        engine="tapereader",
-        load=load,
-        run=run,
-        fingerprint=lambda r: r,
-        n_items=lambda setup, params: (int(params["steps"]) // int(params["n_envs"]))
-        * int(params["n_envs"]),
-        unit="steps",
-        versions=VERSIONS,
-        defaults=DEFAULTS,
-    )
+    P.rl_env_main("tapereader", load=load, run=run, versions=VERSIONS, defaults=DEFAULTS)

@@ -105,15 +105,6 @@ def details(res):
 
 
 if __name__ == "__main__":
-    P.main(
-        task="sma_cross",
-        engine="backtesting.py",
-        load=load,
-        run=lambda data, params: (run(data, params), data[0], params),
-        fingerprint=fingerprint,
-        details=details,
-        n_items=lambda data, params: len(data[1]),
-        unit="bars",
-        versions=VERSIONS,
-        defaults=P.SMA_CROSS_DEFAULTS,
-    )
+    P.sma_cross_main("backtesting.py", load=load,
+                     run=lambda data, params: (run(data, params), data[0], params),
+                     fingerprint=fingerprint, details=details, versions=VERSIONS)

@@ -103,15 +103,5 @@ def details(res):
 
 
 if __name__ == "__main__":
-    P.main(
-        task="sma_cross",
-        engine="backtrader",
-        load=load,
-        run=run,
-        fingerprint=fingerprint,
-        details=details,
-        n_items=lambda data, params: len(data[1]),
-        unit="bars",
-        versions=VERSIONS,
-        defaults=P.SMA_CROSS_DEFAULTS,
-    )
+    P.sma_cross_main("backtrader", load=load, run=run, fingerprint=fingerprint,
+                     details=details, versions=VERSIONS)

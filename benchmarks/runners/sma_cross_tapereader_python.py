@@ -1,84 +1,12 @@
 """sma_cross on tapereader's python path (issue 3): ``engine.run(..., mode="python")``.
 
-The built-in ``sma_cross`` strategy (strategies/builtin/sma_cross.py) with the task's
-parameters: stop-and-reverse (or long-only), all-in whole units resolved at the next open,
-commission on every fill. The timed call is the whole ``engine.run`` as a user makes it
-(market array -> Result with the equity curve, orders, fills and round trips); the trade list
-for the fingerprint is read from the Result afterwards (not timed).
+The task and the timed call are described in ``_tape_sma.py`` (shared with the
+compiled path).
 """
 
-import _protocol as P  # noqa: I001  (first: starts the import clock)
+import _protocol as P  # noqa: F401, I001  (first: starts the import clock)
 
-import numpy as np  # noqa: E402
-
-import numba  # noqa: E402
-
-# the engine's modules, imported as a user's script does (numba kernels load at the first call)
-import engine.backtest  # noqa: E402
-import engine.broker  # noqa: E402, F401
-import engine.compiled  # noqa: E402, F401
-import engine.loop  # noqa: E402, F401
-import engine.result  # noqa: E402, F401
-import strategies.builtin  # noqa: E402, F401
-
-VERSIONS = {"tapereader": "repo", "numpy": np.__version__, "numba": numba.__version__}
-MODE = "python"
-
-
-def load(path, params):
-    b = P.load_ohlcv(path)
-    arr = np.zeros(len(b["close"]), dtype=[("ts", "<i8"), ("open", "<f8"), ("high", "<f8"),
-                                            ("low", "<f8"), ("close", "<f8"), ("volume", "<f8")])
-    arr["ts"] = b["time"].astype("datetime64[ns]").astype(np.int64)
-    for k in ("open", "high", "low", "close", "volume"):
-        arr[k] = b[k]
-    return b, arr
-
-
-def run(data, params):
-    _, arr = data
-    return engine.backtest.run(market={"SYN": arr}, strategy="sma_cross", mode=MODE,
-                      params={"fast": params["fast"], "slow": params["slow"],
-                              "long_only": params["long_only"]},
-                      cash=params["cash"], commission=params["commission"])
-
-
-def _trades(res):
-    t = res.trades_rec
-    ts = res.market.ts
-    bar = np.searchsorted(ts, t["entry_ts"]), np.searchsorted(ts, t["exit_ts"])
-    return [{"entry_bar": int(bar[0][k]), "exit_bar": int(bar[1][k]),
-             "entry_price": float(t["entry_price"][k]), "exit_price": float(t["exit_price"][k]),
-             "side": "long" if t["side"][k] > 0 else "short", "size": float(t["size"][k]),
-             "fees": float(t["fees"][k]), "pnl": float(t["pnl"][k]),
-             "status": "closed" if t["status"][k] == 0 else "open"} for k in range(len(t))]
-
-
-def fingerprint(res):
-    """The keys of P.sma_cross_fingerprint, from the record arrays (no per-trade dicts: those
-    would leave garbage for the next timed call's collector)."""
-    eq = res.equity_rec["equity"]
-    t = res.trades_rec
-    closed = int((t["status"] == 0).sum())
-    return {"final_equity": float(eq[-1]), "n_trades": closed, "n_open": len(t) - closed,
-            "sum_size": float(t["size"].sum()), "equity_sum": float(sum(float(x) for x in eq))}
-
-
-def details(res):
-    return P.sma_cross_details("tapereader-" + MODE, VERSIONS, {"time": res.market.ts.astype(
-        "datetime64[ns]")}, res.equity_rec["equity"], _trades(res), {})
-
+import _tape_sma  # noqa: E402
 
 if __name__ == "__main__":
-    P.main(
-        task="sma_cross",
-        engine="tapereader-" + MODE,
-        load=load,
-        run=run,
-        fingerprint=fingerprint,
-        details=details,
-        n_items=lambda data, params: len(data[1]),
-        unit="bars",
-        versions=VERSIONS,
-        defaults=P.SMA_CROSS_DEFAULTS,
-    )
+    _tape_sma.main("python")

@@ -75,15 +75,5 @@ def details(res):
 
 
 if __name__ == "__main__":
-    P.main(
-        task="sma_cross",
-        engine="vectorbt",
-        load=load,
-        run=run,
-        fingerprint=fingerprint,
-        details=details,
-        n_items=lambda data, params: len(data[1]),
-        unit="bars",
-        versions=VERSIONS,
-        defaults=P.SMA_CROSS_DEFAULTS,
-    )
+    P.sma_cross_main("vectorbt", load=load, run=run, fingerprint=fingerprint,
+                     details=details, versions=VERSIONS)

@@ -267,6 +267,23 @@ def step_slots_par_nb(actions, act_mode, levels, kind_flags, reward_kind, eta, f
 
 
 @njit(cache=True)
+def _rollout_slot_nb(e, table, act_mode, levels, kind_flags, reward_kind, eta, feat, window, mkt,
+                     ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last, st,
+                     ist, obs, rew, term, trunc, status, tgt, starts, ends, cash):
+    """Slot ``e``'s part of :func:`rollout_nb`: its rewards summed over the pre-drawn steps."""
+    total = 0.0
+    for k in range(table.shape[0]):
+        _step_one_nb(e, table[k], act_mode, levels, kind_flags, reward_kind, eta, feat, window,
+                     mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last,
+                     st, ist, obs, rew, term, trunc, status, tgt)
+        total += rew[e]
+        if term[e] or trunc[e]:
+            _reset_one_nb(e, starts[e], ends[e], feat, window, mkt, open_tr, acct, cnt, last, st,
+                          ist, cash, obs)
+    return total
+
+
+@njit(cache=True)
 def rollout_nb(table, act_mode, levels, kind_flags, reward_kind, eta, feat, window, mkt, ts,
                cfg, symcfg, orders, fills, trades, open_tr, acct, cnt, snap, last, st, ist, obs,
                rew, term, trunc, status, tgt, starts, ends, cash):
@@ -276,14 +293,10 @@ def rollout_nb(table, act_mode, levels, kind_flags, reward_kind, eta, feat, wind
     n_env = obs.shape[0]
     part = np.zeros(n_env)
     for e in range(n_env):
-        for k in range(table.shape[0]):
-            _step_one_nb(e, table[k], act_mode, levels, kind_flags, reward_kind, eta, feat,
-                         window, mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct,
-                         cnt, snap, last, st, ist, obs, rew, term, trunc, status, tgt)
-            part[e] += rew[e]
-            if term[e] or trunc[e]:
-                _reset_one_nb(e, starts[e], ends[e], feat, window, mkt, open_tr, acct, cnt,
-                              last, st, ist, cash, obs)
+        part[e] = _rollout_slot_nb(e, table, act_mode, levels, kind_flags, reward_kind, eta, feat, window,
+                                 mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt,
+                                 snap, last, st, ist, obs, rew, term, trunc, status, tgt, starts,
+                                 ends, cash)
     return part.sum()
 
 
@@ -295,12 +308,8 @@ def rollout_par_nb(table, act_mode, levels, kind_flags, reward_kind, eta, feat, 
     n_env = obs.shape[0]
     part = np.zeros(n_env)
     for e in prange(n_env):
-        for k in range(table.shape[0]):
-            _step_one_nb(e, table[k], act_mode, levels, kind_flags, reward_kind, eta, feat,
-                         window, mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct,
-                         cnt, snap, last, st, ist, obs, rew, term, trunc, status, tgt)
-            part[e] += rew[e]
-            if term[e] or trunc[e]:
-                _reset_one_nb(e, starts[e], ends[e], feat, window, mkt, open_tr, acct, cnt,
-                              last, st, ist, cash, obs)
+        part[e] = _rollout_slot_nb(e, table, act_mode, levels, kind_flags, reward_kind, eta, feat, window,
+                                 mkt, ts, cfg, symcfg, orders, fills, trades, open_tr, acct, cnt,
+                                 snap, last, st, ist, obs, rew, term, trunc, status, tgt, starts,
+                                 ends, cash)
     return part.sum()
