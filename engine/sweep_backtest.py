@@ -129,7 +129,6 @@ def result_stats(res, indexes: dict[Any, Any] | None = None) -> dict[str, Any]:
     :class:`reports.metrics_fast.StatsIndex` per clock: identical values, a fraction of the
     time (tests/test_sweep_backtest.py compares them). ``indexes`` caches the StatsIndex of
     runs on the same market, keyed by starting cash and conventions."""
-    from engine import types as T
     from reports.metrics_fast import StatsIndex
     from reports.runfolder import conventions_from
 
@@ -141,14 +140,20 @@ def result_stats(res, indexes: dict[Any, Any] | None = None) -> dict[str, Any]:
         idx = StatsIndex(e["ts"], conv, benchmark=res.benchmark())
         if indexes is not None:
             indexes[key] = idx
-    t = res.trades_rec
+    return record_stats(idx, e, res.trades_rec, res.fills_rec)
+
+
+def record_stats(idx, e: np.ndarray, t: np.ndarray, f: np.ndarray) -> dict[str, Any]:
+    """The stats dict of a run from its EQUITY_REC, TRADE_REC (closed then open round trips,
+    as ``Result.trades_rec``) and FILL records, on ``idx`` (a StatsIndex of its clock)."""
+    from engine import types as T
+
     notional = t["size"] * t["entry_price"]
     trades = {"pnl": t["pnl"], "closed": t["status"] != T.TRADE_OPEN, "long": t["side"] > 0,
               "return": np.divide(t["pnl"], notional, out=np.full(len(t), np.nan),
                                   where=notional != 0),
               "duration_s": (t["exit_ts"] - t["entry_ts"]) / 1e9, "entry_ts": t["entry_ts"],
               "exit_ts": t["exit_ts"], "fees": t["fees"]}
-    f = res.fills_rec
     return idx.stats(e["equity"], trades=trades,
                      fills={"size": f["size"], "price": f["price"], "fee": f["fee"]},
                      exposure=e["gross_exposure"])
