@@ -168,6 +168,18 @@ def _batch_runner():
     return getattr(batch, "run_batch_stats", None)
 
 
+def batch_chunk(n: int) -> int:
+    """Combinations per task when they go through ``run_batch_stats``: about 16 chunks per
+    sweep (a batched combination costs a few ms, so a chunk of 1,000 / 16 = 63 takes well
+    under a second and the journal still advances often), at most ``MAX_CHUNK``. Like
+    :func:`engine.sweep.default_chunk` it depends only on the sweep size."""
+    import math
+
+    from engine.sweep import MAX_CHUNK
+
+    return max(1, min(MAX_CHUNK, math.ceil(n / 16)))
+
+
 class Plan:
     """A checked sweep: strategy, fixed values, the combinations (before any data is loaded)."""
 
@@ -222,6 +234,9 @@ class Plan:
                 "random": self.random, "seed": self.seed if self.random is not None else None,
                 "params": self.params, "options": self.options}
         shared = {f"bar/{s}": a for s, a in bars.items()}
+        if self.fixed()["batch"] and not any(
+                _split(self.info, c)[1] for c in self.combos[:1]):
+            kw.setdefault("chunk_size", batch_chunk(len(self.combos)))
         return run_sweep(backtest_task, self.combos, out, shared=shared, fixed=self.fixed(),
                          param_names=self.space.names, spec=spec, **kw)
 
