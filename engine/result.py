@@ -72,8 +72,9 @@ class Result:
         self.mode = mode
         self.timings = dict(timings)
         cnt = broker.cnt
-        self.orders_rec = broker.orders[: cnt[C_ORDERS]].copy()
-        self.fills_rec = broker.fills[: cnt[C_FILLS]].copy()
+        # views of the broker's arrays (the broker is not used after the run): no copies
+        self.orders_rec = broker.orders[: cnt[C_ORDERS]]
+        self.fills_rec = broker.fills[: cnt[C_FILLS]]
         self.equity_rec = np.empty(m.n_bars, dtype=T.EQUITY_REC)
         mark_nb(m.mkt, m.ts, broker.snap, int(cnt[C_SNAPS]), broker.acct, self.equity_rec)
         self.trades_rec = self._trades(broker)
