@@ -6,6 +6,7 @@
     b.summary        # pandas DataFrame: params + final_equity, total_return, n_trades, ...
     b.equity         # [sets, bars] equity per bar when keep_equity=True
     b.result(k)      # the full engine.run Result of set k (same numbers), e.g. to save it
+    run_batch_stats("sma_cross", sets, market=path)  # [stats dict per set] == engine.run().stats
 
 The strategy must have ``targets()`` (the compiled path): each set's targets are computed in
 Python (vectorised), turned into sparse events, and all sets run through the same kernels as

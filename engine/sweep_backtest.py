@@ -11,7 +11,8 @@ parameters. Every value is checked against the strategy's parameter types and ra
 anything runs. The market is loaded once and shared with the workers (see
 :mod:`engine.executors`); each combination is an ordinary ``engine.run`` on it, or, when the
 strategy has a compiled ``targets`` path and only strategy parameters are swept, chunks go
-through ``engine.batch.run_batch`` (many parameter sets in one compiled call) when available.
+through ``engine.batch.run_batch_stats`` (one Market and one set of state arrays for the whole
+chunk; every row identical to the run made alone) in chunks of :func:`batch_chunk`.
 """
 
 from __future__ import annotations
