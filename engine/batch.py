@@ -6,6 +6,7 @@
     b.summary        # pandas DataFrame: params + final_equity, total_return, n_trades, ...
     b.equity         # [sets, bars] equity per bar when keep_equity=True
     b.result(k)      # the full engine.run Result of set k (same numbers), e.g. to save it
+    run_batch_stats("sma_cross", sets, market=path)  # [stats dict per set] == engine.run().stats
 
 The strategy must have ``targets()`` (the compiled path): each set's targets are computed in
 Python (vectorised), turned into sparse events, and all sets run through the same kernels as
@@ -25,11 +26,11 @@ import numpy as np
 
 from data.errors import ConfigError, StrategyError
 from engine.backtest import make_strategy, run
-from engine.batch_nb import N_SUMMARY, run_batch_nb
+from engine.batch_nb import B_FILLS, B_TRADES, N_SUMMARY, run_batch_nb
 from engine.broker import Broker
 from engine.compiled import target_events
 from engine.config import resolve_config
-from engine.layout import DONE
+from engine.layout import DONE, M_MARK
 from engine.market import load_market
 from engine.types import EQUITY_REC
 
@@ -75,6 +76,110 @@ def run_batch(strategy: Any, param_sets: list[dict], *, market: Any = None,
               **options: Any) -> BatchResult:
     """Run ``strategy`` (name or class) for every dict in ``param_sets`` (see module doc).
     ``capacity``: initial order capacity per set (grown by doubling inside the kernel)."""
+    p = _prepare(strategy, param_sets, market, config, options)
+    cfg, mk = p.cfg, p.mk
+    summary = np.zeros((p.n_sets, N_SUMMARY))
+    equity = np.zeros((p.n_sets, mk.n_bars) if keep_equity else (0, mk.n_bars))
+    state = Broker(mk, cfg, order_cap=int(capacity or p.cap))
+    eq = np.empty(mk.n_bars, dtype=EQUITY_REC)
+    k = 0
+    while True:
+        r = run_batch_nb(k, mk.mkt, mk.ts, p.ev_i, p.ev_s, p.ev_v, p.off, p.kind, state.cfg,
+                         state.symcfg, float(cfg.cash), state.orders, state.fills, state.trades,
+                         state.open_tr, state.snap, eq, summary, equity)
+        if r == DONE:
+            break
+        k = int(r)
+        state.reserve(2 * state.orders.shape[0])
+    return BatchResult(params=p.params, summary_array=summary,
+                       equity=equity if keep_equity else None, config=p.named_cfg(strategy),
+                       market=mk, strategy=p.strat_src)
+
+
+def run_batch_stats(strategy: Any, param_sets: list[dict], *, market: Any = None,
+                    config: Any = None, capacity: int | None = None,
+                    **options: Any) -> list[dict[str, Any]]:
+    """One stats dict per parameter set, each identical to ``engine.run(...).stats`` of that
+    set (the run's stats.json; computed by :func:`engine.sweep_backtest.record_stats` with
+    :mod:`reports.metrics_fast`). Same arguments as :func:`run_batch`. The sets run one after
+    the other through :func:`run_batch_nb` on one Market and one set of state arrays (no
+    per-set Market, Broker or Result); the records of a set are read between two calls."""
+    from engine.result import trade_records
+    from engine.sweep_backtest import record_stats
+
+    p = _prepare(strategy, param_sets, market, config, options)
+    cfg, mk = p.cfg, p.mk
+    idx = _stats_index(mk, float(cfg.cash), cfg.metrics)
+    summary = np.zeros((1, N_SUMMARY))
+    no_equity = np.zeros((0, mk.n_bars))
+    state = Broker(mk, cfg, order_cap=int(capacity or p.cap))
+    eq = np.empty(mk.n_bars, dtype=EQUITY_REC)
+    out = []
+    for k in range(p.n_sets):
+        off = p.off[k:k + 2]  # absolute offsets into the event arrays: one set
+        while run_batch_nb(0, mk.mkt, mk.ts, p.ev_i, p.ev_s, p.ev_v, off, p.kind, state.cfg,
+                           state.symcfg, float(cfg.cash), state.orders, state.fills,
+                           state.trades, state.open_tr, state.snap, eq, summary,
+                           no_equity) != DONE:
+            state.reserve(2 * state.orders.shape[0])
+        row = summary[0]
+        trades = trade_records(state.trades, int(row[B_TRADES]), state.open_tr, mk)
+        out.append(record_stats(idx, eq, trades, state.fills[:int(row[B_FILLS])]))
+    return out
+
+
+_INDEXES: dict[tuple, Any] = {}
+
+
+def _stats_index(mk, cash: float, metrics: Any):
+    """The StatsIndex of a market's clock and buy-and-hold benchmark (see
+    :class:`reports.metrics_fast.StatsIndex`), kept for the next call on the same market (a
+    sweep worker calls :func:`run_batch_stats` once per chunk). Keyed by the bytes of the
+    time stamps and marks, the cash and the conventions."""
+    import hashlib
+
+    from engine.result import buy_and_hold
+    from reports.metrics_fast import StatsIndex
+    from reports.runfolder import conventions_from
+
+    conv = conventions_from(metrics)
+    h = hashlib.blake2b(np.ascontiguousarray(mk.ts).view(np.uint8), digest_size=16)
+    h.update(np.ascontiguousarray(mk.mkt[M_MARK]).view(np.uint8))
+    key = (h.digest(), mk.mkt.shape, cash, conv)
+    idx = _INDEXES.get(key)
+    if idx is None:
+        idx = StatsIndex(mk.ts, conv, benchmark=buy_and_hold(mk, cash))
+        if len(_INDEXES) >= 8:
+            _INDEXES.clear()
+        _INDEXES[key] = idx
+    return idx
+
+
+@dataclasses.dataclass
+class _Prepared:
+    cfg: Any
+    mk: Any
+    strat_src: Any
+    params: list[dict]
+    off: np.ndarray
+    ev_i: np.ndarray
+    ev_s: np.ndarray
+    ev_v: np.ndarray
+    kind: int
+    cap: int
+
+    @property
+    def n_sets(self) -> int:
+        return len(self.params)
+
+    def named_cfg(self, strategy: Any):
+        return dataclasses.replace(self.cfg,
+                                   strategy=self.cfg.strategy or getattr(strategy, "name", ""))
+
+
+def _prepare(strategy: Any, param_sets: Any, market: Any, config: Any,
+             options: dict[str, Any]) -> _Prepared:
+    """Config, market and every set's target events (checked), shared by the two entries."""
     if not isinstance(param_sets, list | tuple) or not param_sets:
         raise ConfigError("param_sets must be a non-empty list of dicts", argument="param_sets",
                           value=type(param_sets).__name__, fix="e.g. [{'fast': 5}, {'fast': 10}]")
@@ -103,27 +208,8 @@ def run_batch(strategy: Any, param_sets: list[dict], *, market: Any = None,
                             argument="targets", value=sorted(kinds), fix="return one kind")
     off = np.zeros(len(evs) + 1, dtype=np.int64)
     off[1:] = np.cumsum([len(e[0]) for e in evs])
-    ev_i = np.concatenate([e[0] for e in evs])
-    ev_s = np.concatenate([e[1] for e in evs])
-    ev_v = np.concatenate([e[2] for e in evs])
-    kinds_flag = kinds.pop()
-    summary = np.zeros((len(evs), N_SUMMARY))
-    equity = np.zeros((len(evs), mk.n_bars) if keep_equity else (0, mk.n_bars))
-    cap = int(capacity or max(64, 2 * max(len(e[0]) for e in evs) + 16))
-    state = Broker(mk, cfg, order_cap=cap)
-    eq = np.empty(mk.n_bars, dtype=EQUITY_REC)
-    k = 0
-    while True:
-        r = run_batch_nb(k, mk.mkt, mk.ts, ev_i, ev_s, ev_v, off, kinds_flag, state.cfg,
-                         state.symcfg, float(cfg.cash), state.orders, state.fills, state.trades,
-                         state.open_tr, state.snap, eq, summary, equity)
-        if r == DONE:
-            break
-        k = int(r)
-        state.reserve(2 * state.orders.shape[0])
-    import dataclasses as dc
-
-    cfg = dc.replace(cfg, strategy=cfg.strategy or getattr(strategy, "name", ""))
-    return BatchResult(params=params, summary_array=summary,
-                       equity=equity if keep_equity else None, config=cfg, market=mk,
-                       strategy=strat_src)
+    return _Prepared(cfg=cfg, mk=mk, strat_src=strat_src, params=params, off=off,
+                     ev_i=np.concatenate([e[0] for e in evs]),
+                     ev_s=np.concatenate([e[1] for e in evs]),
+                     ev_v=np.concatenate([e[2] for e in evs]), kind=kinds.pop(),
+                     cap=max(64, 2 * max(len(e[0]) for e in evs) + 16))

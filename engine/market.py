@@ -151,12 +151,13 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
         if len(data) > 1 and (data["ts"][1:] <= data["ts"][:-1]).any():
             raise DataError("bar times are not strictly increasing", file=src, column="ts",
                             fix="sort the bars and drop duplicate times")
-        keep = np.ones(len(data), bool)
-        if t0 is not None:
-            keep &= data["ts"] >= t0
-        if t1 is not None:
-            keep &= data["ts"] <= t1
-        data = data[keep] if not keep.all() else data
+        if t0 is not None or t1 is not None:  # no mask (a full-length temporary) otherwise
+            keep = np.ones(len(data), bool)
+            if t0 is not None:
+                keep &= data["ts"] >= t0
+            if t1 is not None:
+                keep &= data["ts"] <= t1
+            data = data[keep] if not keep.all() else data
         if len(data) == 0:
             raise DataError("no bars left for this symbol in the start/end range", file=src,
                             argument="start/end", value=(start, end), fix="widen start/end")

@@ -26,6 +26,39 @@ def _iso(ts: np.ndarray) -> np.ndarray:
     return np.where(ts == 0, "", out)
 
 
+def trade_records(trades: np.ndarray, n_closed: int, open_tr: np.ndarray,
+                  market) -> np.ndarray:
+    """The run's round trips: the ``n_closed`` closed ones, then the positions still open
+    (marked at the last bar), sorted by entry time, numbered from 0."""
+    closed = trades[:n_closed]
+    m = market
+    ot = open_tr[open_tr["size"] > 0]
+    open_ = np.zeros(len(ot), dtype=T.TRADE_REC)
+    for k, o in enumerate(ot):
+        s = int(o["sym"])
+        px = float(m.mkt[M_MARK, -1, s])
+        r = open_[k]
+        r["sym"], r["side"], r["status"], r["size"] = s, o["side"], T.TRADE_OPEN, o["size"]
+        r["entry_ts"], r["entry_price"] = o["entry_ts"], o["entry_price"]
+        r["exit_ts"], r["exit_price"] = m.ts[-1], px
+        r["fees"] = o["fees"]
+        r["pnl"] = o["side"] * o["size"] * (px - o["entry_price"]) - o["fees"]
+    out = np.concatenate([closed, open_])
+    order = np.argsort(out["entry_ts"], kind="stable")
+    out = out[order]
+    out["trade_id"] = np.arange(len(out))
+    return out
+
+
+def buy_and_hold(market, cash: float) -> np.ndarray:
+    """Buy-and-hold of the market's symbol(s), equal weights, starting at ``cash``, no costs."""
+    mark = market.mkt[M_MARK]
+    first = np.array([mark[np.flatnonzero(~np.isnan(mark[:, s]))[0], s]
+                      for s in range(mark.shape[1])])
+    rel = np.nan_to_num(mark / first, nan=1.0)
+    return cash * rel.mean(axis=1)
+
+
 class Result:
     """Records of one run. ``equity``, ``trades``, ``orders``, ``fills`` are pandas frames
     (columns of docs/RUN_FOLDER.md); ``stats`` is the stats.json dict (computed on first use)."""
@@ -39,8 +72,9 @@ class Result:
         self.mode = mode
         self.timings = dict(timings)
         cnt = broker.cnt
-        self.orders_rec = broker.orders[: cnt[C_ORDERS]].copy()
-        self.fills_rec = broker.fills[: cnt[C_FILLS]].copy()
+        # views of the broker's arrays (the broker is not used after the run): no copies
+        self.orders_rec = broker.orders[: cnt[C_ORDERS]]
+        self.fills_rec = broker.fills[: cnt[C_FILLS]]
         self.equity_rec = np.empty(m.n_bars, dtype=T.EQUITY_REC)
         mark_nb(m.mkt, m.ts, broker.snap, int(cnt[C_SNAPS]), broker.acct, self.equity_rec)
         self.trades_rec = self._trades(broker)
@@ -49,24 +83,8 @@ class Result:
         self._frames: dict = {}
 
     def _trades(self, broker) -> np.ndarray:
-        closed = broker.trades[: broker.cnt[C_TRADES]]
-        m = broker.market
-        ot = broker.open_tr[broker.open_tr["size"] > 0]
-        open_ = np.zeros(len(ot), dtype=T.TRADE_REC)
-        for k, o in enumerate(ot):
-            s = int(o["sym"])
-            px = float(m.mkt[M_MARK, -1, s])
-            r = open_[k]
-            r["sym"], r["side"], r["status"], r["size"] = s, o["side"], T.TRADE_OPEN, o["size"]
-            r["entry_ts"], r["entry_price"] = o["entry_ts"], o["entry_price"]
-            r["exit_ts"], r["exit_price"] = m.ts[-1], px
-            r["fees"] = o["fees"]
-            r["pnl"] = o["side"] * o["size"] * (px - o["entry_price"]) - o["fees"]
-        out = np.concatenate([closed, open_])
-        order = np.argsort(out["entry_ts"], kind="stable")
-        out = out[order]
-        out["trade_id"] = np.arange(len(out))
-        return out
+        return trade_records(broker.trades, int(broker.cnt[C_TRADES]), broker.open_tr,
+                             broker.market)
 
     # --- frames ---------------------------------------------------------------------------
     def _sym(self, codes) -> np.ndarray:
@@ -89,11 +107,7 @@ class Result:
 
     def benchmark(self) -> np.ndarray:
         """Buy-and-hold of the traded symbol(s), equal weights, same starting cash, no costs."""
-        mark = self.market.mkt[M_MARK]
-        first = np.array([mark[np.flatnonzero(~np.isnan(mark[:, s]))[0], s]
-                          for s in range(mark.shape[1])])
-        rel = np.nan_to_num(mark / first, nan=1.0)
-        return self.initial_cash * rel.mean(axis=1)
+        return buy_and_hold(self.market, self.initial_cash)
 
     @property
     def trades(self) -> pd.DataFrame:

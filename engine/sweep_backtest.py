@@ -11,7 +11,8 @@ parameters. Every value is checked against the strategy's parameter types and ra
 anything runs. The market is loaded once and shared with the workers (see
 :mod:`engine.executors`); each combination is an ordinary ``engine.run`` on it, or, when the
 strategy has a compiled ``targets`` path and only strategy parameters are swept, chunks go
-through ``engine.batch.run_batch`` (many parameter sets in one compiled call) when available.
+through ``engine.batch.run_batch_stats`` (one Market and one set of state arrays for the whole
+chunk; every row identical to the run made alone) in chunks of :func:`batch_chunk`.
 """
 
 from __future__ import annotations
@@ -129,7 +130,6 @@ def result_stats(res, indexes: dict[Any, Any] | None = None) -> dict[str, Any]:
     :class:`reports.metrics_fast.StatsIndex` per clock: identical values, a fraction of the
     time (tests/test_sweep_backtest.py compares them). ``indexes`` caches the StatsIndex of
     runs on the same market, keyed by starting cash and conventions."""
-    from engine import types as T
     from reports.metrics_fast import StatsIndex
     from reports.runfolder import conventions_from
 
@@ -141,14 +141,20 @@ def result_stats(res, indexes: dict[Any, Any] | None = None) -> dict[str, Any]:
         idx = StatsIndex(e["ts"], conv, benchmark=res.benchmark())
         if indexes is not None:
             indexes[key] = idx
-    t = res.trades_rec
+    return record_stats(idx, e, res.trades_rec, res.fills_rec)
+
+
+def record_stats(idx, e: np.ndarray, t: np.ndarray, f: np.ndarray) -> dict[str, Any]:
+    """The stats dict of a run from its EQUITY_REC, TRADE_REC (closed then open round trips,
+    as ``Result.trades_rec``) and FILL records, on ``idx`` (a StatsIndex of its clock)."""
+    from engine import types as T
+
     notional = t["size"] * t["entry_price"]
     trades = {"pnl": t["pnl"], "closed": t["status"] != T.TRADE_OPEN, "long": t["side"] > 0,
               "return": np.divide(t["pnl"], notional, out=np.full(len(t), np.nan),
                                   where=notional != 0),
               "duration_s": (t["exit_ts"] - t["entry_ts"]) / 1e9, "entry_ts": t["entry_ts"],
               "exit_ts": t["exit_ts"], "fees": t["fees"]}
-    f = res.fills_rec
     return idx.stats(e["equity"], trades=trades,
                      fills={"size": f["size"], "price": f["price"], "fee": f["fee"]},
                      exposure=e["gross_exposure"])
@@ -161,6 +167,18 @@ def _batch_runner():
     except ImportError:
         return None
     return getattr(batch, "run_batch_stats", None)
+
+
+def batch_chunk(n: int) -> int:
+    """Combinations per task when they go through ``run_batch_stats``: about 16 chunks per
+    sweep (a batched combination costs a few ms, so a chunk of 1,000 / 16 = 63 takes well
+    under a second and the journal still advances often), at most ``MAX_CHUNK``. Like
+    :func:`engine.sweep.default_chunk` it depends only on the sweep size."""
+    import math
+
+    from engine.sweep import MAX_CHUNK
+
+    return max(1, min(MAX_CHUNK, math.ceil(n / 16)))
 
 
 class Plan:
@@ -217,6 +235,9 @@ class Plan:
                 "random": self.random, "seed": self.seed if self.random is not None else None,
                 "params": self.params, "options": self.options}
         shared = {f"bar/{s}": a for s, a in bars.items()}
+        if self.fixed()["batch"] and not any(
+                _split(self.info, c)[1] for c in self.combos[:1]):
+            kw.setdefault("chunk_size", batch_chunk(len(self.combos)))
         return run_sweep(backtest_task, self.combos, out, shared=shared, fixed=self.fixed(),
                          param_names=self.space.names, spec=spec, **kw)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 import engine
 from data.errors import ConfigError, StrategyError
-from engine.batch import run_batch
+from engine.batch import run_batch, run_batch_stats
 from strategies.base import Strategy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +51,30 @@ def test_batch_grows_its_arrays():
                    mode="compiled")
     assert b.summary["final_equity"][0] == r.final_equity
     assert b.summary["n_fills"][0] == len(r.fills_rec) > 300
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == b
+
+
+def test_batch_stats_equal_each_single_runs_stats():
+    # capacity 4 forces restarts (array growth) inside several sets; the last set (3/7 on
+    # GOOG) ends with an open position, so open round trips are counted as a single run does
+    got = run_batch_stats("sma_cross", SETS, market=GOOG, cash=10_000.0, commission=0.002,
+                          capacity=4)
+    assert len(got) == len(SETS)
+    for p, g in zip(SETS, got, strict=True):
+        alone = engine.run(market=GOOG, strategy="sma_cross", params=p, cash=10_000.0,
+                           commission=0.002, mode="compiled").stats
+        assert list(g) == list(alone)
+        assert {k: (v, g[k]) for k, v in alone.items() if not _same(v, g[k])} == {}
+    assert got[0]["n_trades"] != got[1]["n_trades"]
+    # a second call on the same market reuses the cached clock index: same values
+    again = run_batch_stats("sma_cross", SETS[1:2], market=GOOG, cash=10_000.0,
+                            commission=0.002)
+    assert {k: v for k, v in again[0].items() if not _same(v, got[1][k])} == {}
 
 
 def test_batch_errors():

@@ -53,6 +53,23 @@ def test_rows_are_the_stats_of_each_run_alone(ko_sweep):
     assert g[0.0] == 0.0 and g[0.001] > 0
 
 
+def test_batched_sweep_rows_equal_per_run_rows(tmp_path):
+    # only strategy parameters swept: chunks go through engine.batch.run_batch_stats
+    kw = dict(grid=["fast=3:15:3", "slow=10,20,40"], constraints=["fast < slow"],
+              options={"cash": 25_000.0, "commission": 0.001}, workers=1, progress=False,
+              report=False)
+    a = sweep("sma_cross", str(GOOG), out=tmp_path / "batched", **kw)
+    b = sweep("sma_cross", str(GOOG), out=tmp_path / "per_run", batch=False, **kw)
+    assert a.n_run == b.n_run == len(a.table) > 8
+    assert ((tmp_path / "batched" / "results.csv").read_bytes()
+            == (tmp_path / "per_run" / "results.csv").read_bytes())
+    row = a.table.iloc[-1]
+    alone = engine.run(market=str(GOOG), strategy="sma_cross", cash=25_000.0, commission=0.001,
+                       params={"fast": int(row["fast"]), "slow": int(row["slow"])}).stats
+    assert {k: v for k, v in alone.items()
+            if k != "conventions" and not _same(v, row[k])} == {}
+
+
 def test_report_written_and_spec_records_data_hash(ko_sweep):
     spec = json.loads((ko_sweep.out / "sweep.json").read_text())
     assert spec["sources"][0]["sha256"] and spec["strategy"] == "sma_cross"
