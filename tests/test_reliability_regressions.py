@@ -75,3 +75,15 @@ def test_an_order_after_a_one_child_bracket_is_not_skipped_on_the_parents_fill_b
     lim = f[f["order_id"] == 2]
     assert len(lim) == 1
     assert lim["ts"][0] == res.market.ts[1] and lim["price"][0] == 99.0
+
+
+def test_a_run_ending_in_its_deepest_drawdown_saves_its_stats(tmp_path):
+    # the deepest drawdown never recovers: its recovery time is NaT, which stats.json could
+    # not hold (Result.save raised TypeError)
+    rows = [(100, 101, 99, 100), (100, 110, 99, 110), (110, 111, 60, 60), (60, 70, 55, 65)]
+    res, _ = _run(rows, {0: lambda c: c.buy(size=500)})
+    assert res.stats["max_drawdown_recovery"] is None
+    import json
+
+    run = res.save(tmp_path / "run", report=False)
+    assert json.loads((run / "stats.json").read_text())["max_drawdown_recovery"] is None
