@@ -119,7 +119,10 @@ RUNNERS: list[Runner] = [
     # --- sma_sweep (issue 6) ------------------------------------------------------------------
     Runner("sma_sweep", "vectorbt", "runners/sma_sweep_vectorbt.py", "peers", "bars",
            compiled=True),
-    # tapereader runners for sma_sweep go here
+    Runner("sma_sweep", "tapereader", "runners/sma_sweep_tapereader.py", "main", "bars",
+           compiled=True),
+    Runner("sma_sweep", "tapereader-1proc", "runners/sma_sweep_tapereader.py", "main", "bars",
+           compiled=True, params={"workers": 1}),
     # --- l2_replay (issue 4) ------------------------------------------------------------------
     Runner("l2_replay", "hftbacktest", "runners/l2_replay_hftbacktest.py", "hft", "l2_hft",
            compiled=True),

@@ -188,7 +188,7 @@ def validate_cmd(paths, as_json, max_issues, kind, fmt, mapping, ts_format, tz, 
             if len(rep.issues) > max_issues:
                 click.echo(f"  ... {len(rep.issues) - max_issues} more (use --max-issues)")
     if any(not r.ok for r in reports):
-        raise SystemExit(1)
+        raise SystemExit(4)  # bad market data (docs/cli.md exit codes)
 
 
 def _size(n: int) -> str:

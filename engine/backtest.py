@@ -13,10 +13,10 @@ def strategy_class(name: str):
     """A strategy class by registry name (strategies.registry when present, else built-ins)."""
     try:
         from strategies import registry  # built by the registry area on top of BUILTINS
-
-        return registry.get(name)
     except ImportError:
-        pass
+        registry = None
+    if registry is not None and callable(getattr(registry, "get", None)):
+        return registry.get(name)
     from strategies.builtin import BUILTINS
 
     if name not in BUILTINS:
@@ -53,7 +53,7 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
     ``options``: flat config keys (cash, commission, slippage, fill_at, params, start, ...).
     Returns :class:`engine.result.Result`."""
     from engine.broker import Broker
-    from engine.compiled import run_compiled
+    from engine.compiled import run_compiled, run_stepfn
     from engine.loop import run_python
     from engine.market import load_market
     from engine.result import Result
@@ -88,16 +88,55 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
                               params=dict(strat.params))
     t_load = time.perf_counter() - t0
     mode = cfg.mode
+    compiled_ok = _has(strat, "targets") or _has(strat, "step_function")
     if mode == "auto":
-        mode = "python" if _has(strat, "on_bar") or not _has(strat, "targets") else "compiled"
-    if mode == "compiled" and not _has(strat, "targets"):
-        raise StrategyError("mode 'compiled' needs a targets() method", argument="mode",
-                            value=type(strat).__name__, fix="use mode='python' or add targets()")
+        mode = "python" if _has(strat, "on_bar") or not compiled_ok else "compiled"
+    if mode == "compiled" and not compiled_ok:
+        raise StrategyError("mode 'compiled' needs targets() or step_function()",
+                            argument="mode", value=type(strat).__name__,
+                            fix="use mode='python' or add targets()")
+    t_compile = warm_kernels(mode)
     broker = Broker(mk, cfg, strat)
     t1 = time.perf_counter()
-    if mode == "compiled":
+    if mode == "compiled" and _has(strat, "step_function") and not _has(strat, "targets"):
+        run_stepfn(broker, strat)
+    elif mode == "compiled":
         run_compiled(broker, strat)
     else:
         run_python(broker, strat)
     t_run = time.perf_counter() - t1
-    return Result(broker, cfg, strat, {"load": t_load, "run": t_run}, mode)
+    return Result(broker, cfg, strat, {"load": t_load, "compile": t_compile, "run": t_run},
+                  mode)
+
+
+def warm_kernels(mode: str) -> float:
+    """Compile (or load from numba's cache) the kernels of ``mode`` on a 2-bar market, so the
+    run's timings show compilation apart. Returns the seconds it took (~0 once warm)."""
+    import numpy as np
+
+    from data.schema import BAR
+    from engine.broker import Broker
+    from engine.compiled import events
+    from engine.market import load_market
+    from engine.portfolio_nb import mark_nb
+    from engine.step_nb import run_targets_nb
+    from engine.types import EQUITY_REC
+
+    t0 = time.perf_counter()
+    bars = np.zeros(2, dtype=BAR)
+    bars["ts"] = [86_400_000_000_000, 2 * 86_400_000_000_000]
+    for k in ("open", "high", "low", "close"):
+        bars[k] = 1.0
+    mk = load_market({"W": bars})
+    b = Broker(mk, resolve_config(None))
+    if mode == "compiled":
+        ev_i, ev_s, ev_v = events(np.full((2, 1), np.nan))
+        r = run_targets_nb(0, 0, mk.mkt, mk.ts, ev_i, ev_s, ev_v, 256, b.orders, b.fills,
+                           b.trades, b.open_tr, b.acct, b.cnt, b.cfg, b.symcfg, b.snap,
+                           np.full(1, np.nan))
+        del r
+    else:
+        b.send_target(0, 0, 256, 0.0, 0)
+        b.step(1, 0)
+    mark_nb(mk.mkt, mk.ts, b.snap, 0, b.acct, np.empty(2, dtype=EQUITY_REC))
+    return time.perf_counter() - t0

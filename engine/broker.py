@@ -72,11 +72,29 @@ def make_cfg(cfg) -> np.ndarray:
 
 
 def make_symcfg(cfg, market) -> np.ndarray:
-    out = np.zeros((len(market.symbols), N_SYM))
+    from data.errors import ConfigError
+
+    syms = market.symbols
+    for key in ("lot_size", "shortable", "max_position"):
+        v = getattr(cfg, key)
+        if isinstance(v, dict):
+            unknown = sorted(set(v) - set(syms))
+            if unknown:
+                raise ConfigError("per-symbol value for a symbol not in the run",
+                                  argument=f"broker.{key}.{unknown[0]}", value=unknown,
+                                  fix=f"use symbols of the run: {syms}")
+
+    def pick(v, sym, default):
+        if isinstance(v, dict):
+            return v.get(sym, default)
+        return default if v is None else v
+
+    out = np.zeros((len(syms), N_SYM))
     for k, inst in enumerate(market.instruments):
-        out[k, S_LOT] = inst.lot_size if cfg.lot_size is None else cfg.lot_size
-        out[k, S_SHORTABLE] = float(inst.shortable if cfg.shortable is None else cfg.shortable)
-        out[k, S_MAXPOS] = cfg.max_position
+        sym = syms[k]
+        out[k, S_LOT] = pick(cfg.lot_size, sym, inst.lot_size)
+        out[k, S_SHORTABLE] = float(pick(cfg.shortable, sym, inst.shortable))
+        out[k, S_MAXPOS] = pick(cfg.max_position, sym, math.inf)
     return out
 
 

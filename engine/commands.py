@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from data.cli_output import output_options
 from data.errors import TapeError
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "samples" / "equities_daily" / (
@@ -27,21 +28,27 @@ def _params(items: tuple[str, ...]) -> dict:
     return out
 
 
-def _finish(res, out: Path, report: bool) -> None:
+def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = False) -> None:
+    from data.cli_output import emit
+
     res.save(out, report=report)
     s = res.stats
-    click.echo(f"{res.config.strategy} on {', '.join(res.symbols)}: "
-               f"{res.market.n_bars} bars, {s.get('n_trades')} closed trades, "
-               f"final equity {s.get('final_equity'):.2f}, total return "
-               f"{100 * (s.get('total_return') or 0):.2f}%, sharpe {s.get('sharpe')}")
-    click.echo(f"run folder: {out}")
-    if report:
-        click.echo(f"report: {out / 'report.html'}")
+    text = [f"{res.config.strategy} on {', '.join(res.symbols)}: "
+            f"{res.market.n_bars} bars, {s.get('n_trades')} closed trades, "
+            f"final equity {s.get('final_equity'):.2f}, total return "
+            f"{100 * (s.get('total_return') or 0):.2f}%, sharpe {s.get('sharpe')}",
+            f"run folder: {out}"] + ([f"report: {out / 'report.html'}"] if report else [])
+    summary = {"strategy": res.config.strategy, "params": dict(res.config.params),
+               "symbols": list(res.symbols), "bars": int(res.market.n_bars),
+               "run_dir": str(out), "report": str(out / "report.html") if report else None,
+               "stats": {k: v for k, v in s.items() if k != "conventions"}}
+    emit(summary, text, as_json=as_json, quiet=quiet)
 
 
 @click.command("run")
 @click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--strategy", "-s", help="strategy registry name (e.g. sma_cross)")
+@click.option("--strategy", "-s", help="strategy name (e.g. sma_cross), path/to/file.py:Class "
+              "or package.module:Class")
 @click.option("--data", "-d", "data", multiple=True, help="bar file or catalog:// reference "
               "(repeat for several symbols)")
 @click.option("--symbol", help="symbol of a single data file")
@@ -60,8 +67,9 @@ def _finish(res, out: Path, report: bool) -> None:
               default=Path("runs/latest"), show_default=True, help="run folder to write")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="write report.html")
+@output_options
 def run_command(config, strategy, data, symbol, params, cash, commission, slippage, fill_at,
-                start, end, mode, seed, out, report):
+                start, end, mode, seed, out, report, quiet, as_json):
     """Run a backtest from a TOML CONFIG and/or flags; write a run folder."""
     import engine
 
@@ -71,7 +79,7 @@ def run_command(config, strategy, data, symbol, params, cash, commission, slippa
                 end=end, mode=mode, seed=seed)
     try:
         res = engine.run(config, **{k: v for k, v in opts.items() if v is not None})
-        _finish(res, out, report)
+        _finish(res, out, report, quiet, as_json)
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -79,13 +87,14 @@ def run_command(config, strategy, data, symbol, params, cash, commission, slippa
 @click.command("demo")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               default=Path("tapereader-demo"), show_default=True, help="run folder to write")
-def demo_command(out):
+@output_options
+def demo_command(out, quiet, as_json):
     """sma_cross (10/20, stop-and-reverse, 0.2% commission) on shipped GOOG daily bars."""
     import engine
 
     try:
         res = engine.run(market=str(DEMO_DATA), strategy="sma_cross",
                          params={"fast": 10, "slow": 20}, cash=10_000.0, commission=0.002)
-        _finish(res, out, True)
+        _finish(res, out, True, quiet, as_json)
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None

@@ -3,9 +3,11 @@
 A strategy's ``targets(data)`` returns :class:`Targets`: one value per bar (and symbol) —
 nan means "no new target" — and the kind of target (``"percent"`` of equity, ``"size"`` in
 units, ``"value"`` in quote currency). At bar i's close, a target order is sent for each symbol
-whose value is set and differs from the last value sent; it is resolved at its fill exactly as
+whose value is set and differs from the last value sent (every set value with
+``repeat=True``, for rebalancing); it is resolved at its fill exactly as
 ``ctx.order_target_*`` resolves it (same kernel, same record). ``data`` is the dict
-``ctx.data`` gives in ``init`` (open..volume, [bars] or [bars, symbols]).
+``ctx.data`` gives in ``init``: open..volume ([bars] for one symbol, else [bars, symbols]; nan
+where a symbol has no bar), ``ts`` and ``symbols``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from data.errors import StrategyError
 from engine import types as T
-from engine.layout import DONE
+from engine.layout import DONE, REPEAT
 from engine.step_nb import run_targets_nb
 
 KINDS = {"size": T.F_TARGET, "value": T.F_TARGET_VALUE, "percent": T.F_TARGET_PCT}
@@ -26,6 +28,7 @@ KINDS = {"size": T.F_TARGET, "value": T.F_TARGET_VALUE, "percent": T.F_TARGET_PC
 class Targets:
     values: np.ndarray  # float64 [bars] or [bars, symbols]; nan = no new target
     kind: str = "percent"
+    repeat: bool = False  # True: every set value sends an order (rebalancing), not only changes
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -35,12 +38,16 @@ class Targets:
 
 def market_data(market) -> dict[str, np.ndarray]:
     one = len(market.symbols) == 1
-    return {name: market.mkt[k, :, 0] if one else market.mkt[k]
-            for k, name in enumerate(("open", "high", "low", "close", "volume"))}
+    out: dict = {name: market.mkt[k, :, 0] if one else market.mkt[k]
+                 for k, name in enumerate(("open", "high", "low", "close", "volume"))}
+    out["ts"] = market.ts
+    out["symbols"] = list(market.symbols)
+    return out
 
 
-def run_compiled(broker, strategy) -> None:
-    m = broker.market
+def target_events(strategy, market) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Call ``strategy.targets`` and return its events and the target kind flag."""
+    m = market
     tg = strategy.targets(market_data(m))
     if not isinstance(tg, Targets):
         raise StrategyError("targets() must return engine.compiled.Targets",
@@ -52,15 +59,64 @@ def run_compiled(broker, strategy) -> None:
     if vals.shape != (m.n_bars, len(m.symbols)):
         raise StrategyError("targets have the wrong shape", argument="targets",
                             value=vals.shape, fix=f"return {(m.n_bars, len(m.symbols))}")
-    vals = np.ascontiguousarray(vals)
+    if np.isinf(vals).any():
+        raise StrategyError("targets must be finite or nan", argument="targets",
+                            value="inf", fix="use nan for 'no new target'")
+    return (*events(vals), KINDS[tg.kind] | (REPEAT if tg.repeat else 0))
+
+
+def run_compiled(broker, strategy) -> None:
+    m = broker.market
+    ev_i, ev_s, ev_v, kind = target_events(strategy, m)
     last = np.full(len(m.symbols), np.nan)
     i0 = 0
-    broker.reserve(m.n_bars // 32)
+    broker.reserve(max(len(ev_i), m.n_bars // 32))
     while True:
         broker.ensure(len(m.symbols) + 1)
-        r = run_targets_nb(i0, m.mkt, m.ts, vals, KINDS[tg.kind], broker.orders, broker.fills,
-                           broker.trades, broker.open_tr, broker.acct, broker.cnt, broker.cfg,
-                           broker.symcfg, broker.snap, last)
+        e0 = int(np.searchsorted(ev_i, i0))
+        r = run_targets_nb(i0, e0, m.mkt, m.ts, ev_i, ev_s, ev_v, kind, broker.orders,
+                           broker.fills, broker.trades, broker.open_tr, broker.acct, broker.cnt,
+                           broker.cfg, broker.symcfg, broker.snap, last)
+        if r == DONE:
+            return
+        i0 = int(r)
+        _grow_all(broker)
+
+
+def events(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense targets [bars, symbols] (nan = none) -> sorted (bar, symbol, value) events."""
+    flat = vals.ravel()
+    idx = np.flatnonzero(~np.isnan(flat))
+    n_sym = vals.shape[1]
+    return (idx // n_sym).astype(np.int64), (idx % n_sym).astype(np.int64), flat[idx].copy()
+
+
+def run_stepfn(broker, strategy) -> None:
+    """The compiled path with the strategy's njit step function (engine/stepfn_nb.py)."""
+    from engine.stepfn_nb import run_step_nb
+
+    m = broker.market
+    got = strategy.step_function()
+    if not (isinstance(got, tuple) and len(got) == 2):
+        raise StrategyError("step_function() must return (njit step, state array)",
+                            argument="step_function", value=type(got).__name__,
+                            fix="return (my_step_nb, np.zeros(k))")
+    step, state = got
+    if not hasattr(step, "py_func"):
+        raise StrategyError("the step function must be numba @njit", argument="step_function",
+                            value=getattr(step, "__name__", step), fix="decorate it with @njit")
+    kind = getattr(strategy, "step_kind", "percent")
+    if kind not in KINDS:
+        raise StrategyError("unknown step_kind", argument="step_kind", value=kind,
+                            fix=f"use one of {list(KINDS)}")
+    state = np.ascontiguousarray(state, dtype=np.float64)
+    broker.reserve(max(64, m.n_bars // 32))
+    i0 = 0
+    while True:
+        broker.ensure(len(m.symbols) + 1)
+        r = run_step_nb(step, i0, m.mkt, m.ts, KINDS[kind], state, broker.orders, broker.fills,
+                        broker.trades, broker.open_tr, broker.acct, broker.cnt, broker.cfg,
+                        broker.symcfg, broker.snap)
         if r == DONE:
             return
         i0 = int(r)

@@ -10,14 +10,14 @@ params = { fast = 10, slow = 20 }
 path = "data/samples/equities_daily/GOOG_2004-2013_backtesting.csv"   # or a list, catalog://...
 symbol = "GOOG"            # single file only
 start = "2005-01-01"       # ISO, UTC when naive; inclusive
-end = "2012-12-31"
+end = "2012-12-31"         # inclusive; a date alone means the whole (UTC) day
 [broker]
 cash = 10000.0
 commission = 0.002         # or a table, see engine/costs.py
 slippage = 0               # bps, or a table
 fill_at = "next_open"      # or "signal_close"
 lot_size = 1.0             # default: the instrument's (1 = whole units, 0 = fractional)
-shortable = true
+shortable = true           # lot_size, shortable, max_position: one value or { SYM = value }
 max_position = inf
 max_leverage = 1.0
 volume_cap = 0.0           # max share of a bar's volume (0: no cap)
@@ -91,9 +91,9 @@ class RunConfig:
     commission: Commission = Commission(model="none")
     slippage: Slippage = Slippage()
     fill_at: str = "next_open"
-    lot_size: float | None = None
-    shortable: bool | None = None
-    max_position: float = math.inf
+    lot_size: float | dict | None = None  # one value or {symbol: value}
+    shortable: bool | dict | None = None
+    max_position: float | dict = math.inf
     max_leverage: float = 1.0
     volume_cap: float = 0.0
     borrow_rate: float = 0.0
@@ -169,6 +169,23 @@ def _num(v: Any, key: str, *, lo: float | None = None, hi: float | None = None,
     return v
 
 
+def _bool(v: Any, key: str) -> bool:
+    if not isinstance(v, bool):
+        raise ConfigError("expected true or false", argument=key, value=v,
+                          fix="write true or false")
+    return v
+
+
+def _per_symbol(v: Any, key: str, check) -> Any:
+    """One value for every symbol, or a {symbol: value} table."""
+    if isinstance(v, dict):
+        if not v:
+            raise ConfigError("empty per-symbol table", argument=key, value=v,
+                              fix="give {SYMBOL = value, ...} or one value")
+        return {str(s): check(x, f"{key}.{s}") for s, x in v.items()}
+    return check(v, key)
+
+
 def resolve_config(config: Any = None, **options: Any) -> RunConfig:
     """Merge a config (path, dict or RunConfig) with flat options (which win) and validate."""
     if isinstance(config, RunConfig):
@@ -239,14 +256,13 @@ def resolve_config(config: Any = None, **options: Any) -> RunConfig:
                               f"valid: {', '.join(FILL_AT)}")
     kw["fill_at"] = fill_at
     if b.get("lot_size") is not None:
-        kw["lot_size"] = _num(b["lot_size"], "broker.lot_size", lo=0.0)
+        kw["lot_size"] = _per_symbol(b["lot_size"], "broker.lot_size",
+                                     lambda v, k: _num(v, k, lo=0.0))
     if "shortable" in b:
-        if not isinstance(b["shortable"], bool):
-            raise ConfigError("expected true or false", argument="broker.shortable",
-                              value=b["shortable"], fix="write true or false")
-        kw["shortable"] = b["shortable"]
+        kw["shortable"] = _per_symbol(b["shortable"], "broker.shortable", _bool)
     if "max_position" in b:
-        kw["max_position"] = _num(b["max_position"], "broker.max_position", lo=0.0, lo_open=True)
+        kw["max_position"] = _per_symbol(b["max_position"], "broker.max_position",
+                                         lambda v, k: _num(v, k, lo=0.0, lo_open=True))
     if "max_leverage" in b:
         kw["max_leverage"] = _num(b["max_leverage"], "broker.max_leverage", lo=0.0, lo_open=True)
     if "volume_cap" in b:

@@ -101,7 +101,7 @@ def evaluate_nb(orders, j, p, k0, x0):
     Returns (segment, reference price, maker). Updates a trailing stop's trigger and marks a
     stop-limit as triggered in the record (the caller decides what the fill does)."""
     otype = orders[j].type
-    side = orders[j].side
+    side = np.int64(orders[j].side)
     if otype == MARKET:
         return k0, x0, False
     if otype == LIMIT:

@@ -65,5 +65,8 @@ SNAP0 = 3  # snap columns: bar index, cash, fees, then one position per symbol
 
 ALL_IN = 1.0 - 2.0**-52  # sizing factor that keeps an exact-integer quotient affordable
 
+#: bit of the compiled loop's ``mode``: send every target event, not only changes
+REPEAT = 1 << 20
+
 #: returned by the loop kernels when they ran to the end (else: the bar to resume at)
 DONE = -1

@@ -45,8 +45,9 @@ class Market:
                               fix=f"use one of {self.symbols}") from None
 
 
-def parse_time(value: Any, argument: str) -> int | None:
-    """ISO date/time (UTC when naive), pandas Timestamp or int ns -> int64 ns."""
+def parse_time(value: Any, argument: str, *, end_of_day: bool = False) -> int | None:
+    """ISO date/time (UTC when naive), pandas Timestamp or int ns -> int64 ns. With
+    ``end_of_day``, a date without a time means the last nanosecond of that UTC day."""
     if value is None or value == "":
         return None
     if isinstance(value, int | np.integer):
@@ -60,7 +61,10 @@ def parse_time(value: Any, argument: str) -> int | None:
                           fix="use an ISO date such as 2010-01-31 or 2010-01-31T16:00Z") from None
     if t.tzinfo is None:
         t = t.tz_localize("UTC")
-    return int(t.tz_convert("UTC").value)
+    ns = int(t.tz_convert("UTC").value)
+    if end_of_day and isinstance(value, str) and len(value.strip()) == 10:
+        ns += 86_400_000_000_000 - 1
+    return ns
 
 
 def _ffill(a: np.ndarray) -> np.ndarray:
@@ -125,7 +129,7 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
     if len(set(names)) != len(names):
         raise ConfigError("the same symbol appears twice", argument="market", value=names,
                           fix="give each data source its own symbol")
-    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+    t0, t1 = parse_time(start, "start"), parse_time(end, "end", end_of_day=True)
     bars: dict[str, np.ndarray] = {}
     sources, instruments = [], []
     for sym, data, inst, src, sha in items:

@@ -38,6 +38,7 @@ from engine.layout import (
     M_MARK,
     M_OPEN,
     M_VOLUME,
+    REPEAT,
     S_LOT,
     S_MAXPOS,
     S_SHORTABLE,
@@ -79,6 +80,7 @@ from engine.types import (
 )
 
 NS_DAY = 86_400_000_000_000
+i64 = np.int64  # literal ints as arguments would compile one specialization per value
 
 
 @njit(cache=True)
@@ -93,21 +95,33 @@ def _finish_nb(orders, j, status, reason, t):
 
 
 @njit(cache=True)
-def valuation_nb(mkt, iref, open_tr, s, pos_s, px, cash):
+def price_now_nb(mkt, i, phase, k):
+    """Price of symbol ``k`` at the moment orders fill on bar ``i``: the close in phase 1; in
+    phase 0 this bar's open when the symbol has a bar, else its last close."""
+    if phase == 1:
+        return mkt[M_MARK, i, k]
+    op = mkt[M_OPEN, i, k]
+    if op == op:
+        return op
+    return mkt[M_MARK, i - 1, k] if i > 0 else np.nan
+
+
+@njit(cache=True)
+def valuation_nb(mkt, i, phase, open_tr, s, pos_s, px, cash):
     """(equity, gross exposure) with symbol ``s`` holding ``pos_s`` valued at ``px`` and the
-    other symbols at their marks of bar ``iref``."""
+    other symbols at their prices at that moment (``price_now_nb``)."""
     pv = pos_s * px
     gross = abs(pv)
     for k in range(open_tr.shape[0]):
         if k != s and open_tr[k].size > 0.0:
-            v = open_tr[k].side * open_tr[k].size * mkt[M_MARK, iref, k]
+            v = open_tr[k].side * open_tr[k].size * price_now_nb(mkt, i, phase, k)
             pv += v
             gross += abs(v)
     return cash + pv, gross
 
 
 @njit(cache=True)
-def target_units_nb(orders, j, px, iref, mkt, open_tr, acct, cfg, symcfg, maker):
+def target_units_nb(orders, j, px, i, phase, mkt, open_tr, acct, cfg, symcfg, maker):
     """Signed target position (units) of target order ``j`` at fill price ``px``."""
     o = orders[j]
     s = o.sym
@@ -121,7 +135,7 @@ def target_units_nb(orders, j, px, iref, mkt, open_tr, acct, cfg, symcfg, maker)
     if o.flags & F_TARGET_VALUE:
         budget = want
     else:  # F_TARGET_PCT: a fraction of the liquidation value at the fill price
-        eq, _ = valuation_nb(mkt, iref, open_tr, s, pos, px, acct[A_CASH])
+        eq, _ = valuation_nb(mkt, i, phase, open_tr, s, pos, px, acct[A_CASH])
         if pos != 0.0:
             eq -= fee_nb(cfg, abs(pos), px, maker)
         budget = want * eq
@@ -137,21 +151,20 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
     o = orders[j]
     s = o.sym
     t = ts[i]
-    iref = i - 1 if (phase == 0 and i > 0) else i
     vol = mkt[M_VOLUME, i, s]
     pos = open_tr[s].side * open_tr[s].size
     lot = symcfg[s, S_LOT]
     if o.flags & F_TARGETS:
-        tgt = target_units_nb(orders, j, px0, iref, mkt, open_tr, acct, cfg, symcfg, maker)
+        tgt = target_units_nb(orders, j, px0, i, phase, mkt, open_tr, acct, cfg, symcfg, maker)
         delta = tgt - pos
         if not maker and delta != 0.0:
             sd = 1.0 if delta > 0 else -1.0
             pxs = px0 * (1.0 + sd * slip_frac_nb(cfg, abs(delta), vol))
-            tgt2 = target_units_nb(orders, j, pxs, iref, mkt, open_tr, acct, cfg, symcfg, maker)
+            tgt2 = target_units_nb(orders, j, pxs, i, phase, mkt, open_tr, acct, cfg, symcfg, maker)
             if (tgt2 - pos) * delta > 0:
                 delta = tgt2 - pos
         if abs(delta) <= 1e-12 * max(1.0, abs(pos)):
-            _finish_nb(orders, j, CANCELLED, R_INVALID_SIZE, t)
+            _finish_nb(orders, j, i64(CANCELLED), i64(R_INVALID_SIZE), t)
             return 0.0
         o.side = 1 if delta > 0 else -1
         o.size = abs(delta)
@@ -163,12 +176,12 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
         qmax = round_lot_nb(max(avail, 0.0), lot)
         if qmax < q:
             if o.tif == FOK:
-                _finish_nb(orders, j, CANCELLED, R_FOK_UNFILLED, t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_FOK_UNFILLED), t)
                 return 0.0
             q = qmax
         if q <= 0.0:
             if o.tif == IOC:
-                _finish_nb(orders, j, CANCELLED, R_IOC_UNFILLED, t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_IOC_UNFILLED), t)
             return 0.0
     px = px0 if maker else px0 * (1.0 + side * slip_frac_nb(cfg, q, vol))
     fee = fee_nb(cfg, q, px, maker)
@@ -181,7 +194,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
             reason = R_MAX_POSITION
         else:
             cash_after = acct[A_CASH] - side * q * px - fee
-            eq, gross = valuation_nb(mkt, iref, open_tr, s, newpos, px, cash_after)
+            eq, gross = valuation_nb(mkt, i, phase, open_tr, s, newpos, px, cash_after)
             lev = cfg[K_MAXLEV]
             tol = 1e-9 * max(abs(eq), 1.0)
             if side > 0 and cash_after < -(lev - 1.0) * eq - tol:
@@ -189,7 +202,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
             elif gross > lev * eq + tol:
                 reason = R_MAX_LEVERAGE
         if reason != 0:
-            _finish_nb(orders, j, REJECTED, reason, t)
+            _finish_nb(orders, j, i64(REJECTED), i64(reason), t)
             return 0.0
     book_fill_nb(s, side, q, px, fee, t, open_tr, trades, cnt, acct)
     nf = cnt[C_FILLS]
@@ -219,7 +232,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
     else:
         o.status = PARTIAL
         if o.tif == IOC or o.tif == FOK:
-            _finish_nb(orders, j, CANCELLED, R_IOC_UNFILLED, t)
+            _finish_nb(orders, j, i64(CANCELLED), i64(R_IOC_UNFILLED), t)
     return q
 
 
@@ -240,7 +253,7 @@ def _activate_nb(orders, j, i, ts, symcfg):
             o.stop_price > 0.0):
         reason = R_INVALID_PRICE
     if reason != 0:
-        _finish_nb(orders, j, REJECTED, reason, t)
+        _finish_nb(orders, j, i64(REJECTED), i64(reason), t)
         return False
     if o.tif == DAY and o.expire_ts == 0:
         o.expire_ts = (t // NS_DAY + 1) * NS_DAY - 1
@@ -265,7 +278,7 @@ def _children_nb(orders, j, t):
                 c.update_ts = t
                 n_child += 1
             else:
-                _finish_nb(orders, k, CANCELLED, R_PARENT, t)
+                _finish_nb(orders, k, i64(CANCELLED), i64(R_PARENT), t)
         k += 1
     return n_child
 
@@ -311,7 +324,7 @@ def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr
     q = execute_nb(win, i, phase, px, mk, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                    cfg, symcfg, used)
     if q > 0.0 and orders[win].status == FILLED:
-        _finish_nb(orders, lose, CANCELLED, R_OCO, t)
+        _finish_nb(orders, lose, i64(CANCELLED), i64(R_OCO), t)
     elif q > 0.0:  # partial: the sibling protects only what is left
         orders[lose].size = orders[win].size - orders[win].filled_size + orders[lose].filled_size
 
@@ -349,7 +362,10 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         k -= 1
     p = np.empty(4)
     skip_to = -1
-    for j in range(j0, n):
+    for j in range(j0, 2 * n - j0):  # pass 1 (j < n): target orders that trade against the
+        sells_first = j < n           # position they resolve to; pass 2: every order in id order
+        if not sells_first:
+            j -= n - j0
         if j < skip_to:
             continue
         o = orders[j]
@@ -365,13 +381,22 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         op = mkt[M_OPEN, i, s]
         if not (op == op):
             continue
+        if sells_first:
+            if (o.flags & F_TARGETS) == 0 or o.type != MARKET:
+                continue
+            pos = open_tr[s].side * open_tr[s].size
+            ref = op if phase == 0 else mkt[M_CLOSE, i, s]
+            tgt = target_units_nb(orders, j, ref, i, phase, mkt, open_tr, acct, cfg, symcfg,
+                                  np.bool_(False))
+            if not ((tgt - pos) * pos < 0.0):
+                continue
         if st == NEW:
             if not _activate_nb(orders, j, i, ts, symcfg):
                 changed = True
                 _children_nb(orders, j, t)
                 continue
         if o.expire_ts > 0 and t > o.expire_ts:
-            _finish_nb(orders, j, EXPIRED, 0, t)
+            _finish_nb(orders, j, i64(EXPIRED), i64(0), t)
             _children_nb(orders, j, t)
             changed = True
             continue
@@ -381,17 +406,17 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         else:
             path_nb(op, mkt[M_HIGH, i, s], mkt[M_LOW, i, s], mkt[M_CLOSE, i, s], p)
             if o.oco_id >= 0 and o.parent_id >= 0:
-                _oco_pair_nb(j, i, phase, p, 0, op, mkt, ts, orders, fills, trades, open_tr,
+                _oco_pair_nb(j, i, phase, p, i64(0), op, mkt, ts, orders, fills, trades, open_tr,
                              acct, cnt, cfg, symcfg, used)
                 changed = True
                 skip_to = max(j, o.oco_id) + 1
                 continue
-            k, px, maker = evaluate_nb(orders, j, p, 0, op)
+            k, px, maker = evaluate_nb(orders, j, p, i64(0), op)
         if k < 0:
             if o.tif == IOC:
-                _finish_nb(orders, j, CANCELLED, R_IOC_UNFILLED, t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_IOC_UNFILLED), t)
             elif o.tif == FOK:
-                _finish_nb(orders, j, CANCELLED, R_FOK_UNFILLED, t)
+                _finish_nb(orders, j, i64(CANCELLED), i64(R_FOK_UNFILLED), t)
             changed = True
             continue
         q = execute_nb(j, i, phase, px, maker, mkt, ts, orders, fills, trades, open_tr, acct,
@@ -458,18 +483,24 @@ def submit_nb(orders, cnt, t, s, side, otype, tif, flags, size, limit, stop, tra
 
 
 @njit(cache=True)
-def run_targets_nb(i0, mkt, ts, tgt, mode, orders, fills, trades, open_tr, acct, cnt, cfg,
-                   symcfg, snap, last):
-    """The compiled path for vectorised targets: every bar, the working orders (same kernel
-    as the Python path), then a target order for each symbol whose target ``tgt[i, s]`` is set
-    and differs from the last one sent (``mode``: F_TARGET / F_TARGET_VALUE / F_TARGET_PCT).
-    Returns DONE, or the bar to resume at after the caller grew the arrays."""
+def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trades, open_tr,
+                   acct, cnt, cfg, symcfg, snap, last):
+    """The compiled path for vectorised targets, from bar ``i0`` (and target event ``e0``).
+
+    Every bar: the working orders (the same kernel and the same calling condition as the
+    Python loop), then a target order for each target event of the bar (``ev_i`` bar, ``ev_s``
+    symbol, ``ev_v`` value; sorted by bar then symbol) whose value differs from the last one
+    sent for that symbol (``mode``: F_TARGET / F_TARGET_VALUE / F_TARGET_PCT). Returns DONE,
+    or the bar to resume at after the caller grew the arrays."""
     n_bars = ts.shape[0]
     n_sym = mkt.shape[2]
-    flags = mode
+    n_ev = ev_i.shape[0]
+    repeat = (mode & REPEAT) != 0
+    flags = mode & ~REPEAT
     borrow = cfg[K_BORROW] > 0.0
     if cfg[K_AT_CLOSE] != 0.0:
         flags |= F_AT_CLOSE
+    e = e0
     for i in range(i0, n_bars):
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
         if (cnt[C_ORDERS] + n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
@@ -482,19 +513,20 @@ def run_targets_nb(i0, mkt, ts, tgt, mode, orders, fills, trades, open_tr, acct,
                 if open_tr[s].side < 0:
                     call = True
         if call:
-            process_bar_nb(i, 0, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+            process_bar_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
                            symcfg, snap)
         sent = False
-        for s in range(n_sym):
-            x = tgt[i, s]
-            if x == x and x != last[s]:
+        while e < n_ev and ev_i[e] == i:
+            s = ev_s[e]
+            x = ev_v[e]
+            e += 1
+            if repeat or x != last[s]:
                 last[s] = x
                 side = 1 if x >= 0 else -1
-                submit_nb(orders, cnt, ts[i], s, side, MARKET, 0, flags, abs(x), np.nan,
-                          np.nan, np.nan, 0, -1, -1, 0, mkt[M_CLOSE, i, s])
+                submit_nb(orders, cnt, ts[i], s, side, i64(MARKET), i64(0), flags, abs(x), np.nan,
+                          np.nan, np.nan, i64(0), i64(-1), i64(-1), i64(0), mkt[M_CLOSE, i, s])
                 sent = True
         if sent and cfg[K_AT_CLOSE] != 0.0:
-            process_bar_nb(i, 1, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+            process_bar_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
                            symcfg, snap)
     return DONE
-

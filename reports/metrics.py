@@ -198,7 +198,7 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
-    if value is pd.NaT:  # (NaTType is no Timestamp: e.g. a drawdown that never recovered)
+    if value is pd.NaT:  # e.g. the recovery of a drawdown that never recovered
         return None
     if isinstance(value, pd.Timestamp):
         return iso(value)

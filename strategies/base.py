@@ -170,8 +170,9 @@ class Context:
         self._ts = m.ts
         self.symbols: list[str] = list(m.symbols)
         self.i = -1  # bar index; -1 during init
-        self._full = {name: m.mkt[k] if len(m.symbols) > 1 else m.mkt[k, :, 0]
-                      for k, name in enumerate(("open", "high", "low", "close", "volume"))}
+        from engine.compiled import market_data
+
+        self._full = market_data(m)
 
     # --- time and data --------------------------------------------------------------------
     @property
@@ -186,7 +187,8 @@ class Context:
 
     @property
     def data(self) -> dict[str, np.ndarray]:
-        """The whole series (open..volume; [bars] or [bars, symbols]) — in ``init`` only."""
+        """The whole series — in ``init`` only: open..volume ([bars] for one symbol, else
+        [bars, symbols], nan where a symbol has no bar), ``ts`` and ``symbols``."""
         if self.i >= 0:
             raise StrategyError("ctx.data is the full series and is only available in init()",
                                 argument="ctx.data", value=self.i,
@@ -226,6 +228,33 @@ class Context:
         for k, name in enumerate(("open", "high", "low", "close", "volume")):
             out[name] = self._field(k, sym, n)
         return out
+
+    def timeframe(self, rule: str, sym=None, **kw) -> tuple[np.ndarray, np.ndarray]:
+        """Coarser bars of ``sym`` and their alignment onto the run's clock.
+
+        Returns ``(coarse, idx)``: ``coarse`` the BAR array from
+        :func:`data.resample.resample_bars` (``rule`` such as ``"W-FRI"``, ``"M"``, ``"1h"``;
+        keywords passed on), ``idx[i]`` the index of the last coarse bar closed at bar i's
+        close (-1: none yet). In ``init``, compute indicators on ``coarse`` and align them with
+        ``coarse_values[idx]`` (masking ``idx < 0``): bar i then sees closed coarse bars only.
+        """
+        from data.resample import align_asof, resample_bars
+
+        s = self._sym(sym)
+        key = (rule, s, tuple(sorted(kw.items())))
+        cache = self.__dict__.setdefault("_tf", {})
+        if key not in cache:
+            base = self._b.market.bars[self.symbols[s]]
+            coarse = resample_bars(base, rule, **kw)
+            cache[key] = (coarse, align_asof(self._ts, coarse["ts"]))
+        return cache[key]
+
+    def bars(self, rule: str, sym=None, n: int | None = None, **kw) -> np.ndarray:
+        """The closed coarse bars (BAR rows) of ``rule`` up to now (the last ``n``)."""
+        coarse, idx = self.timeframe(rule, sym, **kw)
+        k = int(idx[self.i]) if self.i >= 0 else -1
+        lo = 0 if n is None else max(0, k + 1 - n)
+        return coarse[lo : k + 1]
 
     def price(self, sym=None) -> float:
         """The last known close (carried over bars where the symbol did not trade)."""

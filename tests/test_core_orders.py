@@ -298,3 +298,22 @@ def test_target_orders_resolve_at_the_fill():
     t = r.trades
     assert list(t["side"]) == ["long", "short"] and list(t["size"]) == [49.0, 3.0]
     assert t["pnl"].sum() == pytest.approx(49 * 6 + 3 * 4)
+
+
+def test_per_symbol_lot_size_shortable_and_max_position():
+    two = {"A": B, "C": B}
+    r, _ = run({0: lambda c: (c.buy("A", size=2.5), c.sell("C", size=2))}, market=two,
+               lot_size={"A": 0.5}, shortable={"C": False}, max_position={"A": 2})
+    o = r.orders
+    assert list(o["symbol"]) == ["A", "C"]
+    assert list(o["reject_reason"]) == ["max_position", "not_shortable"]
+    r, _ = run({0: lambda c: c.buy("A", size=2.5)}, market=two, lot_size={"A": 0.5})
+    assert fills(r) == [(1, "buy", 2.5, 100.0)]
+    with pytest.raises(engine_errors().ConfigError, match="broker.lot_size.Z"):
+        run({}, market=two, lot_size={"Z": 1})
+
+
+def engine_errors():
+    import data.errors
+
+    return data.errors

@@ -116,3 +116,24 @@ def test_tape_demo(tmp_path):
     assert str(tmp_path / "demo" / "report.html") in r.output
     man = json.loads((tmp_path / "demo" / "manifest.json").read_text())
     assert man["status"] == "complete" and man["strategy"] == "sma_cross"
+
+
+def test_catalog_reference_start_end_and_symbol(tmp_path):
+    from data.catalog import Catalog
+
+    cat = Catalog(tmp_path / "cat")
+    cat.import_file(GOOG)
+    ref = f"catalog://bar/GOOG?root={tmp_path / 'cat'}"
+    r = CliRunner().invoke(main, ["run", "--strategy", "sma_cross", "--data", ref,
+                                  "--start", "2006-01-01", "--end", "2010-12-31",
+                                  "--out", str(tmp_path / "c"), "--no-report"])
+    assert r.exit_code == 0, r.output
+    eq = pd.read_csv(tmp_path / "c" / "equity.csv")
+    assert eq["time"].iloc[0].startswith("2006-01-03") and eq["time"].iloc[-1].startswith(
+        "2010-12-31")
+    man = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert man["data"][0]["source"] == ref and len(man["data"][0]["sha256"]) == 64
+    direct = engine.run(market=str(GOOG), strategy="sma_cross", start="2006-01-01",
+                        end="2010-12-31")
+    assert json.loads((tmp_path / "c" / "stats.json").read_text())["final_equity"] == (
+        pytest.approx(direct.final_equity, rel=1e-15))

@@ -72,10 +72,10 @@ def test_import_with_kind_symbol_mapping_and_format(tmp_path, samples):
 def test_import_errors_are_clear_and_fail(tmp_path, samples):
     r = CliRunner().invoke(main, ["data", "import", str(tmp_path / "missing.csv"),
                                   "--catalog", str(tmp_path)])  # fmt: skip
-    assert r.exit_code == 1 and "file not found" in r.output and "Fix:" in r.output
+    assert r.exit_code == 4 and "file not found" in r.output and "Fix:" in r.output  # DataError
     r = CliRunner().invoke(main, ["data", "import", str(samples / TRADES), "--kind", "quote",
                                   "--catalog", str(tmp_path)])  # fmt: skip
-    assert r.exit_code == 1 and "holds trade data, not quote" in r.output
+    assert r.exit_code == 4 and "holds trade data, not quote" in r.output
     r = CliRunner().invoke(main, ["data", "import", str(samples / TRADES), "--kind", "ticks"])
     assert r.exit_code == 2 and "--kind" in r.output
 
@@ -90,7 +90,7 @@ def test_validate_reports_and_exit_status(tmp_path, samples):
     broken = tmp_path / "broken.csv"
     broken.write_text("\n".join(lines) + "\n")
     bad = CliRunner().invoke(main, ["data", "validate", str(broken)])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 4  # bad market data
     assert "FAILED" in bad.output and "ohlc_inconsistent" in bad.output and "row 11" in bad.output
     js = CliRunner().invoke(main, ["data", "validate", "--json", str(broken)])
     report = json.loads(js.output)[0]

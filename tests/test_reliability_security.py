@@ -38,6 +38,13 @@ ALLOWED = {
     ("benchmarks/runners/rl_env_finrl.py", "importlib.util.spec_from_file_location"):
         "the benchmark loads the FinRL environment from the peer's installed package, a path "
         "the benchmark computes itself; not part of the engine",
+    ("strategies/registry.py", "importlib.import_module"):
+        "imports the module of an explicit `package.module:Class` strategy reference (CLI "
+        "--strategy or a config's strategy name): running the user's own strategy code is the "
+        "point; catalogs and other config keys never reach it",
+    ("strategies/registry.py", "importlib.util.spec_from_file_location"):
+        "loads an explicit `path/file.py:Class` strategy reference, the only way a file runs "
+        "code (documented in docs/cli.md and docs/reliability.md)",
 }
 
 

@@ -33,7 +33,7 @@ def test_report_command_builds_the_report(runs):
 
 def test_report_command_errors_name_the_problem(tmp_path):
     res = CliRunner().invoke(main, ["report", str(tmp_path)])
-    assert res.exit_code == 1
+    assert res.exit_code == 6  # RunError: the folder is not a run folder (docs/cli.md)
     assert "equity.csv is missing" in res.output and str(tmp_path) in res.output
     res = CliRunner().invoke(main, ["report", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "does not exist" in res.output
@@ -65,3 +65,19 @@ def test_compare_flags_different_conventions(runs, tmp_path):
 def test_compare_needs_a_run():
     res = CliRunner().invoke(main, ["compare"])
     assert res.exit_code == 2 and "Missing argument" in res.output
+
+
+def test_report_and_compare_json_and_quiet(runs, tmp_path):
+    import json
+
+    d = runs[0]
+    res = CliRunner().invoke(main, ["report", str(d), "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["report"] == str(d / "report.html")
+    res = CliRunner().invoke(main, ["report", str(d), "--quiet"])
+    assert res.exit_code == 0 and res.stdout == ""
+    out = tmp_path / "c.html"
+    res = CliRunner().invoke(main, ["compare", str(runs[0]), str(runs[1]), "-o", str(out),
+                                    "--json"])
+    doc = json.loads(res.stdout)
+    assert doc["compare"] == str(out) and set(doc["runs"]) == {str(runs[0]), str(runs[1])}
+    assert "sharpe" in doc["runs"][str(runs[0])]

@@ -11,8 +11,15 @@ import _protocol as P  # noqa: I001  (first: starts the import clock)
 
 import numpy as np  # noqa: E402
 
-import engine  # noqa: E402
 import numba  # noqa: E402
+
+# the engine's modules, imported as a user's script does (numba kernels load at the first call)
+import engine.backtest  # noqa: E402
+import engine.broker  # noqa: E402, F401
+import engine.compiled  # noqa: E402, F401
+import engine.loop  # noqa: E402, F401
+import engine.result  # noqa: E402, F401
+import strategies.builtin  # noqa: E402, F401
 
 VERSIONS = {"tapereader": "repo", "numpy": np.__version__, "numba": numba.__version__}
 MODE = "python"
@@ -30,7 +37,7 @@ def load(path, params):
 
 def run(data, params):
     _, arr = data
-    return engine.run(market={"SYN": arr}, strategy="sma_cross", mode=MODE,
+    return engine.backtest.run(market={"SYN": arr}, strategy="sma_cross", mode=MODE,
                       params={"fast": params["fast"], "slow": params["slow"],
                               "long_only": params["long_only"]},
                       cash=params["cash"], commission=params["commission"])

@@ -4,8 +4,9 @@ builds on it)."""
 from __future__ import annotations
 
 from strategies.builtin.buy_and_hold import BuyAndHold
+from strategies.builtin.rebalance import Rebalance
 from strategies.builtin.sma_cross import SmaCross
 
-BUILTINS = {cls.name: cls for cls in (BuyAndHold, SmaCross)}
+BUILTINS = {cls.name: cls for cls in (BuyAndHold, Rebalance, SmaCross)}
 
-__all__ = ["BUILTINS", "BuyAndHold", "SmaCross"]
+__all__ = ["BUILTINS", "BuyAndHold", "Rebalance", "SmaCross"]

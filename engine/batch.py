@@ -1,0 +1,129 @@
+"""``run_batch``: one strategy over many parameter sets in one numba call.
+
+    from engine.batch import run_batch
+    b = run_batch("sma_cross", [{"fast": f, "slow": s} for f, s in grid], market=path,
+                  cash=10_000, commission=0.001)
+    b.summary        # pandas DataFrame: params + final_equity, total_return, n_trades, ...
+    b.equity         # [sets, bars] equity per bar when keep_equity=True
+    b.result(k)      # the full engine.run Result of set k (same numbers), e.g. to save it
+
+The strategy must have ``targets()`` (the compiled path): each set's targets are computed in
+Python (vectorised), turned into sparse events, and all sets run through the same kernels as
+``engine.run(mode="compiled")`` inside one numba call, so a set's numbers equal its single run
+exactly. Summary columns: ``final_equity``, ``total_return``, ``n_trades`` (closed round
+trips; a position open at the end is not counted), ``n_fills``, ``fees``, ``max_drawdown``
+(per bar, <= 0), ``exposure`` (share of bars with a position), ``mean_return`` and
+``std_return`` (per-bar simple returns, ddof 1, not annualised; the sweep layer annualises).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from data.errors import ConfigError, StrategyError
+from engine.backtest import make_strategy, run
+from engine.batch_nb import N_SUMMARY, run_batch_nb
+from engine.broker import Broker
+from engine.compiled import target_events
+from engine.config import resolve_config
+from engine.layout import DONE
+from engine.market import load_market
+from engine.types import EQUITY_REC
+
+SUMMARY_COLUMNS = ("final_equity", "total_return", "n_trades", "n_fills", "fees",
+                   "max_drawdown", "exposure", "mean_return", "std_return")
+
+
+@dataclasses.dataclass
+class BatchResult:
+    params: list[dict]
+    summary_array: np.ndarray  # [sets, N_SUMMARY]
+    equity: np.ndarray | None
+    config: Any
+    market: Any
+    strategy: Any
+
+    @property
+    def summary(self):
+        import pandas as pd
+
+        df = pd.DataFrame(self.params)
+        for j, name in enumerate(SUMMARY_COLUMNS):
+            df[name] = self.summary_array[:, j]
+        df["n_trades"] = df["n_trades"].astype("int64")
+        df["n_fills"] = df["n_fills"].astype("int64")
+        return df
+
+    def result(self, k: int):
+        """The full single run of set ``k`` (compiled path; identical numbers)."""
+        import dataclasses as dc
+
+        cfg = dc.replace(self.config, params={**self.config.params, **self.params[k]},
+                         mode="compiled")
+        return run(cfg, market=self.market_source, strategy=self.strategy)
+
+    @property
+    def market_source(self):
+        return {s: self.market.bars[s] for s in self.market.symbols}
+
+
+def run_batch(strategy: Any, param_sets: list[dict], *, market: Any = None,
+              keep_equity: bool = False, config: Any = None, capacity: int | None = None,
+              **options: Any) -> BatchResult:
+    """Run ``strategy`` (name or class) for every dict in ``param_sets`` (see module doc).
+    ``capacity``: initial order capacity per set (grown by doubling inside the kernel)."""
+    if not isinstance(param_sets, list | tuple) or not param_sets:
+        raise ConfigError("param_sets must be a non-empty list of dicts", argument="param_sets",
+                          value=type(param_sets).__name__, fix="e.g. [{'fast': 5}, {'fast': 10}]")
+    if isinstance(strategy, str):
+        options["strategy"] = strategy
+    cfg = resolve_config(config, **options)
+    if market is None:
+        market = list(cfg.data) if len(cfg.data) > 1 else cfg.data[0]
+    mk = load_market(market, symbol=cfg.symbol, start=cfg.start, end=cfg.end)
+    strat_src = strategy if not isinstance(strategy, str) else cfg.strategy
+    kinds, evs, params = set(), [], []
+    for k, p in enumerate(param_sets):
+        if not isinstance(p, dict):
+            raise ConfigError("each parameter set must be a dict", argument=f"param_sets[{k}]",
+                              value=p, fix="e.g. {'fast': 10, 'slow': 20}")
+        s = make_strategy(strat_src, {**cfg.params, **p})
+        if getattr(type(s), "targets", None) is None:
+            raise StrategyError("run_batch needs a strategy with targets()", argument="strategy",
+                                value=type(s).__name__, fix="add a vectorised targets()")
+        ei, es, ev, kind = target_events(s, mk)
+        kinds.add(kind)
+        evs.append((ei, es, ev))
+        params.append(dict(s.params))
+    if len(kinds) != 1:
+        raise StrategyError("all parameter sets must give the same kind of target",
+                            argument="targets", value=sorted(kinds), fix="return one kind")
+    off = np.zeros(len(evs) + 1, dtype=np.int64)
+    off[1:] = np.cumsum([len(e[0]) for e in evs])
+    ev_i = np.concatenate([e[0] for e in evs])
+    ev_s = np.concatenate([e[1] for e in evs])
+    ev_v = np.concatenate([e[2] for e in evs])
+    kinds_flag = kinds.pop()
+    summary = np.zeros((len(evs), N_SUMMARY))
+    equity = np.zeros((len(evs), mk.n_bars) if keep_equity else (0, mk.n_bars))
+    cap = int(capacity or max(64, 2 * max(len(e[0]) for e in evs) + 16))
+    state = Broker(mk, cfg, order_cap=cap)
+    eq = np.empty(mk.n_bars, dtype=EQUITY_REC)
+    k = 0
+    while True:
+        r = run_batch_nb(k, mk.mkt, mk.ts, ev_i, ev_s, ev_v, off, kinds_flag, state.cfg,
+                         state.symcfg, float(cfg.cash), state.orders, state.fills, state.trades,
+                         state.open_tr, state.snap, eq, summary, equity)
+        if r == DONE:
+            break
+        k = int(r)
+        state.reserve(2 * state.orders.shape[0])
+    import dataclasses as dc
+
+    cfg = dc.replace(cfg, strategy=cfg.strategy or getattr(strategy, "name", ""))
+    return BatchResult(params=params, summary_array=summary,
+                       equity=equity if keep_equity else None, config=cfg, market=mk,
+                       strategy=strat_src)

@@ -1,0 +1,273 @@
+"""The stats of many runs on one clock, fast: what :func:`reports.metrics.compute_stats` returns,
+without its per-call pandas work.
+
+A sweep computes stats for thousands of runs that share their time stamps (and benchmark); in
+``compute_stats`` most of the time goes into things that depend only on the time index
+(sampling positions, periods per year, month groups, step weights) and into pandas objects.
+:class:`StatsIndex` computes those once; :meth:`StatsIndex.stats` then takes plain numpy arrays
+and calls the SAME metric functions (``metrics_returns``, ``metrics_sharpe``,
+``metrics_trades``) on the same inputs in the same order, so every value is identical to
+``compute_stats`` (tests/test_metrics_fast.py holds them together, key by key, bit for bit).
+
+    idx = StatsIndex(ts, conventions, benchmark=bench)   # ts: int64 ns, sorted
+    stats = idx.stats(equity, trades=trades, fills=fills, exposure=exposure)
+
+``trades``: a mapping of arrays ``pnl``, ``return``, ``closed`` (bool), ``long`` (bool),
+``duration_s`` (one entry per round trip, closed and open); ``fills``: ``size``, ``price``,
+``fee``. Either may be None, as in ``compute_stats``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.errors import DataError
+from reports import metrics_returns as mr
+from reports import metrics_sharpe as ms
+from reports import metrics_trades as mtr
+from reports.metrics import (Conventions, _returns_block, _returns_of, sample_positions,
+                             to_jsonable)
+from reports.timeutil import NS_PER_DAY, NS_PER_YEAR, iso
+
+NAN = math.nan
+
+
+class StatsIndex:
+    """Everything about a run's stats that depends only on its time stamps (and benchmark)."""
+
+    def __init__(self, ts: np.ndarray, conventions: Conventions = Conventions(),
+                 benchmark: np.ndarray | None = None) -> None:
+        ts = np.ascontiguousarray(ts, dtype=np.int64)
+        if ts.size == 0:
+            raise DataError("equity is empty", argument="equity", fix="record at least one step")
+        if ts.size > 1 and np.any(np.diff(ts) < 0):
+            raise DataError("equity index is not sorted by time", argument="equity",
+                            fix="sort the time stamps")
+        self.ts = ts
+        self.c = c = conventions
+        self.index = pd.DatetimeIndex(ts.astype("datetime64[ns]")).tz_localize("UTC")
+        self.P = c.resolve_periods(self.index)
+        self.pos = sample_positions(self.index, c.sampling)
+        self.sampled_ts = ts[self.pos]
+        self.start, self.end = iso(self.index[0]), iso(self.index[-1])
+        self.years = (ts[-1] - ts[0]) / NS_PER_YEAR
+        # months of the sampled returns (each return is stamped with its period's last step)
+        rts = self.index[self.pos][1:]
+        self.month_key = rts.year.to_numpy(np.int64) * 12 + rts.month.to_numpy(np.int64)
+        self.weights = mtr._step_weights(ts)
+        self.w_sum = self.weights.sum()
+        self.conventions = c.as_dict(self.P)
+        self.bench: dict[str, Any] | None = None
+        if benchmark is not None:
+            b = np.asarray(benchmark, dtype=np.float64)
+            if b.shape != ts.shape or not np.isfinite(b).all():
+                raise DataError("the benchmark must be finite and on the equity's clock",
+                                argument="benchmark", fix="pass one value per equity step")
+            b_rets = _returns_of(pd.Series(b[self.pos])).to_numpy()
+            ok = np.isfinite(b_rets)
+            by = b_rets[ok]
+            self.bench = {
+                "rets": b_rets, "ok": ok,
+                "benchmark_total_return": float(b[-1] / b[0] - 1.0),
+                "benchmark_cagr": mr.cagr(by, self.P),
+                "benchmark_volatility": mr.volatility(by, self.P, c.ddof),
+                "benchmark_sharpe": mr.sharpe(by, self.P, c.risk_free, c.ddof),
+                "benchmark_max_drawdown": mr.max_drawdown(by) if by.size else NAN,
+            }
+
+    def stats(self, equity: np.ndarray, *, trades: Mapping[str, np.ndarray] | None = None,
+              fills: Mapping[str, np.ndarray] | None = None, exposure: np.ndarray | None = None,
+              n_trials: int = 1) -> dict[str, Any]:
+        """The stats dict of one run (see the module docstring)."""
+        c, P = self.c, self.P
+        v = np.asarray(equity, dtype=np.float64)
+        if v.shape != self.ts.shape:
+            raise DataError("equity must have one value per time stamp", argument="equity",
+                            value=v.shape, fix="pass the equity on the index's clock")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            raise DataError("equity has a non-finite value", argument="equity", row=int(bad[0]),
+                            value=str(self.index[bad[0]]), fix="drop or fill the missing values")
+        pts = v[self.pos]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rets = pts[1:] / pts[:-1] - 1.0
+        rets[~np.isfinite(rets) | (pts[:-1] <= 0)] = np.nan
+        finite = ~np.isnan(rets)
+        r = rets[finite]
+        out: dict[str, Any] = {
+            "start": self.start,
+            "end": self.end,
+            "years": self.years,
+            "n_steps": int(v.size),
+            "n_periods": int(r.size),
+            "initial_equity": float(v[0]),
+            "final_equity": float(v[-1]),
+            "total_return": float(v[-1] / v[0] - 1.0) if v[0] > 0 else math.nan,
+        }
+        out.update(_returns_block(r, P, c))
+        out.update(self._drawdown_block(v, pts, rets, r, finite))
+        out["probabilistic_sharpe"] = ms.probabilistic_sharpe(r, P, c.risk_free, c.ddof)
+        out["deflated_sharpe"] = ms.deflated_sharpe(r, P, int(n_trials), c.risk_free, c.ddof)
+        out["n_trials"] = int(n_trials)
+        out.update(self._benchmark_block(rets))
+        out.update(trade_stats(trades))
+        out.update(self._activity_block(v, trades, fills, exposure))
+        out["conventions"] = self.conventions
+        return to_jsonable(out)
+
+    # --- blocks (same order and arithmetic as reports.metrics) ---------------------------------
+
+    def _drawdown_block(self, v, pts, rets, r, finite) -> dict[str, Any]:
+        peak, valley, recovery, durations = drawdown_periods(pts, self.sampled_ts)
+        month = _monthly(rets[finite], self.month_key[finite])
+        return {
+            "max_drawdown": mr.max_drawdown(r) if rets.size else 0.0,
+            "max_drawdown_steps": float(np.min(v / np.maximum.accumulate(v) - 1.0)),
+            "max_drawdown_peak": peak,
+            "max_drawdown_valley": valley,
+            "max_drawdown_recovery": recovery,
+            # pandas reductions, as drawdown_periods' frame uses (its mean sums differently)
+            "max_drawdown_duration_days": float(pd.Series(durations).max())
+            if durations.size else 0.0,
+            "avg_drawdown_duration_days": float(pd.Series(durations).mean())
+            if durations.size else 0.0,
+            "n_drawdowns": int(durations.size),
+            "best_month": float(month.max()) if month.size else math.nan,
+            "worst_month": float(month.min()) if month.size else math.nan,
+        }
+
+    def _benchmark_block(self, rets: np.ndarray) -> dict[str, Any]:
+        keys = ("benchmark_total_return", "benchmark_cagr", "benchmark_volatility",
+                "benchmark_sharpe", "benchmark_max_drawdown", "alpha", "beta",
+                "information_ratio", "tracking_error", "correlation")
+        b = self.bench
+        if b is None:
+            return dict.fromkeys(keys, math.nan)
+        both = b["ok"] & np.isfinite(rets)
+        x, y = rets[both], b["rets"][both]
+        c, P = self.c, self.P
+        out = {k: b[k] for k in keys[:5]}
+        out.update({
+            "alpha": mr.alpha(x, y, P, c.risk_free),
+            "beta": mr.beta(x, y, P, c.risk_free),
+            "information_ratio": mr.information_ratio(x, y, P, c.ddof),
+            "tracking_error": mr.tracking_error(x, y, P, c.ddof),
+            "correlation": mr.correlation(x, y),
+        })
+        return out
+
+    def _activity_block(self, v, trades, fills, exposure) -> dict[str, Any]:
+        if exposure is not None:
+            x = np.asarray(exposure, dtype=np.float64)
+            if not np.isfinite(x).all():
+                raise DataError("exposure has a non-finite value", argument="exposure",
+                                fix="drop or fill the missing values")
+            w = self.weights
+            on = np.abs(x) > 0.0
+            in_market = float(w[on].sum() / self.w_sum) if self.w_sum > 0 else NAN
+            avg_gross = float(np.sum(w * np.abs(x)) / self.w_sum)
+        elif trades is not None:
+            frame = pd.DataFrame({"entry_ts": trades["entry_ts"], "exit_ts": trades["exit_ts"]})
+            in_market = mtr.time_in_market_from_trades(frame, int(self.ts[0]), int(self.ts[-1]))
+            avg_gross = NAN
+        else:
+            in_market = avg_gross = NAN
+        turnover = NAN
+        if fills is not None and v.size >= 2:
+            mean_eq = float(pd.Series(v).mean())
+            span = (self.ts[-1] - self.ts[0]) / NS_PER_YEAR
+            if span > 0 and mean_eq > 0:
+                notional = float(np.abs(np.asarray(fills["size"], np.float64)
+                                        * np.asarray(fills["price"], np.float64)).sum())
+                turnover = notional / mean_eq / span
+        if fills is not None:
+            fees = float(pd.Series(np.asarray(fills["fee"], np.float64)).sum())
+        elif trades is not None and "fees" in trades:
+            fees = float(pd.Series(np.asarray(trades["fees"], np.float64)).sum())
+        else:
+            fees = NAN
+        return {"exposure": in_market, "avg_gross_exposure": avg_gross, "turnover": turnover,
+                "fees_paid": fees}
+
+
+def drawdown_periods(w: np.ndarray, ts: np.ndarray):
+    """(peak, valley, recovery of the deepest period, durations in days of every period) with
+    the arithmetic of :func:`reports.metrics_tables.drawdown_periods`."""
+    if w.size < 2:
+        return None, None, None, np.zeros(0)
+    running = np.maximum.accumulate(w)
+    under = w < running
+    dd = w / running - 1.0
+    edges = np.diff(np.concatenate(([0], under.view(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    if starts.size == 0:
+        return None, None, None, np.zeros(0)
+    last = w.size - 1
+    end_pos = np.minimum(ends, last)
+    valleys = np.array([s + int(np.argmin(dd[s:e])) for s, e in zip(starts, ends, strict=True)],
+                       dtype=np.int64)
+    peak_ts, end_ts = ts[starts - 1], ts[end_pos]
+    order = np.argsort(dd[valleys], kind="stable")  # deepest first, as the frame is sorted
+    durations = ((end_ts - peak_ts) / NS_PER_DAY)[order]
+    k = int(order[0])
+    rec = pd.Timestamp(int(end_ts[k]), tz="UTC") if ends[k] <= last else pd.NaT
+    return (pd.Timestamp(int(peak_ts[k]), tz="UTC"), pd.Timestamp(int(ts[valleys[k]]), tz="UTC"),
+            rec, durations)
+
+
+def _monthly(r: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Compounded return per calendar month of the (finite) returns, months in order."""
+    if r.size == 0:
+        return r
+    cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    bounds = np.concatenate(([0], cut, [r.size]))
+    out = np.array([float(np.prod(1.0 + r[a:b]) - 1.0)
+                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    return out[np.isfinite(out)]
+
+
+def trade_stats(trades: Mapping[str, np.ndarray] | None) -> dict[str, float | int]:
+    """:func:`reports.metrics_trades.trade_stats` on arrays (see the module docstring)."""
+    if trades is None:
+        trades = {"pnl": np.zeros(0), "return": np.zeros(0), "closed": np.zeros(0, bool),
+                  "long": np.zeros(0, bool), "duration_s": np.zeros(0)}
+    closed = np.asarray(trades["closed"], dtype=bool)
+    pnl = np.asarray(trades["pnl"], dtype=np.float64)[closed]
+    ret = np.asarray(trades["return"], dtype=np.float64)[closed]
+    long = np.asarray(trades["long"], dtype=bool)[closed]
+    hold = np.asarray(trades["duration_s"], dtype=np.float64)[closed]
+    return {
+        "n_trades": int(closed.sum()),
+        "n_open_trades": int(closed.size - closed.sum()),
+        "n_long_trades": int(long.sum()),
+        "n_short_trades": int((~long).sum()),
+        "win_rate": mtr.win_rate(pnl),
+        "avg_win": mtr.average_win(pnl),
+        "avg_loss": mtr.average_loss(pnl),
+        "payoff_ratio": mtr.payoff_ratio(pnl),
+        "profit_factor": mtr.profit_factor(pnl),
+        "expectancy": mtr.expectancy(pnl),
+        "gross_profit": float(pnl[pnl > 0].sum()),
+        "gross_loss": float(pnl[pnl < 0].sum()),
+        "avg_trade_return": float(ret.mean()) if ret.size else NAN,
+        "best_trade_return": float(ret.max()) if ret.size else NAN,
+        "worst_trade_return": float(ret.min()) if ret.size else NAN,
+        "avg_holding_s": float(hold.mean()) if hold.size else NAN,
+        "max_holding_s": float(hold.max()) if hold.size else NAN,
+        "max_consecutive_wins": _longest_run(pnl > 0),
+        "max_consecutive_losses": _longest_run(pnl < 0),
+    }
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """Longest run of True values (what metrics_trades.max_consecutive counts), vectorised."""
+    if flags.size == 0 or not flags.any():
+        return 0
+    edges = np.diff(np.concatenate(([0], flags.view(np.int8), [0])))
+    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
