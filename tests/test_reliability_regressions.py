@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from core_helpers import Scripted, bars
 
 import engine
