@@ -26,10 +26,14 @@ import click
 from data.commands import data as data_commands
 from data.errors import ConfigError, DataError, RunError, StrategyError, TapeError
 from engine import commands as engine_commands
-from engine.book import commands as book_commands
 from engine import sweep_commands
+from engine.book import commands as book_commands
+from engine.tick import commands as tick_commands
 from reports import commands as report_commands
 from strategies import commands as strategy_commands
+from strategies.ml import commands as ml_commands
+from strategies.signals import commands as signal_commands
+from strategies.statarb import commands as statarb_commands
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 EXIT_CONFIG, EXIT_DATA, EXIT_STRATEGY, EXIT_RUN, EXIT_PARTIAL = 3, 4, 5, 6, 7
@@ -75,12 +79,16 @@ main.add_command(data_commands)
 main.add_command(report_commands.report)
 main.add_command(report_commands.compare)
 main.add_command(book_commands.book)
+main.add_command(tick_commands.tick)
 main.add_command(engine_commands.run_command)
 main.add_command(engine_commands.demo_command)
 main.add_command(strategy_commands.strategies)
 main.add_command(sweep_commands.sweep)
 main.add_command(sweep_commands.walkforward)
 main.add_command(sweep_commands.grid)
+main.add_command(statarb_commands.pairs)
+main.add_command(signal_commands.sentiment)
+main.add_command(ml_commands.ml)
 
 if __name__ == "__main__":
     main()

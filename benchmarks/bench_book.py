@@ -12,7 +12,9 @@ Cases (each in its own fresh process, so peak RSS is per case):
   orderbook file on every row;
 * ``l2_binance``: the shipped Binance USD-M capture, synchronised DEPTH rows through the L2 book
   (``l2_replay_nb``);
-* ``l2_synth``: a generated, seeded L2 feed (default 10M rows; see ``synth_l2_feed``).
+* ``l2_synth``: the shared generated L2 feed of ``benchmarks/synth.py`` (default 10M events:
+  depth rows and trades, in the file's exact merge order), the same events hftbacktest's
+  runners replay (``benchmarks/harness.py --task l2_replay`` times both side by side).
 
 Timing: the kernels are compiled (or loaded from numba's cache) by a first call on a small
 slice, reported as ``first call``; then ``--repeats`` timed replays on fresh books, median
@@ -20,9 +22,6 @@ reported. Input conversion (file parsing, ticks) is outside the timing: this is 
 The machine is shared (2 cores, other jobs running): treat numbers as indicative.
 
 Usage: ``python benchmarks/bench_book.py [--events N] [--repeats R] [--case NAME]``.
-
-Note: a shared generated L2 feed (``benchmarks/synth.py``, with hftbacktest runners) is being
-written in parallel; this file keeps its own generator until the two are unified.
 """
 
 from __future__ import annotations
@@ -42,7 +41,6 @@ from numba import njit
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from data.schema import DEPTH_LAST  # noqa: E402
 from engine.book import codes as C  # noqa: E402
 from engine.book.l2_nb import l2_alloc, l2_replay_nb  # noqa: E402
 from engine.book.l3_nb import l3_alloc, l3_replay_nb, l3_set_anon_nb  # noqa: E402
@@ -53,50 +51,41 @@ BINANCE = SAMPLES / "crypto" / "hftbacktest_binance-usdm_BTCUSDT_stream_20240718
 
 
 @njit(cache=True)
-def _synth_nb(rng, n, depth, p_move, p_delete, side, tick, qty, flags):
-    mid = 1_000_000
+def replay_merged_nb(dq, ok, oq, meta, d_ts, d_side, d_tick, d_qty, d_flags, d_rank, t_tick,
+                     t_rank):
+    """Replay a merged depth + trade stream through one L2 book: runs of depth rows between
+    two trades in one ``l2_replay_nb`` call each, every trade read (its ticks summed)."""
+    nd = d_ts.shape[0]
+    nt = t_tick.shape[0]
+    rec_t = np.empty((0, 2), np.int64)
+    rec_q = np.empty((0, 2), np.float64)
     i = 0
-    batch_left = 0
-    while i < n:
-        if rng.random() < p_move:
-            if rng.random() < 0.5:  # mid up: the ask at the old mid would now cross a bid
-                side[i] = -1
-                tick[i] = mid
-                mid += 1
-            else:  # mid down: the bid just below the old mid would cross
-                mid -= 1
-                side[i] = 1
-                tick[i] = mid
-            qty[i] = 0.0
+    j = 0
+    trade_sum = 0
+    while i < nd or j < nt:
+        if j < nt and (i >= nd or t_rank[j] < d_rank[i]):
+            trade_sum += t_tick[j]
+            j += 1
         else:
-            d = rng.geometric(0.25) - 1
-            if d > depth:
-                d = depth
-            if rng.random() < 0.5:
-                side[i] = 1
-                tick[i] = mid - 1 - d
-            else:
-                side[i] = -1
-                tick[i] = mid + d
-            qty[i] = 0.0 if rng.random() < p_delete else 0.001 * (1 + rng.integers(0, 5000))
-        if batch_left == 0:
-            batch_left = 1 + rng.integers(0, 8)
-        batch_left -= 1
-        flags[i] = DEPTH_LAST if batch_left == 0 else 0
-        i += 1
+            lim = t_rank[j] if j < nt else d_rank[nd - 1] + 1
+            stop = i
+            while stop < nd and d_rank[stop] < lim:
+                stop += 1
+            l2_replay_nb(dq, ok, oq, meta, d_ts, d_side, d_tick, d_qty, d_flags, i, stop,
+                         rec_t, rec_q)
+            i = stop
+    return trade_sum
 
 
-def synth_l2_feed(n: int, seed: int = 42, depth: int = 400, p_move: float = 0.02,
-                  p_delete: float = 0.25):
-    """A seeded L2 delta feed in kernel columns (side, tick, qty, flags): a random-walk mid,
-    updates at geometric distance from it, deletes, and crossing levels removed when the mid
-    moves (the book stays uncrossed); messages of 1-8 rows."""
-    side = np.empty(n, np.int8)
-    tick = np.empty(n, np.int64)
-    qty = np.empty(n, np.float64)
-    flags = np.empty(n, np.uint8)
-    _synth_nb(np.random.default_rng(seed), n, depth, p_move, p_delete, side, tick, qty, flags)
-    return np.arange(n, dtype=np.int64), side, tick, qty, flags
+def synth_feed(n: int):
+    """The shared generated feed (``benchmarks/synth.py l2``: the events hftbacktest's runners
+    replay), as tick-simulator columns."""
+    from benchmarks.synth import l2_paths
+    from engine.tick import build_feed
+
+    with np.load(l2_paths(n)[0]) as z:
+        return build_feed(depth=z["depth"], trade=z["trade"], tick_size=0.01,
+                          seq={"depth": z["depth_seq"], "trade": z["trade_seq"]})
 
 
 def _time(fn, repeats):
@@ -188,15 +177,25 @@ def case_l2_binance(repeats, _events):
 
 def case_l2_synth(repeats, events):
     t0 = time.perf_counter()
-    cols = synth_l2_feed(events)
+    feed = synth_feed(events)
     gen = time.perf_counter() - t0
+    D, T = feed.D, feed.T
+    cols = (D[0], D[2], D[3], D[4], D[5], D[6], T[3], T[5])
+
+    def run(stop=None):
+        state = l2_alloc(overflow=4096)
+        if stop is not None:
+            replay_merged_nb(*state, *(c[:stop] for c in cols))
+        else:
+            replay_merged_nb(*state, *cols)
+        return state
+
     t0 = time.perf_counter()
-    _l2_run(*cols, 4096, stop=100)
+    run(100)
     first = time.perf_counter() - t0
-    state = _l2_run(*cols, 4096)
+    state = run()
     crossed = int(state[3][C.M_COUNT0 + C.CROSSED])
-    return dict(events=events, first_call_s=first,
-                seconds=_time(lambda: _l2_run(*cols, 4096), repeats),
+    return dict(events=feed.n_events, first_call_s=first, seconds=_time(run, repeats),
                 state_mb=sum(a.nbytes for a in state) / 2**20, generate_s=gen,
                 input_mb=sum(a.nbytes for a in cols) / 2**20, crossed=crossed,
                 levels=int(state[3][0] + state[3][1]))
@@ -233,7 +232,7 @@ def main() -> None:
               f"{r['events'] / r['seconds']:>14,.0f} {r['first_call_s']:>13.3f} "
               f"{r['state_mb']:>8.2f} {r['input_mb']:>9.1f} {r['peak_rss_mb']:>12.0f}")
     print("shared 2-core machine; median of", args.repeats, "runs per case, each case in a fresh "
-          "process; events = MBO messages (L3) or DEPTH rows (L2); first call = numba compile or "
+          "process; events = MBO messages (L3), DEPTH rows (Binance) or depth rows + trades (synth); first call = numba compile or "
           "cache load + a 100-event replay; peak RSS includes Python, numba/LLVM and the input")
 
 

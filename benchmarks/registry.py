@@ -128,14 +128,20 @@ RUNNERS: list[Runner] = [
            compiled=True),
     Runner("l2_replay", "hftbacktest-feed", "runners/l2_replay_hftbacktest.py", "hft", "l2_hft",
            compiled=True, params={"mode": "feed"}),
-    # tapereader runners for l2_replay go here
+    Runner("l2_replay", "tapereader", "runners/l2_replay_tapereader.py", "main", "l2",
+           compiled=True),
+    Runner("l2_replay", "tapereader-sim", "runners/l2_replay_tapereader.py", "main", "l2",
+           compiled=True, params={"mode": "sim"}),
     # --- l2_mm (issue 4) ----------------------------------------------------------------------
     Runner("l2_mm", "hftbacktest", "runners/l2_mm_hftbacktest.py", "hft", "l2_hft",
            compiled=True),
-    # tapereader runners for l2_mm go here
+    Runner("l2_mm", "tapereader", "runners/l2_mm_tapereader.py", "main", "l2", compiled=True),
+    Runner("l2_mm", "tapereader-python", "runners/l2_mm_tapereader.py", "main", "l2",
+           compiled=True, params={"path": "python"}),
     # --- rl_env (issue 9) ---------------------------------------------------------------------
     Runner("rl_env", "finrl", "runners/rl_env_finrl.py", "finrl", "stocks20"),
-    # tapereader runners for rl_env go here
+    Runner("rl_env", "tapereader", "runners/rl_env_tapereader.py", "main", "stocks20",
+           compiled=True),
 ]
 
 

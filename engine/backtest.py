@@ -77,6 +77,14 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
             raise ConfigError("no market data", argument="data", value=None,
                               fix="pass market= or set [data] path in the config")
         market = list(cfg.data) if len(cfg.data) > 1 else cfg.data[0]
+    from engine.tick.backtest import is_tick_run, run_tick_backtest
+
+    if is_tick_run(cfg, strat, market):  # order-book data: the tick simulator
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, strategy=cfg.strategy or strat.name,
+                                  params=dict(strat.params))
+        return run_tick_backtest(cfg, strat, market, t0)
     mk = load_market(market, symbol=cfg.symbol, start=cfg.start, end=cfg.end)
     if cfg.data in ((), ("<in-memory>",)):
         import dataclasses

@@ -104,7 +104,10 @@ def _grow(arr: np.ndarray, need: int) -> np.ndarray:
         cap *= 2
     if cap == arr.shape[0]:
         return arr
-    out = np.zeros((cap,) + arr.shape[1:], dtype=arr.dtype)
+    if arr.dtype.names:  # records: unused rows get the defaults (ids -1, prices nan)
+        out = T.empty(arr.dtype, cap)
+    else:
+        out = np.zeros((cap,) + arr.shape[1:], dtype=arr.dtype)
     out[: arr.shape[0]] = arr
     return out
 

@@ -57,6 +57,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "run": ("seed", "mode"),
     "metrics": ("periods_per_year", "risk_free", "ddof", "sampling", "var_level",
                 "rolling_window"),
+    # tick runs (order-book data): engine/tick/backtest.py TICK_KEYS, validated there
+    "tick": ("book", "tick_size", "lot_size", "queue", "queue_power", "entry_latency",
+             "response_latency", "feed_latency", "maker_fee", "taker_fee", "partial_fills",
+             "impact", "impact_coef", "impact_tau_ns", "timer_ns", "sample_ns", "calendar"),
 }
 #: flat option name -> (section, key)
 FLAT: dict[str, tuple[str, str]] = {
@@ -69,6 +73,7 @@ FLAT: dict[str, tuple[str, str]] = {
     "start": ("data", "start"),
     "end": ("data", "end"),
     "metrics": ("metrics", "*"),
+    "tick": ("tick", "*"),
 }
 FILL_AT = ("next_open", "signal_close")
 MODES = ("auto", "python", "compiled")
@@ -100,6 +105,7 @@ class RunConfig:
     seed: int = 0
     mode: str = "auto"
     metrics: dict = dataclasses.field(default_factory=dict)
+    tick: dict = dataclasses.field(default_factory=dict)  # [tick]: order-book runs
 
     def to_dict(self) -> dict[str, Any]:
         """The nested TOML layout with every value resolved."""
@@ -121,6 +127,8 @@ class RunConfig:
                "data": data, "broker": broker, "run": {"seed": self.seed, "mode": self.mode}}
         if self.metrics:
             out["metrics"] = dict(self.metrics)
+        if self.tick:
+            out["tick"] = dict(self.tick)
         return out
 
     def to_toml(self) -> str:
@@ -288,6 +296,8 @@ def resolve_config(config: Any = None, **options: Any) -> RunConfig:
             raise ConfigError(f"bad metrics conventions: {exc}", argument="metrics",
                               value=tree["metrics"], fix="see docs/metrics.md") from None
         kw["metrics"] = dict(tree["metrics"])
+    if "tick" in tree:
+        kw["tick"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in tree["tick"].items()}
     return RunConfig(**kw)
 
 

@@ -107,6 +107,20 @@ def _one(obj: Any, symbol: str | None):
                           "or a {symbol: ...} dict")
 
 
+def _expand(obj: Any, symbol: str | None) -> list[tuple]:
+    """Like :func:`_one`, but a file holding several symbols (a wide close matrix or a long
+    OHLCV table, as :func:`data.readers.dispatch.detect_format` sees it) gives one item per
+    symbol (``symbol`` then selects one of them)."""
+    if isinstance(obj, str | Path) and not str(obj).startswith("catalog://") and Path(obj).exists():
+        from data.readers.dispatch import detect_format, load_source
+
+        fmt, _ = detect_format(obj)
+        if fmt in ("wide", "long"):
+            return [(d.symbol, d.data, d.instrument, str(obj), d.sha256)
+                    for d in load_source(obj, kind="bar", format=fmt, symbol=symbol)]
+    return [_one(obj, symbol)]
+
+
 def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
                 end: Any = None) -> Market:
     items: list[tuple] = []
@@ -119,9 +133,9 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
             items.append((str(sym), *one[1:]))
     elif isinstance(market, list | tuple):
         for obj in market:
-            items.append(_one(obj, None))
+            items.extend(_expand(obj, None))
     else:
-        items.append(_one(market, symbol))
+        items.extend(_expand(market, symbol))
     if not items:
         raise ConfigError("no market data", argument="market", value=market,
                           fix="pass at least one data file or array")

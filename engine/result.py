@@ -159,10 +159,19 @@ class Result:
             from reports.runfolder import conventions_from
 
             eq = self.equity
-            self._stats = compute_stats(
+            self._stats = json_safe(compute_stats(
                 eq["equity"], trades=self.trades, benchmark=eq["benchmark"],
                 conventions=conventions_from(self.config.metrics), fills=self.fills,
-                exposure=eq["exposure"])
+                exposure=eq["exposure"]))
+            # a strategy may add its own diagnostics (e.g. a pair's cointegration p-value);
+            # they never replace a metric of the same name
+            extra = getattr(self.strategy, "report_stats", None)
+            if callable(extra):
+                for k, v in extra().items():
+                    v = v.item() if isinstance(v, np.generic) else v
+                    if isinstance(v, float) and not np.isfinite(v):
+                        v = None  # stats.json is strict JSON
+                    self._stats.setdefault(str(k), v)
         return self._stats
 
     def __repr__(self) -> str:
@@ -176,6 +185,23 @@ class Result:
         from engine.runfolder import write_run_folder
 
         return write_run_folder(self, Path(run_dir), report=report)
+
+
+def json_safe(value: Any) -> Any:
+    """NaT (which reports.metrics.to_jsonable passes through) and non-finite floats -> None."""
+    import math
+
+    import pandas as pd
+
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if value is pd.NaT or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
 
 
 def versions() -> dict[str, str]:

@@ -263,13 +263,13 @@ def _activate_nb(orders, j, i, ts, symcfg):
 
 
 @njit(cache=True)
-def _children_nb(orders, j, t):
+def _children_nb(orders, j, t, n):
     """Bracket children of order ``j`` (rows j+1.. with parent_id == j): activate them when the
     parent is done with a fill, cancel them when it ended without one."""
     n_child = 0
     o = orders[j]
     k = j + 1
-    while k < orders.shape[0] and k < j + 3 and orders[k].parent_id == o.order_id:
+    while k < n and k < j + 3 and orders[k].parent_id == o.order_id:
         c = orders[k]
         if c.status == PENDING:
             if o.filled_size > 0.0:
@@ -393,11 +393,11 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         if st == NEW:
             if not _activate_nb(orders, j, i, ts, symcfg):
                 changed = True
-                _children_nb(orders, j, t)
+                _children_nb(orders, j, t, n)
                 continue
         if o.expire_ts > 0 and t > o.expire_ts:
             _finish_nb(orders, j, i64(EXPIRED), i64(0), t)
-            _children_nb(orders, j, t)
+            _children_nb(orders, j, t, n)
             changed = True
             continue
         if phase == 1:
@@ -423,7 +423,7 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                        cnt, cfg, symcfg, used)
         changed = True
         if _terminal(orders[j].status) and j + 1 < n and orders[j + 1].parent_id == o.order_id:
-            if _children_nb(orders, j, t) > 0 and q > 0.0 and phase == 0:
+            if _children_nb(orders, j, t, n) > 0 and q > 0.0 and phase == 0:
                 # the first child that is working now (a child cancelled before the parent
                 # filled stays cancelled; its sibling then works alone, oco_id -1)
                 c = j + 1

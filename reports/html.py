@@ -22,6 +22,7 @@ from data.errors import ConfigError, RunError
 from reports import charts
 from reports import metrics_tables as mt
 from reports.metrics import compute_stats, period_returns
+from reports.model_section import model_context
 from reports.present import HEADLINE, column_json, grouped_rows, head_tail, metric_rows
 from reports.runfolder import Run, read_run
 from reports.timeutil import iso, ns
@@ -142,12 +143,23 @@ def report_context(run: Run, *, benchmark: pd.Series | None = None) -> dict[str,
                                               log=True, salt="eqlog"),
         "drawdown_svg": charts.drawdown_chart(ts, dd, salt="dd"),
     }
+    # numbers a strategy added to stats.json (e.g. a pair's cointegration p-value, an agent's
+    # buy-and-hold comparison): shown as they are, in their own group
+    saved = run.stats or {}
+    extra = [k for k, v in saved.items() if k not in stats and k != "conventions"
+             and isinstance(v, int | float) and not isinstance(v, bool)]
+    if extra:
+        rows = [{"key": k, "label": k, "sign": "",
+                 "text": f"{saved[k]:,}" if isinstance(saved[k], int) else f"{saved[k]:.4g}"}
+                for k in extra]
+        ctx["groups"].append({"id": "strategy", "title": "Strategy diagnostics", "rows": rows})
     ctx.update(_returns_section(r, bench, eq, conv, P, stats))
     ctx.update(_trading_section(run, eq, ts))
     ctx["warnings"] = _warnings(run, stats, bench)
     ctx["drawdowns"] = _drawdown_rows(eq, conv)
     ctx["manifest"] = _manifest_rows(run)
     ctx["config_text"] = run.config_text
+    ctx["model"] = model_context(run.path)  # None unless the run folder has a model.json
     return ctx
 
 

@@ -267,6 +267,18 @@ class Context:
             arr = getattr(self._b.strategy, arr)
         return arr[: self.i + 1]
 
+    def at(self, arr, lag: int = 0):
+        """``arr[now - lag]`` (lag >= 0): the value of a bar-aligned array at the current bar,
+        or ``lag`` bars before it — the fast form of ``ctx.indicator(arr)[-1 - lag]``."""
+        if lag < 0:
+            raise StrategyError("lag must be >= 0 (a negative lag reads the future)",
+                                argument="lag", value=lag, fix="use lag=0 for the current bar")
+        k = self.i - lag
+        if k < 0:
+            raise StrategyError("lag reaches before the first bar", argument="lag", value=lag,
+                                fix=f"use lag <= {self.i}")
+        return arr[k]
+
     # --- account --------------------------------------------------------------------------
     def position(self, sym=None) -> float:
         ot = self._b.open_tr[self._sym(sym)]

@@ -25,8 +25,9 @@ def strategies(refs: tuple[str, ...], as_json: bool) -> None:
                               indent=1, default=str))
     else:
         for info in listing.strategies:
-            paths = [k for k, h in (("event-driven", "on_bar"), ("compiled", "targets"))
-                     if h in info.hooks]
+            paths = [k for k, hs in (("event-driven", ("on_bar",)), ("compiled", ("targets",)),
+                                     ("tick", ("on_book", "on_trade", "on_quote", "on_timer")))
+                     if any(h in info.hooks for h in hs)]
             click.echo(f"{info.name}  ({info.source}; {' and '.join(paths)})")
             if info.doc:
                 click.echo(f"    {info.doc}")

@@ -38,8 +38,11 @@ from data.errors import ConfigError, StrategyError
 GROUP = "tapereader.strategies"
 #: hook -> arguments after ``self``
 HOOKS = {"init": ("ctx",), "on_bar": ("ctx",), "on_fill": ("ctx", "fill"),
-         "on_order": ("ctx", "order"), "on_stop": ("ctx",), "targets": ("data",)}
-DECISION_HOOKS = ("on_bar", "targets")
+         "on_order": ("ctx", "order"), "on_stop": ("ctx",), "targets": ("data",),
+         # tick hooks (order-book runs, engine/tick)
+         "on_book": ("ctx",), "on_trade": ("ctx", "trade"), "on_quote": ("ctx", "quote"),
+         "on_timer": ("ctx",)}
+DECISION_HOOKS = ("on_bar", "targets", "on_book", "on_trade", "on_quote", "on_timer")
 PARAM_TYPES = (int, float, bool, str)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -301,7 +304,8 @@ def _hooks(cls: type, base: type, label: str) -> tuple[str, ...]:
     if not any(h in defined for h in DECISION_HOOKS):
         raise StrategyError(f"{label} defines neither on_bar nor targets", value=cls.__name__,
                             fix="add def on_bar(self, ctx) (event-driven) or "
-                                "def targets(self, data) (vectorised)")
+                                "def targets(self, data) (vectorised); tick strategies: "
+                                "on_book / on_trade / on_quote / on_timer")
     return tuple(defined)
 
 

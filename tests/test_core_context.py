@@ -32,6 +32,9 @@ class Probe(Strategy):
         assert len(c) == i + 1 and c[-1] == self.full_close[i]
         assert len(ctx.close(n=5)) == min(5, i + 1)
         assert ctx.indicator(self.ind)[-1] == i and len(ctx.indicator("ind")) == i + 1
+        assert ctx.at(self.ind) == i and (i == 0 or ctx.at(self.ind, 1) == i - 1)
+        with pytest.raises(StrategyError, match="future"):
+            ctx.at(self.ind, -1)
         h = ctx.history(n=3)
         assert h["ts"][-1] == ctx.now and len(h["close"]) == min(3, i + 1)
         w = ctx.bars("W-FRI")

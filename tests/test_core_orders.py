@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import engine
@@ -317,3 +318,17 @@ def engine_errors():
     import data.errors
 
     return data.errors
+
+
+def test_grown_order_rows_are_not_children_of_order_zero():
+    # regression: rows added by growth had parent_id 0, so a rejected / expired order 0 saw
+    # them as bracket children
+    from engine.broker import _grow
+
+    grown = _grow(T.empty(T.ORDER, 2), 8)
+    assert grown.shape[0] >= 8 and (grown["parent_id"][2:] == -1).all()
+    assert np.isnan(grown["limit_price"][2:]).all()
+    many = {0: lambda c: [c.buy(size=10, limit=50, tif="DAY")] + [c.buy(size=1, limit=1)
+                                                                   for _ in range(70)]}
+    r, _ = run(many)
+    assert status(r) == ("expired", "") and (r.orders["status"].iloc[1:] == "working").all()

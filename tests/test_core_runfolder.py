@@ -137,3 +137,21 @@ def test_catalog_reference_start_end_and_symbol(tmp_path):
                         end="2010-12-31")
     assert json.loads((tmp_path / "c" / "stats.json").read_text())["final_equity"] == (
         pytest.approx(direct.final_equity, rel=1e-15))
+
+
+def test_multi_symbol_run_folder_with_unrecovered_drawdown(tmp_path):
+    # regression: stats with an unrecovered drawdown hold NaT, which json could not write
+    pairs = REPO / "data/samples/pairs"
+    r = CliRunner().invoke(main, ["run", "--strategy", "rebalance",
+                                  "--data", str(pairs / "EWA_daily_2006-2012.csv"),
+                                  "--data", str(pairs / "GLD_daily_2004-2007.csv"),
+                                  "--param", "every=63", "--commission", "0.001",
+                                  "--cash", "100000", "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    stats = json.loads((tmp_path / "m" / "stats.json").read_text())
+    assert "max_drawdown_recovery" in stats
+    prices = pd.read_parquet(tmp_path / "m" / "prices.parquet")
+    assert set(prices["symbol"]) == {"EWA", "GLD"}
+    run = read_run(tmp_path / "m")
+    assert set(run.symbols) == {"EWA", "GLD"} and (tmp_path / "m" / "report.html").is_file()
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["symbols"] == ["EWA", "GLD"]

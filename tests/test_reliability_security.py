@@ -35,6 +35,13 @@ ALLOWED = {
     ("data/readers/dispatch.py", "importlib.import_module"):
         "imports the reader modules named in the constant PLUGIN_MODULES tuple; nothing from "
         "a file, a config or the command line chooses a module",
+    ("strategies/registry.py", "importlib.import_module"):
+        "imports the module of an explicit package.module:Class strategy reference given by "
+        "the user (--strategy, a run config, a grid file): the documented way to name user "
+        "code; config and catalog contents never choose a module by themselves",
+    ("strategies/registry.py", "importlib.util.spec_from_file_location"):
+        "loads the file of an explicit path/to/file.py:Class strategy reference given by the "
+        "user, as above",
     ("benchmarks/runners/rl_env_finrl.py", "importlib.util.spec_from_file_location"):
         "the benchmark loads the FinRL environment from the peer's installed package, a path "
         "the benchmark computes itself; not part of the engine",
@@ -45,6 +52,12 @@ ALLOWED = {
     ("strategies/registry.py", "importlib.util.spec_from_file_location"):
         "loads an explicit `path/file.py:Class` strategy reference, the only way a file runs "
         "code (documented in docs/cli.md and docs/reliability.md)",
+    ("strategies/agent/deciders.py", "importlib.util.spec_from_file_location"):
+        "the agent strategy's 'agent' parameter names the user's own decision function "
+        "(file.py:name), as a strategy reference does; data files never choose it",
+    ("strategies/agent/deciders.py", "importlib.import_module"):
+        "the agent strategy's 'agent' parameter names the user's own decision function "
+        "(package.module:name), as a strategy reference does; data files never choose it",
 }
 
 

@@ -55,8 +55,13 @@ def _trades(res):
 
 
 def fingerprint(res):
+    """The keys of P.sma_cross_fingerprint, from the record arrays (no per-trade dicts: those
+    would leave garbage for the next timed call's collector)."""
     eq = res.equity_rec["equity"]
-    return P.sma_cross_fingerprint(eq[-1], _trades(res), eq)
+    t = res.trades_rec
+    closed = int((t["status"] == 0).sum())
+    return {"final_equity": float(eq[-1]), "n_trades": closed, "n_open": len(t) - closed,
+            "sum_size": float(t["size"].sum()), "equity_sum": float(sum(float(x) for x in eq))}
 
 
 def details(res):

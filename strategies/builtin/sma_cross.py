@@ -75,7 +75,7 @@ class SmaCross(Strategy):
         # the rule of targets(): send the cross's target when it differs from the last one
         # sent (with fills that complete at once, the same as "not already on that side";
         # with partial fills, e.g. under a volume cap, both paths keep sending the same orders)
-        x = ctx.indicator(self.cross)[-1]
+        x = ctx.at(self.cross)  # cross[now]: known at this bar's close
         if x == 0:
             return
         if x > 0:

@@ -1,0 +1,29 @@
+"""Tick-level fill simulator on the numba order books (L2 queue models, L3 FIFO, latency,
+fees, impact) and the tick strategy loop.
+
+Public API: :class:`TickConfig`, :class:`TickSim`, :func:`build_feed`, :func:`run_tick`
+(Python hooks), :func:`run_compiled` (njit strategy), :class:`TickResult`. Kernels:
+:mod:`engine.tick.orders_nb`, :mod:`engine.tick.l2sim_nb`, :mod:`engine.tick.l3sim_nb`.
+Imported lazily so that ``tape --help`` does not pay for numba.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Feed", "TickConfig", "TickResult", "TickSim", "build_feed", "run_compiled",
+           "run_tick"]
+
+
+def __getattr__(name: str):
+    if name in ("TickConfig", "TickSim"):
+        from engine.tick import sim
+
+        return getattr(sim, name)
+    if name in ("Feed", "build_feed"):
+        from engine.tick import feed
+
+        return getattr(feed, name)
+    if name in ("TickResult", "run_compiled", "run_tick"):
+        from engine.tick import loop
+
+        return getattr(loop, name)
+    raise AttributeError(f"module 'engine.tick' has no attribute {name!r}")

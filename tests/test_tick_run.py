@@ -1,0 +1,121 @@
+"""Tick runs through engine.run / tape run: run folders on the shipped LOBSTER GOOG day and the
+Binance BTCUSDT stream, accounting through the core's kernels, the impact command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import engine
+from data.errors import ConfigError
+
+BINANCE = "crypto/hftbacktest_binance-usdm_BTCUSDT_stream_20240718_2357-2400.gz"
+GOOG = "lob/GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
+AS_PARAMS = dict(timer_ns=100_000_000, order_qty=0.01, max_position=0.05, gamma=0.05, kappa=0.5,
+                 sigma2_init=4.0)
+TICK = dict(tick_size=0.1, entry_latency=1_000_000, response_latency=1_000_000,
+            maker_fee=-0.00005, taker_fee=0.0004, queue="probabilistic")
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*receive time is before")
+
+
+def _run_binance(samples, mode):
+    return engine.run(market=str(samples / BINANCE), strategy="avellaneda_stoikov",
+                      cash=100_000.0, params=AS_PARAMS, tick=TICK, mode=mode, seed=3)
+
+
+def test_binance_market_making_run_folder(samples, tmp_path):
+    res = _run_binance(samples, "auto")
+    assert res.mode == "compiled" and len(res.fills_rec) > 5
+    out = res.save(tmp_path / "run")
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["status"] == "complete" and man["counts"]["fills"] == len(res.fills_rec)
+    fills = pd.read_csv(out / "fills.csv")
+    assert {"queue_ahead", "latency_ns"} <= set(fills.columns)
+    assert (fills["latency_ns"] == 1_000_000).all()
+    prices = pd.read_parquet(out / "prices.parquet")
+    assert len(prices) == len(res.equity) and (prices["high"] >= prices["low"]).all()
+    assert (out / "report.html").stat().st_size > 10_000
+    cfg = (out / "config.toml").read_text()
+    assert "[tick]" in cfg and 'sampling = "none"' in cfg
+    # accounting: the core's kernels booked every fill
+    f = res.fills_rec
+    cash = 100_000.0 - (f["side"] * f["size"] * f["price"]).sum() - f["fee"].sum()
+    assert res.equity["cash"].iloc[-1] == pytest.approx(cash)
+    pos = (f["side"] * f["size"]).sum()
+    mark = prices["close"].iloc[-1]
+    assert res.final_equity == pytest.approx(cash + pos * mark)
+
+
+def test_binance_python_hooks_equal_compiled_through_engine_run(samples):
+    a = _run_binance(samples, "python")
+    b = _run_binance(samples, "compiled")
+    assert a.mode == "python" and b.mode == "compiled"
+    for name in a.fills_rec.dtype.names:
+        assert np.array_equal(a.fills_rec[name], b.fills_rec[name], equal_nan=True)
+    assert a.final_equity == b.final_equity
+
+
+def test_goog_ofi_taker_from_the_example_config(samples, tmp_path, monkeypatch):
+    from cli import main
+
+    repo = samples.parents[1]
+    monkeypatch.chdir(repo)
+    out = tmp_path / "ofi"
+    r = CliRunner().invoke(main, ["run", "examples/tick_ofi_goog.toml", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    fills = pd.read_csv(out / "fills.csv")
+    orders = pd.read_csv(out / "orders.csv")
+    assert len(fills) > 10 and (fills["liquidity"] == "taker").all()
+    sent = orders.set_index("order_id")["ts"]
+    assert (fills["ts"].to_numpy() >= sent[fills["order_id"]].to_numpy() + 200_000).all()
+    trades = pd.read_csv(out / "trades.csv")
+    assert (trades["status"] == "closed").sum() > 5
+    assert (out / "report.html").exists()
+
+
+def test_goog_market_making_exact_fifo_run(samples):
+    res = engine.run(str(samples.parents[1] / "examples" / "tick_mm_goog.toml"),
+                     data=str(samples / GOOG))
+    f = res.fills_rec
+    assert len(f) > 20 and (f["liquidity"] == 1).all()  # post-only quotes: maker fills only
+    mid = res.market.bars["GOOG"]
+    assert f["price"].min() > mid["low"].min() - 1.0 and f["price"].max() < mid["high"].max() + 1
+    assert res.mode == "python"  # L3 feeds run the Python hooks
+
+
+def test_tick_config_errors(samples):
+    with pytest.raises(ConfigError, match="tick.queue|queue"):
+        engine.run(market=str(samples / BINANCE), strategy="avellaneda_stoikov",
+                   tick=dict(queue="lifo"))
+    with pytest.raises(ConfigError, match="unknown"):
+        engine.run(market=str(samples / BINANCE), strategy="avellaneda_stoikov",
+                   tick=dict(latency=5))
+    with pytest.raises(ConfigError, match="broker.commission"):
+        engine.run(market=str(samples / BINANCE), strategy="avellaneda_stoikov",
+                   commission=0.001, tick=dict(tick_size=0.1))
+
+
+def test_impact_estimate_is_positive_and_linear_for_small_imbalance(samples):
+    from engine.tick.impact import estimate_impact
+
+    est = estimate_impact(samples / GOOG, interval_ns=10_000_000_000)
+    assert est.ofi.slope > 0 and est.ofi.t_stat > 5
+    assert est.ofi_small.slope > 0 and est.ofi_small.t_stat > 3
+    assert est.trade_flow.slope > 0
+    means = [d[1] for d in est.deciles]
+    assert means[0] < 0 < means[-1]  # price falls with selling pressure, rises with buying
+    b = estimate_impact(samples / BINANCE, interval_ns=1_000_000_000, tick_size=0.1)
+    assert b.ofi.slope > 0 and b.ofi.n > 100
+
+
+def test_tape_tick_impact_command(samples):
+    from cli import main
+
+    r = CliRunner().invoke(main, ["tick", "impact", str(samples / GOOG), "--interval", "30"])
+    assert r.exit_code == 0, r.output
+    assert "dMid ~ OFI" in r.output and "impact_coef=" in r.output
