@@ -43,17 +43,38 @@ def _cut_time(market, frac: float, between: bool) -> int:
     return int(ts[c]) + (int(ts[c + 1] - ts[c]) // 2 if between else 0)
 
 
+#: (strategy, mode) -> why it is expected to fail for now (landed on main during round 2;
+#: listed in docs/reliability.md "What is left"; remove an entry once it passes)
+PENDING = {
+    ("basket", "python"): "needs a SETUP entry (a universe the default markets do not give)",
+    ("rl_policy", "python"): "needs a SETUP entry (a policy file)",
+    ("signal_long_short", "python"): "needs a SETUP entry (a signal file)",
+    ("ml_signal", "compiled"): "targets() up to t change when the data is truncated at t: "
+                               "to triage with the ML area (look-ahead or length-dependent)",
+    ("rl_replay", "compiled"): "targets() up to t change when the data is truncated at t: "
+                               "to triage with the RL area",
+}
+
+
 def _cases(name):
-    return [pytest.param(name, mode, id=f"{name}-{mode}") for mode in ("python", "compiled")
-            if has(STRATS[name], "on_bar" if mode == "python" else "targets")]
+    out = []
+    for mode in ("python", "compiled"):
+        if has(STRATS[name], "on_bar" if mode == "python" else "targets"):
+            why = PENDING.get((name, mode))
+            marks = [pytest.mark.xfail(strict=False, reason=why)] if why else []
+            out.append(pytest.param(name, mode, id=f"{name}-{mode}", marks=marks))
+    return out
 
 
 CASES = [c for name in sorted(STRATS) for c in _cases(name)]
+#: strategies on tick hooks only (on_book / on_trade ...): the bar harness does not apply
+TICK_ONLY = {n for n, c in STRATS.items() if not (has(c, "on_bar") or has(c, "targets"))}
 
 
 def test_every_registered_strategy_is_covered():
     assert {"sma_cross", "buy_and_hold"} <= set(STRATS)
-    assert {c.values[0] for c in CASES} == set(STRATS)
+    assert {c.values[0] for c in CASES} | TICK_ONLY == set(STRATS)
+    assert len(PENDING) <= 5  # the list only shrinks
 
 
 @pytest.mark.parametrize("name, mode", CASES)

@@ -42,6 +42,15 @@ ALLOWED = {
     ("strategies/registry.py", "importlib.util.spec_from_file_location"):
         "loads the file of an explicit path/to/file.py:Class strategy reference given by the "
         "user, as above",
+    ("strategies/rl/policy.py", "stable_baselines3"):
+        "an SB3 .zip is loaded only with load_policy(..., trust=True) (ConfigError otherwise); "
+        "the shipped formats are .npz (allow_pickle=False) and .json",
+    ("strategies/rl/policy.py", "torch"):
+        "from_sb3 reads layer weights of a model already in memory; it loads no file",
+    ("examples/rl_sb3_train.py", "stable_baselines3"):
+        "an example that trains a model and exports it to .npz; it loads no file",
+    ("examples/rl_sb3_train.py", "torch"):
+        "the same training example (torch settings); it loads no file",
     ("benchmarks/runners/rl_env_finrl.py", "importlib.util.spec_from_file_location"):
         "the benchmark loads the FinRL environment from the peer's installed package, a path "
         "the benchmark computes itself; not part of the engine",

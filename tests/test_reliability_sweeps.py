@@ -163,7 +163,13 @@ def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_p
         proc = _child(script, out, BIG)
         try:
             assert proc.stdout.readline().strip() == b"start", proc.stderr.read()[-2000:]
-            time.sleep(float(rng.uniform(first, first + 0.8 * (span - first))))
+            # kill when the journal reaches a random size (robust to the machine's load)
+            target = int(rng.integers(1, n))
+            deadline = time.perf_counter() + 10 * span + 60
+            while proc.poll() is None and time.perf_counter() < deadline:
+                if len(_journal(out)) >= target:
+                    break
+                time.sleep(0.005)
         finally:  # the child and its worker processes
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
