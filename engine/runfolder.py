@@ -19,6 +19,10 @@ from engine.result import atomic_json, versions
 from reports.html import atomic_write_text
 
 
+RUN_FILES = ("manifest.json", "config.toml", "equity.csv", "trades.csv", "orders.csv",
+             "fills.csv", "prices.parquet", "stats.json", "report.html")
+
+
 def _atomic_bytes(path: Path, data: bytes) -> None:
     from data.catalog.files import naming, open_new
 
@@ -57,8 +61,18 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
         raise RunError(f"cannot create the run folder: {exc}", file=str(run_dir),
                        fix="check the path and permissions") from exc
     manifest_path = run_dir / "manifest.json"
-    if manifest_path.exists():  # an older run here: it is no longer complete while we write
-        manifest_path.unlink()
+    # an older run here is no longer complete while we write: its manifest goes first, then
+    # its report (a kill mid-way must not leave an older report that looks complete beside
+    # newer files; report.html is rebuilt from this run's files before the new manifest)
+    # temp files of a save that was killed (``<name>.tmp-<pid>``) go too
+    stale = [p for p in run_dir.glob("*.tmp-*") if p.name.split(".tmp-")[0] in RUN_FILES]
+    for old in (manifest_path, run_dir / "report.html", *stale):
+        try:
+            old.unlink(missing_ok=True)
+        except OSError as exc:
+            raise RunError(f"cannot remove the older run's {old.name}: {exc}", file=str(old),
+                           fix="check the folder's permissions or choose another folder"
+                           ) from exc
     cfg_text = res.config.to_toml()
     atomic_write_text(run_dir / "config.toml", cfg_text)
     eq = res.equity.copy()

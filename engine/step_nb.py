@@ -296,6 +296,8 @@ def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr
     t = ts[i]
     a = j
     b = orders[j].oco_id
+    if _terminal(orders[a].status):
+        return
     if b < 0 or _terminal(orders[b].status):
         k, px, maker = evaluate_nb(orders, a, p, k0, x0)
         if k >= 0:
@@ -353,6 +355,11 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
             snapshot_nb(i, open_tr, acct, cnt, snap)
         return 0
     used = np.zeros(mkt.shape[2])
+    # the volume cap is per bar: the close phase counts what the open phase of this bar took
+    k = cnt[C_FILLS] - 1
+    while k >= 0 and fills[k].ts == t:
+        used[fills[k].sym] += fills[k].size
+        k -= 1
     p = np.empty(4)
     skip_to = -1
     for j in range(j0, 2 * n - j0):  # pass 1 (j < n): target orders that trade against the
@@ -417,7 +424,11 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         changed = True
         if _terminal(orders[j].status) and j + 1 < n and orders[j + 1].parent_id == o.order_id:
             if _children_nb(orders, j, t, n) > 0 and q > 0.0 and phase == 0:
+                # the first child that is working now (a child cancelled before the parent
+                # filled stays cancelled; its sibling then works alone, oco_id -1)
                 c = j + 1
+                if orders[c].status != WORKING:
+                    c = j + 2
                 if orders[c].oco_id >= 0:
                     _oco_pair_nb(c, i, phase, p, k, px, mkt, ts, orders, fills, trades,
                                  open_tr, acct, cnt, cfg, symcfg, used)
@@ -426,7 +437,10 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                     if k2 >= 0:
                         execute_nb(c, i, phase, px2, m2, mkt, ts, orders, fills, trades,
                                    open_tr, acct, cnt, cfg, symcfg, used)
-                skip_to = j + 3
+                # skip the children only (an order after a one-child bracket is not one)
+                skip_to = j + 2
+                if j + 2 < n and orders[j + 2].parent_id == o.order_id:
+                    skip_to = j + 3
     while j0 < n and _terminal(orders[j0].status):
         j0 += 1
     cnt[C_FIRST] = j0

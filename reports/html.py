@@ -66,10 +66,13 @@ def environment() -> jinja2.Environment:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file in the same folder, fsync and os.replace."""
     path = Path(path)
+    from data.catalog.files import naming, open_new
+
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        # open_new: a file or link already at the temp name is removed, never written through
+        with naming(tmp), open_new(tmp) as fh:
+            fh.write(text.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -37,3 +37,6 @@ def pytest_terminal_summary(terminalreporter):
     oracle = sys.modules.get("fuzz_oracle")
     for line in oracle.summary_lines() if oracle else []:
         terminalreporter.write_line(line)
+    orders = sys.modules.get("reliability_orders")  # round 2 counts (docs/reliability.md)
+    for line in orders.summary_lines() if orders else []:
+        terminalreporter.write_line(line)

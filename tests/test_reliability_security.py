@@ -25,6 +25,10 @@ SCANNED = ("cli.py", "data", "engine", "strategies", "reports", "benchmarks", "e
 BANNED_MODULES = {"pickle", "cPickle", "_pickle", "marshal", "shelve", "dill", "cloudpickle",
                   "joblib", "jsonpickle"}
 BANNED_CALLS = {"eval", "exec", "compile", "__import__", "execfile"}
+# libraries whose model / policy files hold pickled objects: importing one needs an entry in
+# ALLOWED saying how loading is made safe (a safe format, or an explicit trust flag)
+PICKLING_LOADERS = {"stable_baselines3", "sb3_contrib", "torch", "keras", "tensorflow",
+                    "skops", "lightning", "pytorch_lightning"}
 
 # (path, what) -> why it is safe
 ALLOWED = {
@@ -38,6 +42,15 @@ ALLOWED = {
     ("strategies/registry.py", "importlib.util.spec_from_file_location"):
         "loads the file of an explicit path/to/file.py:Class strategy reference given by the "
         "user, as above",
+    ("strategies/rl/policy.py", "stable_baselines3"):
+        "an SB3 .zip is loaded only with load_policy(..., trust=True) (ConfigError otherwise); "
+        "the shipped formats are .npz (allow_pickle=False) and .json",
+    ("strategies/rl/policy.py", "torch"):
+        "from_sb3 reads layer weights of a model already in memory; it loads no file",
+    ("examples/rl_sb3_train.py", "stable_baselines3"):
+        "an example that trains a model and exports it to .npz; it loads no file",
+    ("examples/rl_sb3_train.py", "torch"):
+        "the same training example (torch settings); it loads no file",
     ("benchmarks/runners/rl_env_finrl.py", "importlib.util.spec_from_file_location"):
         "the benchmark loads the FinRL environment from the peer's installed package, a path "
         "the benchmark computes itself; not part of the engine",
@@ -98,6 +111,10 @@ def findings(path: Path) -> list[tuple[int, str, str]]:
             for n in names:
                 if n.split(".")[0] in BANNED_MODULES:
                     out.append((node.lineno, n, "a serialisation module that runs code on load"))
+                elif n.split(".")[0] in PICKLING_LOADERS:
+                    out.append((node.lineno, n.split(".")[0],
+                                "its model files can hold pickles: load them in a safe format "
+                                "or behind an explicit trust flag"))
         if not isinstance(node, ast.Call):
             continue
         name = _dotted(node.func)
@@ -142,10 +159,12 @@ def test_the_scan_catches_what_it_looks_for(tmp_path):
         "import pickle\nimport numpy as np\nimport yaml\nimport subprocess\nimport importlib\n"
         "eval('1')\nexec('x = 1')\nnp.load('f.npy', allow_pickle=True)\nyaml.load(s)\n"
         "yaml.load(s, Loader=yaml.SafeLoader)\nsubprocess.run('ls', shell=True)\n"
-        "importlib.import_module(name)\nimport pandas as pd\npd.read_pickle('x')\n")
+        "importlib.import_module(name)\nimport pandas as pd\npd.read_pickle('x')\n"
+        "from stable_baselines3 import PPO\nimport torch\ntorch.load(f)\n")
     what = [w for _, w, _ in findings(src)]
-    assert what == ["pickle", "eval", "exec", "np.load", "yaml.load", "subprocess.run",
-                    "importlib.import_module", "pd.read_pickle"]
+    assert what == ["pickle", "stable_baselines3", "torch", "eval", "exec", "np.load",
+                    "yaml.load", "subprocess.run", "importlib.import_module", "pd.read_pickle",
+                    "torch.load"]
 
 
 def _pickle_payload(marker: Path) -> bytes:
@@ -203,3 +222,62 @@ def test_a_parquet_file_carrying_a_pickled_extension_type_is_never_unpickled(hos
     except DataError:
         pass
     assert not marker.exists(), "a pickle inside a Parquet file was executed"
+
+
+def test_a_run_folder_carrying_a_pickled_parquet_extension_type_reports_without_unpickling(
+        hostile_parquet, tmp_path):
+    """A run folder from someone else (prices.parquet replaced by the CVE-2023-47248 payload):
+    building its report never runs the pickle."""
+    import engine
+    from data.errors import DataError, RunError
+
+    path, marker, bars = hostile_parquet
+    run = engine.run(market={"GOOG": bars}, strategy="buy_and_hold").save(tmp_path / "run",
+                                                                           report=False)
+    (run / "prices.parquet").write_bytes(path.read_bytes())
+    from reports.html import write_report
+
+    try:
+        write_report(run)
+    except (DataError, RunError):
+        pass
+    assert not marker.exists(), "a pickle inside a run folder's Parquet file was executed"
+
+
+HOSTILE_VALUES = ["__import__('os').system('touch {m}')", "$(touch {m})", "`touch {m}`",
+                  "{{{{ ''.__class__ }}}}", "!!python/object/apply:os.system ['touch {m}']"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_configs_never_execute_their_values(tmp_path, value):
+    """Strings in every section of a TOML config are data: a strategy name that is not an
+    explicit ``file.py:Class`` / ``module:Class`` reference, parameter values, data paths,
+    metric settings — none is evaluated, imported or run."""
+    import engine
+    from data.errors import ConfigError, DataError, StrategyError
+
+    marker = tmp_path / "pwned"
+    v = value.format(m=marker)
+    goog = REPO / "data/samples/equities_daily/GOOG_2004-2013_backtesting.csv"
+    q = v.replace("\\", "\\\\").replace('"', '\\"')
+    tries = [
+        f'[strategy]\nname = "{q}"\n[data]\npath = ["{goog.as_posix()}"]\n',
+        f'[strategy]\nname = "sma_cross"\n[strategy.params]\nfast = "{q}"\n'
+        f'[data]\npath = ["{goog.as_posix()}"]\n',
+        f'[strategy]\nname = "sma_cross"\n[data]\npath = ["{q}"]\n',
+        f'[strategy]\nname = "sma_cross"\n[data]\npath = ["{goog.as_posix()}"]\n'
+        f'[metrics]\nrisk_free = "{q}"\n',
+        f'[strategy]\nname = "sma_cross"\n[data]\npath = ["{goog.as_posix()}"]\n'
+        f'[broker]\ncommission = "{q}"\n',
+    ]
+    for k, text in enumerate(tries):
+        cfg = tmp_path / f"c{k}.toml"
+        cfg.write_text(text)
+        import tomllib
+
+        assert v in str(tomllib.loads(text))  # the payload reaches the engine as a string
+        try:
+            engine.run(cfg)
+        except (ConfigError, DataError, StrategyError):
+            pass
+        assert not marker.exists(), f"config {k} ran code: {text}"

@@ -5,7 +5,9 @@ and ``slow`` bars; a cross up on bar i is fast[i-1] < slow[i-1] and fast[i] > sl
 a cross down the mirror. On a cross up: close any short and go long; on a cross down: close any
 long and go short (``long_only``: just close). Size: all-in, as many whole lots as the equity at
 the fill affords after commission (``order_target_percent(+-1)``), market orders at the next
-bar's open. A cross toward the side already held does nothing.
+bar's open. A cross toward the side already held does nothing (precisely: a target is sent
+when it differs from the last target sent — the same rule on both paths, which matters only
+when fills are partial).
 """
 
 from __future__ import annotations
@@ -67,20 +69,26 @@ class SmaCross(Strategy):
         self.fast_ma = sma(close, self.fast)
         self.slow_ma = sma(close, self.slow)
         self.cross = crosses(self.fast_ma, self.slow_ma)
+        self.last = np.nan  # the last target sent
 
     def on_bar(self, ctx):
+        # the rule of targets(): send the cross's target when it differs from the last one
+        # sent (with fills that complete at once, the same as "not already on that side";
+        # with partial fills, e.g. under a volume cap, both paths keep sending the same orders)
         x = ctx.at(self.cross)  # cross[now]: known at this bar's close
         if x == 0:
             return
-        pos = ctx.position()
-        if x > 0 and pos <= 0:
-            ctx.order_target_percent(None, 1.0)
-        elif x < 0 and pos >= 0:
-            if self.long_only:
-                if pos > 0:
-                    ctx.order_target_percent(None, 0.0)
-            else:
-                ctx.order_target_percent(None, -1.0)
+        if x > 0:
+            tgt = 1.0
+        elif not self.long_only:
+            tgt = -1.0
+        elif self.last == self.last:  # long_only: a cross down closes a long sent before
+            tgt = 0.0
+        else:
+            return
+        if tgt != self.last:
+            self.last = tgt
+            ctx.order_target_percent(None, tgt)
 
     def targets(self, data):
         from engine.compiled import Targets
