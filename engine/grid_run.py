@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.catalog.files import atomic_write_bytes
 from data.errors import ConfigError
 from engine.experiments import GridSpec, parse_grid, summarize
 from engine.sweep import SweepResult, run_sweep
-from engine.sweep_store import atomic_write_bytes
 
 
 @dataclasses.dataclass

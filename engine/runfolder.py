@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import io
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from data.catalog.files import atomic_write_bytes
 from data.errors import RunError
 from engine.result import _iso as iso_times
 from engine.result import atomic_json, versions
 from reports.html import atomic_write_text
 
-
 RUN_FILES = ("manifest.json", "config.toml", "equity.csv", "trades.csv", "orders.csv",
              "fills.csv", "prices.parquet", "stats.json", "report.html")
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    from data.catalog.files import naming, open_new
-
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with naming(tmp), open_new(tmp) as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise RunError(f"cannot write: {exc}", file=str(path),
-                       fix="check free disk space and permissions") from exc
 
 
 def _csv(path: Path, df: pd.DataFrame) -> None:
@@ -83,7 +64,7 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
     _csv(run_dir / "fills.csv", res.fills)
     buf = io.BytesIO()
     prices_frame(res.market).to_parquet(buf, index=False)
-    _atomic_bytes(run_dir / "prices.parquet", buf.getvalue())
+    atomic_write_bytes(run_dir / "prices.parquet", buf.getvalue())
     stats = dict(res.stats)
     atomic_json(run_dir / "stats.json", stats)
     t_files = time.perf_counter() - t0

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from data.catalog.files import naming, open_new, write_json
+from data.catalog.files import atomic_write_bytes, write_json
 from data.errors import ConfigError, RunError
 
 SPEC = "sweep.json"
@@ -40,32 +40,6 @@ def fingerprint(obj: Any) -> str:
     """sha256 of the canonical JSON of ``obj`` (sorted keys, repr floats)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` (temp file in the same folder, fsync, rename, dir fsync)."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with naming(tmp), open_new(tmp) as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise RunError(f"cannot write {path.name}: {exc.strerror or exc}", file=str(path),
-                       fix="check free disk space and permissions") from exc
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class Store:
@@ -216,10 +190,10 @@ class Store:
 
     def write_tables(self, param_names: list[str]) -> pd.DataFrame:
         df = self.table(param_names)
-        atomic_write_bytes(self.out / CSV, df.to_csv(index=False).encode("utf-8"))
+        atomic_write_bytes(self.out / CSV, df.to_csv(index=False).encode("utf-8"), sync_dir=True)
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
-        atomic_write_bytes(self.out / PARQUET, buf.getvalue())
+        atomic_write_bytes(self.out / PARQUET, buf.getvalue(), sync_dir=True)
         return df
 
 

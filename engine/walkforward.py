@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.catalog.files import atomic_write_bytes
 from data.errors import ConfigError
 from engine.progress import Progress
 from engine.sweep_backtest import Plan
-from engine.sweep_store import atomic_write_bytes
 from engine.windows import Window, split
 
 

@@ -10,7 +10,6 @@ script only sorts / filters / pages tables, toggles the log scale and marks trad
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from data.errors import ConfigError, RunError
+from data.errors import ConfigError
 from reports import charts
 from reports import metrics_tables as mt
 from reports.metrics import compute_stats, period_returns
@@ -64,22 +63,10 @@ def environment() -> jinja2.Environment:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and os.replace."""
-    path = Path(path)
-    from data.catalog.files import naming, open_new
+    """Write ``text`` to ``path`` atomically (``data.catalog.files.atomic_write_bytes``)."""
+    from data.catalog.files import atomic_write_bytes
 
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        # open_new: a file or link already at the temp name is removed, never written through
-        with naming(tmp), open_new(tmp) as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise RunError(f"cannot write the report: {exc}", file=str(path),
-                       fix="check free disk space and permissions") from exc
+    atomic_write_bytes(Path(path), text.encode("utf-8"))
 
 
 def write_report(run_dir: Path, *, benchmark: pd.Series | None = None) -> Path:

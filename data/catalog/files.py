@@ -177,20 +177,43 @@ def naming(path: Path):
         raise
 
 
+def replace_file(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Atomically replace ``path`` with ``data``: a temp file in the same folder (never written
+    through a link planted at its name), fsync, ``os.replace``, then (``sync_dir``) an fsync of
+    the folder. OSError propagates; the temp file is removed on failure."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with naming(tmp), open_new(tmp) as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if sync_dir:
+        with contextlib.suppress(OSError, AttributeError):
+            fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, sync_dir: bool = False) -> None:
+    """:func:`replace_file` for run outputs: an OSError becomes a RunError naming the file."""
+    path = Path(path)
+    try:
+        replace_file(path, data, sync_dir=sync_dir)
+    except OSError as exc:
+        raise RunError(f"cannot write {path.name}: {exc.strerror or exc}", file=str(path),
+                       fix="check free disk space and permissions") from exc
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Atomically replace ``path`` with ``obj`` as JSON (temp file, fsync, rename, dir fsync)."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with naming(tmp), open_new(tmp) as fh:
-        fh.write(json.dumps(obj, indent=1, sort_keys=True).encode("utf-8"))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    replace_file(path, json.dumps(obj, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def to_table(arr: np.ndarray, kind: str) -> pa.Table:

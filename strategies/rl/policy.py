@@ -86,7 +86,7 @@ class Policy:
 
 def save_policy(policy: Policy, path: str | Path) -> Path:
     """Write ``.npz`` or ``.json`` atomically."""
-    from engine.runfolder import _atomic_bytes as atomic_write_bytes  # the shared writer
+    from data.catalog.files import atomic_write_bytes  # the shared writer
 
     path = Path(path)
     if path.suffix == ".json":
