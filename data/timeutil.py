@@ -340,10 +340,11 @@ def parse_duration(value: Any, *, argument: str = "interval") -> int:
     return ns
 
 
-def ns_to_iso(ns: Any) -> Any:
+def ns_to_iso(ns: Any, *, zero: str | None = None) -> Any:
     """int64 ns UTC -> ISO 8601 text with ``Z`` (a str for a scalar, a list for an array).
 
     Fractional seconds are printed only as far as needed (``.5``-style digits trimmed to 3/6/9).
+    ``zero``: the text for a timestamp of 0 (records use 0 for "no time"), instead of the epoch.
     """
     scalar = np.ndim(ns) == 0
     arr = np.atleast_1d(np.asarray(ns, dtype=np.int64))
@@ -357,8 +358,10 @@ def ns_to_iso(ns: Any) -> Any:
         unit = "us"
     else:
         unit = "ns"
-    text = [str(x) + "Z" for x in np.datetime_as_string(dt, unit=unit)]
-    return text[0] if scalar else text
+    text = np.char.add(np.datetime_as_string(dt, unit=unit), "Z")
+    if zero is not None:
+        text = np.where(arr == 0, zero, text)
+    return str(text[0]) if scalar else text.tolist()
 
 
 # ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from data.timeutil import ns_to_iso
 from engine import types as T
 from engine.layout import A_INIT, C_FILLS, C_ORDERS, C_SNAPS, C_TRADES, M_MARK
 from engine.portfolio_nb import mark_nb
@@ -17,13 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 
-def _iso(ts: np.ndarray) -> np.ndarray:
+def _iso(ts: np.ndarray) -> list[str]:
     """int64 ns -> ISO 8601 UTC strings with a Z suffix ('' for 0 / missing)."""
-    ts = np.asarray(ts, dtype=np.int64)
-    unit = "s" if not (ts % 1_000_000_000).any() else "ns"
-    out = np.datetime_as_string(ts.astype("datetime64[ns]"), unit=unit)
-    out = np.char.add(out.astype(str), "Z")
-    return np.where(ts == 0, "", out)
+    return ns_to_iso(np.asarray(ts, dtype=np.int64), zero="")
 
 
 def trade_records(trades: np.ndarray, n_closed: int, open_tr: np.ndarray,
