@@ -86,3 +86,20 @@ def test_a_run_ending_in_its_deepest_drawdown_saves_its_stats(tmp_path):
 
     run = res.save(tmp_path / "run", report=False)
     assert json.loads((run / "stats.json").read_text())["max_drawdown_recovery"] is None
+
+
+def test_recorded_top_after_a_window_recentre_reads_the_size_where_the_level_moved():
+    """L2 ``record_top``: a row that recentred the dense window read the best level's size with
+    the layout from before the move (out of bounds: garbage sizes, a segfault on the wild prices
+    of the tick look-ahead harness's garbage feeds)."""
+    import numpy as np
+
+    from data.schema import DEPTH, DEPTH_LAST
+    from engine.book import L2Book
+
+    rows = np.zeros(2, DEPTH)
+    rows[0] = (0, 0, T.BUY, 10_000.0, 1.0, 0)
+    rows[1] = (1, 1, T.SELL, 9_997.0, 2.0, DEPTH_LAST)  # crosses: the window recentres
+    ticks, sizes = L2Book(1.0, window=4).apply(rows, record_top=True)
+    assert ticks[1].tolist() == [10_000, 9_997]
+    assert sizes[1].tolist() == [1.0, 2.0]
