@@ -195,3 +195,30 @@ def test_liquidation_is_the_same_on_the_python_and_compiled_paths(fill_at):
     assert a.stats["margin_calls"] == 1 and a.fills["liquidation"].iloc[-1]
     for name in ("fills_rec", "equity_rec", "trades_rec", "orders_rec"):
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+
+
+from numba import njit  # noqa: E402
+
+
+@njit(cache=True)
+def _short_once_nb(i, mkt, pos, cash, state, out):
+    if i == 0:
+        out[0] = -150.0
+
+
+class ShortRallyStep(Strategy):
+    name = "short_rally_step"
+    step_kind = "size"
+
+    def step_function(self):
+        return _short_once_nb, np.zeros(1)
+
+
+def test_liquidation_is_the_same_on_the_step_function_path():
+    kw = dict(market={"X": RALLY}, cash=10_000.0, max_leverage=2.0, maintenance_margin=0.25,
+              commission=0.001)
+    a = engine.run(strategy=ShortRally, mode="python", **kw)
+    b = engine.run(strategy=ShortRallyStep, mode="compiled", **kw)
+    assert b.stats["margin_calls"] == 1
+    for name in ("fills_rec", "equity_rec", "trades_rec", "orders_rec"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
