@@ -340,11 +340,14 @@ def _supersede_nb(i, phase, ts, orders, j0, n, n_sym):
     older targets never carry the position past it. Returns True when it cancelled any."""
     t = ts[i]
     found = False
+    n_live = 0  # live target orders: nothing to supersede with fewer than two
     for j in range(j0, n):
-        if orders[j].status == NEW and (orders[j].flags & F_TARGETS):
-            found = True
-            break
-    if not found:
+        o = orders[j]
+        if (o.flags & (F_TARGETS | F_WAS_TARGET)) and not _terminal(o.status):
+            n_live += 1
+            if o.status == NEW and (o.flags & F_TARGETS):
+                found = True
+    if not found or n_live < 2:
         return False
     newest = np.zeros(n_sym, np.bool_)
     done = False
