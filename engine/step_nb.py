@@ -2,7 +2,8 @@
 
 ``process_bar_nb`` is THE kernel both paths call: the Python-strategy loop calls it once per bar
 that has working orders (or a borrow charge due); the compiled loop (``run_targets_nb``) calls
-it every bar. ``submit_nb`` writes an order record exactly as the Python layer does.
+it every bar. ``submit_nb`` writes an order record exactly as the Python layer does. At the
+end of each call the margin check (engine/margin_nb.py) runs at the bar's close.
 """
 
 from __future__ import annotations
