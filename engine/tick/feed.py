@@ -10,8 +10,9 @@ Feed latency gives each row a local receive time ``lts >= ts``, non-decreasing i
 
 * ``"none"``: ``lts = ts`` (the strategy's book is the exchange book);
 * ``"recorded"``: the data's ``ts_recv``; when the capture clock runs behind the exchange
-  clock (``ts_recv < ts``, the Binance sample is ~1.5 s behind) the smallest offset is taken as
-  the clock difference and removed, so the recorded delays are kept and none is negative;
+  clock (``ts_recv < ts``, the Binance sample is ~1.5 s behind) the smallest offset seen so far
+  (rows in merge order) is taken as the clock difference and removed, so no delay is negative
+  and the local time of a row never depends on rows after it;
 * an int: a constant delay in ns; ``("exponential", a, mean)`` / ``("uniform", a, b)``: seeded
   random delays (ns).
 """
@@ -68,9 +69,11 @@ def _latency_draws(model, n: int, rng: np.random.Generator, recorded: np.ndarray
     if model == "none" or model is None:
         return np.zeros(n, np.int64)
     if model == "recorded":
+        # the clock difference is the smallest offset seen SO FAR (in merge order): a minimum
+        # over the whole capture would move the local times of early rows by stamps received
+        # later (look-ahead; found by tests/test_reliability_lookahead_tick.py)
         raw = recorded.astype(np.int64)
-        off = int(raw.min()) if n and raw.min() < 0 else 0
-        return raw - off
+        return raw - np.minimum.accumulate(np.minimum(raw, 0)) if n else raw
     if isinstance(model, int | np.integer) and not isinstance(model, bool):
         if model < 0:
             raise ConfigError("feed latency must be >= 0 ns", argument="feed_latency",
