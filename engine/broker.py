@@ -287,7 +287,9 @@ class Broker:
         return int(oid)
 
     def _live(self, oid: int) -> bool:
-        return 0 <= oid < self.cnt[C_ORDERS] and self.orders[oid]["status"] not in T.TERMINAL
+        """A live order the strategy may cancel / replace (not the broker's liquidations)."""
+        return (0 <= oid < self.cnt[C_ORDERS] and self.orders[oid]["status"] not in T.TERMINAL
+                and not self.orders[oid]["flags"] & T.F_LIQUIDATION)
 
     def cancel(self, i: int, oid: int) -> bool:
         """Cancel a live order (and its bracket children); False when it is not live."""

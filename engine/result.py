@@ -180,7 +180,8 @@ class Result:
                 eq["equity"], trades=self.trades, benchmark=eq["benchmark"],
                 conventions=conventions_from(self.config.metrics), fills=self.fills,
                 exposure=eq["exposure"]))
-            self._stats.update(self._margin_stats())
+            if self.margin_calls or self.blown_ts is not None:  # (absent without a call:
+                self._stats.update(self._margin_stats())       # batch rows have the same keys)
             # a strategy may add its own diagnostics (e.g. a pair's cointegration p-value);
             # they never replace a metric of the same name
             extra = getattr(self.strategy, "report_stats", None)
@@ -192,13 +193,16 @@ class Result:
                     self._stats.setdefault(str(k), v)
         return self._stats
 
+    margin_calls = 0  # (runs that have no margin model, e.g. tick runs)
+    blown_ts = None
+
     def _margin_stats(self) -> dict[str, Any]:
         """Margin calls (docs/fills.md): how many, the forced orders and their fills, and the
         close at which equity was <= 0 (None: never)."""
         o = self.orders_rec
         liq = (o["flags"] & T.F_LIQUIDATION) != 0
-        blown = getattr(self, "blown_ts", None)
-        return {"margin_calls": int(getattr(self, "margin_calls", 0)),
+        blown = self.blown_ts
+        return {"margin_calls": self.margin_calls,
                 "liquidations": int(liq.sum()),
                 "liquidation_fills": int(liq[self.fills_rec["order_id"]].sum()),
                 "account_blown": None if blown is None else _iso(np.array([blown]))[0]}

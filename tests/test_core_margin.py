@@ -67,7 +67,7 @@ def test_leveraged_short_into_a_rally_is_liquidated_at_the_next_open():
 def test_without_maintenance_margin_the_same_short_is_kept():
     r, _ = run({0: lambda c: c.sell(size=150)}, {"X": RALLY}, max_leverage=2.0)
     assert fills(r) == [(1, "X", "sell", 150.0, 100.0)]
-    assert r.stats["margin_calls"] == 0 and r.equity["equity"].iloc[-1] == 25_000 - 150 * 145
+    assert "margin_calls" not in r.stats and r.equity["equity"].iloc[-1] == 25_000 - 150 * 145
 
 
 # a leveraged long gapping down: closes 100, 100, 68; bar 3 opens lower still
@@ -222,3 +222,18 @@ def test_liquidation_is_the_same_on_the_step_function_path():
     assert b.stats["margin_calls"] == 1
     for name in ("fills_rec", "equity_rec", "trades_rec", "orders_rec"):
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+
+
+def test_the_strategy_cannot_cancel_or_replace_a_liquidation():
+    out = {}
+
+    def at3(c):
+        live = c.open_orders()
+        out["ids"] = list(live["order_id"])
+        out["cancel"] = [c.cancel(int(k)) for k in live["order_id"]]
+        out["replace"] = [c.replace(int(k), size=1) for k in live["order_id"]]
+
+    r, _ = run({0: lambda c: c.sell(size=150), 3: at3}, {"X": RALLY}, max_leverage=2.0,
+               maintenance_margin=0.25)
+    assert out == {"ids": [1], "cancel": [False], "replace": [False]}
+    assert fills(r)[-1] == (4, "X", "buy", 150.0, 142.0)
