@@ -71,7 +71,8 @@ def run_compiled(broker, strategy) -> None:
     ev_i, ev_s, ev_v, kind = target_events(strategy, m)
     last = np.full(len(m.symbols), np.nan)
     i0 = 0
-    broker.reserve(len(ev_i) + len(m.symbols) + 16)  # one order per event at most
+    # one order per target event (a margin liquidation adds one: the loop returns to grow)
+    broker.reserve(len(ev_i) + 3 * len(m.symbols) + 16)
     while True:
         broker.ensure(len(m.symbols) + 1)
         e0 = int(np.searchsorted(ev_i, i0))
