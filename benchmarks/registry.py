@@ -114,6 +114,9 @@ RUNNERS: list[Runner] = [
            compiled=True),
     Runner("sma_cross", "tapereader-compiled", "runners/sma_cross_tapereader_compiled.py",
            "main", "bars", compiled=True),
+    Runner("sma_cross", "tapereader-compiled-prepared",
+           "runners/sma_cross_tapereader_compiled.py", "main", "bars", compiled=True,
+           params={"prepared": True}),
     Runner("sma_cross", "tapereader-python", "runners/sma_cross_tapereader_python.py",
            "main", "bars", compiled=True),
     # --- sma_sweep (issue 6) ------------------------------------------------------------------

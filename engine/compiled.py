@@ -59,10 +59,11 @@ def target_events(strategy, market) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     if vals.shape != (m.n_bars, len(m.symbols)):
         raise StrategyError("targets have the wrong shape", argument="targets",
                             value=vals.shape, fix=f"return {(m.n_bars, len(m.symbols))}")
-    if np.isinf(vals).any():
+    ev_i, ev_s, ev_v = events(vals)
+    if np.isinf(ev_v).any():  # the set values only (nan is never inf)
         raise StrategyError("targets must be finite or nan", argument="targets",
                             value="inf", fix="use nan for 'no new target'")
-    return (*events(vals), KINDS[tg.kind] | (REPEAT if tg.repeat else 0))
+    return ev_i, ev_s, ev_v, KINDS[tg.kind] | (REPEAT if tg.repeat else 0)
 
 
 def run_compiled(broker, strategy) -> None:
@@ -70,7 +71,8 @@ def run_compiled(broker, strategy) -> None:
     ev_i, ev_s, ev_v, kind = target_events(strategy, m)
     last = np.full(len(m.symbols), np.nan)
     i0 = 0
-    broker.reserve(max(len(ev_i), m.n_bars // 32))
+    # one order per target event (a margin liquidation adds one: the loop returns to grow)
+    broker.reserve(len(ev_i) + 3 * len(m.symbols) + 16)
     while True:
         broker.ensure(len(m.symbols) + 1)
         e0 = int(np.searchsorted(ev_i, i0))
@@ -88,7 +90,9 @@ def events(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     flat = vals.ravel()
     idx = np.flatnonzero(~np.isnan(flat))
     n_sym = vals.shape[1]
-    return (idx // n_sym).astype(np.int64), (idx % n_sym).astype(np.int64), flat[idx].copy()
+    if n_sym == 1:
+        return idx.astype(np.int64, copy=False), np.zeros(idx.size, np.int64), flat[idx]
+    return (idx // n_sym).astype(np.int64), (idx % n_sym).astype(np.int64), flat[idx]
 
 
 def run_stepfn(broker, strategy) -> None:

@@ -123,6 +123,13 @@ def _expand(obj: Any, symbol: str | None) -> list[tuple]:
 
 def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
                 end: Any = None) -> Market:
+    """The :class:`Market` of ``market`` (see the module docstring). A Market is returned as
+    it is when no start/end is given (no copy: ``engine.run(market=load_market(...))`` in a
+    loop prepares the arrays once); with start/end its bars are cut again."""
+    if isinstance(market, Market):
+        if start is None and end is None:
+            return market
+        market = dict(market.bars)
     items: list[tuple] = []
     if type(market).__name__ == "BarPanel":
         for sym in market.symbols:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from data.errors import DataError
 from reports import metrics_returns as mr
@@ -128,7 +129,7 @@ class StatsIndex:
         month = _monthly(rets[finite], self.month_key[finite])
         return {
             "max_drawdown": mr.max_drawdown(r) if rets.size else 0.0,
-            "max_drawdown_steps": float(np.min(v / np.maximum.accumulate(v) - 1.0)),
+            "max_drawdown_steps": drawdown_steps_nb(v),
             "max_drawdown_peak": peak,
             "max_drawdown_valley": valley,
             "max_drawdown_recovery": recovery,
@@ -194,6 +195,25 @@ class StatsIndex:
             fees = NAN
         return {"exposure": in_market, "avg_gross_exposure": avg_gross, "turnover": turnover,
                 "fees_paid": fees}
+
+
+@njit(cache=True, error_model="numpy")  # x / 0 -> inf / nan as in numpy, never raises
+def drawdown_steps_nb(v):
+    """min(v / running max(v) - 1) in one pass: what ``np.min(v / np.maximum.accumulate(v) -
+    1.0)`` gives, bit for bit (the same division per step; the minimum does not depend on the
+    order; rounding is monotone, so subtracting 1 after the minimum changes nothing)."""
+    peak = v[0]
+    lo = v[0] / peak
+    for i in range(1, v.shape[0]):
+        x = v[i]
+        if x > peak:
+            peak = x
+        r = x / peak
+        if r < lo or r != r:  # np.min propagates nan (0 / 0 when the peak is 0)
+            lo = r
+            if r != r:
+                break
+    return lo - 1.0
 
 
 def drawdown_periods(w: np.ndarray, ts: np.ndarray):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from report_runs import GOOG, bars_frame, sma_rule
 
@@ -193,6 +193,9 @@ def test_turnover_is_annualised_notional_over_mean_equity():
     st.floats(0.5, 1e6),
 )
 def test_scale_invariance_and_drawdown_bounds(rets, scale):
+    # equal returns have a volatility of exactly 0 unscaled but of rounding noise (~1e-15)
+    # once rescaled, so Sharpe is undefined on one side and ~1e12 on the other
+    assume(np.ptp(rets) > 1e-9)
     idx = pd.date_range("2020-01-01 20:00", periods=len(rets) + 1, freq="D", tz="UTC")
     eq = pd.Series(np.cumprod(np.concatenate(([1.0], 1.0 + np.array(rets)))), index=idx)
     a = compute_stats(eq, conventions=Conventions(periods_per_year=252))

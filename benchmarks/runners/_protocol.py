@@ -160,7 +160,7 @@ SMA_CROSS_DEFAULTS = {
 
 def sma_cross_main(engine: str, *, load, run, fingerprint, details, versions: dict) -> dict:
     """:func:`main` for an sma_cross runner: ``load`` returns ``(bars, engine_data)`` and the
-    throughput counts the bars of ``engine_data``."""
+    throughput counts the bars (``bars["close"]``)."""
     return main(
         task="sma_cross",
         engine=engine,
@@ -168,7 +168,7 @@ def sma_cross_main(engine: str, *, load, run, fingerprint, details, versions: di
         run=run,
         fingerprint=fingerprint,
         details=details,
-        n_items=lambda data, params: len(data[1]),
+        n_items=lambda data, params: len(data[0]["close"]),
         unit="bars",
         versions=versions,
         defaults=SMA_CROSS_DEFAULTS,

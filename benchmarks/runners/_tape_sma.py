@@ -3,7 +3,9 @@
 The built-in ``sma_cross`` strategy (strategies/builtin/sma_cross.py) with the task's
 parameters: stop-and-reverse (or long-only), all-in whole units resolved at the next open,
 commission on every fill. The timed call is the whole ``engine.run`` as a user makes it
-(market array -> Result with the equity curve, orders, fills and round trips); the trade list
+(market array -> Result with the equity curve, orders, fills and round trips; with the
+parameter ``prepared``, from a Market built by ``engine.market.load_market`` in ``load``, the
+way vectorbt's runner hands it pandas Series built in its ``load``); the trade list
 for the fingerprint is read from the Result afterwards (not timed). Imported by the runner
 scripts right after ``_protocol`` (which starts the import clock).
 """
@@ -32,12 +34,19 @@ def load(path, params):
     arr["ts"] = b["time"].astype("datetime64[ns]").astype(np.int64)
     for k in ("open", "high", "low", "close", "volume"):
         arr[k] = b[k]
+    if params.get("prepared"):
+        # the engine's own input format, built once (as vectorbt's runner builds its pandas
+        # Series in load): engine.run takes a Market without copying it
+        import engine.market
+
+        return b, engine.market.load_market({"SYN": arr})
     return b, arr
 
 
 def run(data, params, mode):
     _, arr = data
-    return engine.backtest.run(market={"SYN": arr}, strategy="sma_cross", mode=mode,
+    market = arr if params.get("prepared") else {"SYN": arr}
+    return engine.backtest.run(market=market, strategy="sma_cross", mode=mode,
                       params={"fast": params["fast"], "slow": params["slow"],
                               "long_only": params["long_only"]},
                       cash=params["cash"], commission=params["commission"])
