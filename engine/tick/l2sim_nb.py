@@ -42,6 +42,7 @@ from engine.tick.layout import (
     S_BMIN,
     S_CROSS_FILLS,
     S_FULL,
+    S_HORIZON,
     S_LD,
     S_LQ,
     S_LT,
@@ -65,6 +66,7 @@ from engine.tick.layout import (
     W_BOOK,
     W_END,
     W_FULL,
+    W_MORE,
     W_NOTE,
     W_QUOTE,
     W_TRADE,
@@ -281,7 +283,12 @@ def _local_stop_nb(lts, start, t):
 def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
     """Run the simulation until the strategy must be woken: local time ``until`` (W_UNTIL), a
     subscribed local event (``wake`` bits WK_*), or the end of the data (W_END). Responses
-    visible by then are delivered (sv[S_NSEEN0]..sv[S_NSEEN]). Returns the wake code."""
+    visible by then are delivered (sv[S_NSEEN0]..sv[S_NSEEN]). Returns the wake code.
+
+    Streamed feeds: the arrays hold a window of the feed, complete up to exchange time
+    sv[S_HORIZON]. A wake after it is cut at the horizon: both sides are processed up to it,
+    nothing is delivered, and W_MORE asks the caller to load the next window and call again;
+    the result is the same as one call over the whole feed."""
     d_ts, d_lts, d_side, d_tick, d_qty, d_flags, d_rank = D
     t_ts, t_lts, t_side, t_tick, t_qty, t_rank = T
     q_lts, q_rank = Q
@@ -296,8 +303,9 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         ld = sv[S_LD]
         lt = sv[S_LT]
         lq = sv[S_LQ]
-        if (ld >= nd and lt >= nt and lq >= nq and sv[S_XD] >= nd and sv[S_XT] >= nt
-                and sv[S_NACT] >= NEVER and sv[S_NSEEN] >= sv[S_NNOTE]):
+        hz = sv[S_HORIZON]
+        if (hz >= NEVER and ld >= nd and lt >= nt and lq >= nq and sv[S_XD] >= nd
+                and sv[S_XT] >= nt and sv[S_NACT] >= NEVER and sv[S_NSEEN] >= sv[S_NNOTE]):
             return W_END
         t = until
         kind = W_UNTIL
@@ -316,6 +324,9 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         if wake & WK_NOTE and sv[S_NSEEN] < sv[S_NNOTE] and notes[sv[S_NSEEN], N_VIS] < t:
             t = notes[sv[S_NSEEN], N_VIS]
             kind = W_NOTE
+        if t > hz:  # streamed feed: rows after the horizon are not loaded yet
+            t = hz
+            kind = W_MORE
         code, t2 = exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, t, (wake & WK_NOTE) != 0)
         if code == W_FULL:
             return W_FULL
@@ -347,6 +358,8 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
                 sv[S_LD] = stop
         sv[S_LT] = lt + 1 if kind == W_TRADE else _local_stop_nb(t_lts, lt, t)
         sv[S_LQ] = lq + 1 if kind == W_QUOTE else _local_stop_nb(q_lts, lq, t)
+        if kind == W_MORE:  # nothing is delivered: the next call goes on as if never stopped
+            return W_MORE
         if t > sv[S_NOW]:
             sv[S_NOW] = t
         ndel = deliver_nb(sv, cf, orders, oi, of, fills, notes, t)

@@ -42,6 +42,7 @@ from engine.tick.layout import (
     OI_TICK,
     S_CROSS_FILLS,
     S_FULL,
+    S_HORIZON,
     S_LD,
     S_LQ,
     S_NACT,
@@ -61,6 +62,7 @@ from engine.tick.layout import (
     W_BOOK,
     W_END,
     W_FULL,
+    W_MORE,
     W_NOTE,
     W_QUOTE,
     W_TRADE,
@@ -74,14 +76,18 @@ from engine.tick.orders_nb import arrive_nb, deliver_nb, refresh_nb, resting_fil
 from engine.types import CANCELLED, FILLED, NEW, PARTIAL, WORKING
 
 
-def l3_state_for(feed):
+def l3_counts(ev, tick) -> tuple[int, int]:
+    """(adds, distinct prices) of MBO kernel columns: what sizes an L3 book for them."""
+    return int((ev == MBO_ADD).sum()), int(np.unique(tick).size) if len(tick) else 0
+
+
+def l3_state_for(feed, counts: tuple[int, int] | None = None):
     """An L3 book sized for the feed (orders <= adds + own orders; levels <= distinct prices),
-    holding the feed's initial levels (anonymous quantity) if it has any."""
+    holding the feed's initial levels (anonymous quantity) if it has any. ``counts``: (adds,
+    distinct prices) of the whole feed when ``feed`` is a streamed window."""
     from engine.book.l3_nb import l3_alloc, l3_set_anon_nb
 
-    ev, tick = feed.D[2], feed.D[5]
-    n_adds = int((ev == MBO_ADD).sum())
-    n_px = int(np.unique(tick).size) if len(tick) else 0
+    n_adds, n_px = counts if counts is not None else l3_counts(feed.D[2], feed.D[5])
     state = l3_alloc(max(64, n_px + 64), n_adds + 65536)
     for s, t, q in getattr(feed, "init_levels", ()):
         l3_set_anon_nb(*state, s, t, q)
@@ -304,8 +310,9 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
     while True:
         ld = sv[S_LD]
         lq = sv[S_LQ]
-        if ld >= n and lq >= nq and sv[S_XD] >= n and sv[S_NACT] >= NEVER and \
-                sv[S_NSEEN] >= sv[S_NNOTE]:
+        hz = sv[S_HORIZON]
+        if hz >= NEVER and ld >= n and lq >= nq and sv[S_XD] >= n and sv[S_NACT] >= NEVER \
+                and sv[S_NSEEN] >= sv[S_NNOTE]:
             return W_END
         t = until
         kind = W_UNTIL
@@ -321,6 +328,9 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         if wake & WK_NOTE and sv[S_NSEEN] < sv[S_NNOTE] and notes[sv[S_NSEEN], N_VIS] < t:
             t = notes[sv[S_NSEEN], N_VIS]
             kind = W_NOTE
+        if t > hz:  # streamed feed (see advance_l2_nb)
+            t = hz
+            kind = W_MORE
         code, t2 = exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, t, (wake & WK_NOTE) != 0)
         if code == W_FULL:
             return W_FULL
@@ -357,6 +367,8 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
             while j < nq and q_lts[j] <= t:
                 j += 1
             sv[S_LQ] = j
+        if kind == W_MORE:
+            return W_MORE
         if t > sv[S_NOW]:
             sv[S_NOW] = t
         ndel = deliver_nb(sv, cf, orders, oi, of, fills, notes, t)

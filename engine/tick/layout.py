@@ -52,6 +52,7 @@ S_CROSS_FILLS = 30  # counters: resting orders filled because a level crossed th
 S_TRADE_FILLS = 31  # resting orders (partly) filled by trades
 S_TIMER = 32  # compiled driver: next timer (local time)
 S_STEPS = 33  # compiled driver: wakes handled
+S_HORIZON = 34  # streamed feeds: every market row with ts <= this is in the window (NEVER: all)
 SV_SIZE = 40
 
 # --- cf (float64 parameters and state) ------------------------------------------------------
@@ -127,6 +128,7 @@ W_QUOTE = 3  # a quote reached the strategy
 W_NOTE = 4  # responses reached the strategy (sv[S_NSEEN0] .. sv[S_NSEEN])
 W_END = 5  # no market data and nothing pending
 W_FULL = 6  # an array is full (sv[S_FULL]); the Python layer grows it and calls again
+W_MORE = 7  # streamed feed: the window is used up to sv[S_HORIZON]; the caller loads more
 
 # wake mask bits: which local events stop the advance
 WK_BOOK = 1

@@ -108,8 +108,11 @@ class TickSim:
     """State of one simulated account on one tick feed (see the module docstring)."""
 
     def __init__(self, feed: Feed, config: TickConfig | None = None, *, order_capacity: int = 4096,
-                 fill_capacity: int = 8192) -> None:
+                 fill_capacity: int = 8192, stream=None) -> None:
+        """``stream``: a :class:`engine.tick.stream.FeedStream` whose first window is ``feed``
+        (the simulator loads the next windows itself)."""
         self.feed = feed
+        self.stream = stream
         self.config = cfg = config or TickConfig()
         # recorded latency series live after the fixed slots: times in sv, latencies in cf
         series = []
@@ -134,6 +137,7 @@ class TickSim:
         sv[L.S_SHARED] = int(feed.feed_latency == "none")
         sv[L.S_BATCH] = int(feed.has_batches)
         sv[L.S_NACT] = L.NEVER
+        sv[L.S_HORIZON] = L.NEVER if stream is None else stream.horizon
         sv[L.S_IMPACT] = L.IMPACT_NAMES[cfg.impact]
         sv[L.S_NOW] = feed.start
         # splitmix64 seed from the config seed via numpy (explicit, no global state)
@@ -159,8 +163,9 @@ class TickSim:
         else:
             from engine.tick.l3sim_nb import l3_state_for
 
-            self.BX = l3_state_for(feed)
-            self.BL = self.BX if sv[L.S_SHARED] else l3_state_for(feed)
+            counts = None if stream is None else stream.l3_counts
+            self.BX = l3_state_for(feed, counts)
+            self.BL = self.BX if sv[L.S_SHARED] else l3_state_for(feed, counts)
 
     # --- state tuples handed to the kernels ---------------------------------------------------
     @property
@@ -261,9 +266,18 @@ class TickSim:
         t = L.NEVER if until is None else int(until)
         while True:
             code = self._advance(t, wake)
-            if code != L.W_FULL:
+            if code == L.W_MORE:
+                self.refill()
+            elif code != L.W_FULL:
                 return int(code)
-            self.grow()
+            else:
+                self.grow()
+
+    def refill(self) -> None:
+        """Streamed feed: load the next window (W_MORE)."""
+        if self.stream is None:  # pragma: no cover - the kernels return W_MORE only when streamed
+            raise RuntimeError("W_MORE without a feed stream")
+        self.feed = self.stream.refill(self.sv)
 
     def _advance(self, t: int, wake: int) -> int:
         f = self.feed
