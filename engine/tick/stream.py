@@ -213,15 +213,17 @@ class FeedStream:
 
     def first(self) -> Feed:
         """The first window (the simulator is created on it)."""
+        starts = []
+        for r in self.readers:  # the feed starts at its first depth / trade / MBO row
+            if r.pending == 0:
+                r.pull()
+            if r.name != "quote" and r.pending:
+                starts.append(int(r.buf["ts"][0]))
         piece, horizon = self._next_piece()
-        if piece is None:
+        if piece is None or not starts:
             raise DataError("no market data in the streams", argument="data",
                             fix="check the catalog range / the data")
-        starts = []
-        for c in (piece.D, piece.T):
-            if len(c[0]):
-                starts.append(int(c[0][0]))
-        self.t_start = min(starts) if starts else int(piece.Q[0][0])
+        self.t_start = min(starts)
         self._observe(piece)
         self.window = self._with_meta(piece)
         self.horizon = horizon
