@@ -14,6 +14,7 @@ strategy defines a tick hook (``on_book``, ``on_trade``, ``on_quote``, ``on_time
 | ``maker_fee``, ``taker_fee`` | fractions of traded value (negative: rebate) |
 | ``partial_fills`` | resting orders may fill partially (default true) |
 | ``impact``, ``impact_coef``, ``impact_tau_ns`` | impact overlay (off by default) |
+| ``stop_trigger`` | ``"trade"`` (default: a trade at or through the stop) or ``"book"`` (best ask >= stop for a buy stop, best bid <= stop for a sell stop) |
 | ``timer_ns`` | ``on_timer`` interval (default: the strategy's ``timer_ns``) |
 | ``sample`` | equity / prices sampling interval: ``"1s"`` (default), ``"1min"``, ``"1d"``, int ns (``sample_ns`` is the old spelling) |
 | ``calendar`` | ``"24/7"`` or ``"session"`` (default: 24/7 for Binance, session for LOBSTER) |
@@ -49,7 +50,8 @@ from engine.tick.sim import TickConfig
 
 TICK_HOOKS = ("on_book", "on_trade", "on_quote", "on_timer")
 _SIM_KEYS = ("queue", "queue_power", "entry_latency", "response_latency", "maker_fee",
-             "taker_fee", "partial_fills", "impact", "impact_coef", "impact_tau_ns")
+             "taker_fee", "partial_fills", "impact", "impact_coef", "impact_tau_ns",
+             "stop_trigger")
 
 
 NS_PER_DAY = 86_400 * 10**9

@@ -47,6 +47,7 @@ from engine.tick.layout import (
     S_LQ,
     S_LT,
     S_NACT,
+    S_NARMED,
     S_NFILL,
     S_NLIVE,
     S_NNOTE,
@@ -58,11 +59,14 @@ from engine.tick.layout import (
     S_SHARED,
     S_SMAX,
     S_SMIN,
+    S_STOPTRIG,
     S_TRADE_FILLS,
     S_WROW,
     S_XD,
     S_XNOW,
     S_XT,
+    STOP_BY_BOOK,
+    STOP_BY_TRADE,
     W_BOOK,
     W_END,
     W_FULL,
@@ -85,7 +89,8 @@ from engine.tick.orders_nb import (
     set_status_nb,
     trade_nb,
 )
-from engine.types import CANCELLED, LIMIT, NEW, PARTIAL, WORKING
+from engine.tick.stops_nb import expire_nb, trigger_stops_nb
+from engine.types import CANCELLED, LIMIT, NEW, PARTIAL, STOP_LIMIT, WORKING
 
 
 @njit(cache=True)
@@ -102,7 +107,7 @@ def actions_l2_nb(BX, OS, F, W, sv, cf, t):
             s = 0 if o.side > 0 else 1
             nlev = l2_depth_nb(dq, ok, oq, meta, 1 - s, MAX_WALK, wt, wq)
             own = 0.0
-            if o.type == LIMIT:
+            if o.type == LIMIT or o.type == STOP_LIMIT:
                 own = l2_qty_at_nb(dq, ok, oq, meta, s, oi[i, OI_TICK])
             arrive_nb(sv, cf, orders, oi, of, fills, notes, i, t, wt, wq, nlev, own)
     for j in range(sv[S_NLIVE]):
@@ -111,7 +116,20 @@ def actions_l2_nb(BX, OS, F, W, sv, cf, t):
             st = orders[i].status
             if st == WORKING or st == PARTIAL or st == NEW:
                 set_status_nb(sv, cf, orders, oi, notes, i, t, CANCELLED, 0)
+                continue
+        expire_nb(sv, cf, orders, oi, notes, i, t)
     refresh_nb(sv, oi, live, orders)
+
+
+@njit(cache=True)
+def book_stops_l2_nb(BX, OS, sv, t):
+    """STOP_BY_BOOK: trigger the armed stops the exchange book's best prices reach."""
+    dq, ok, oq, meta = BX
+    orders, oi, of, live = OS
+    bb, _q0 = l2_best_nb(dq, ok, oq, meta, 0)
+    ba, _q1 = l2_best_nb(dq, ok, oq, meta, 1)
+    trigger_stops_nb(sv, orders, oi, live, t, -NEVER if ba == NO_TICK else ba,
+                     NEVER if bb == NO_TICK else bb)
 
 
 @njit(cache=True)
@@ -211,13 +229,18 @@ def exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, bound, wake_note):
                     if nf > 0:
                         sv[S_TRADE_FILLS] += nf
                         refresh_nb(sv, oi, live, orders)
+                if sv[S_NARMED] > 0 and sv[S_STOPTRIG] == STOP_BY_TRADE:
+                    trigger_stops_nb(sv, orders, oi, live, tm, t_tick[xt], t_tick[xt])
                 sv[S_XT] = xt + 1
                 sv[S_XNOW] = tm
             else:
                 lim = bound if bound < tact else tact
                 trk = t_rank[xt] if xt < nt else NEVER
                 j = xd
-                if sv[S_NRESTING] == 0:
+                book_stops = sv[S_NARMED] > 0 and sv[S_STOPTRIG] == STOP_BY_BOOK
+                if book_stops:
+                    pass  # one row at a time: the best prices are checked after each
+                elif sv[S_NRESTING] == 0:
                     while j < nd and d_ts[j] <= lim and d_rank[j] < trk:
                         j += 1
                 else:
@@ -260,6 +283,8 @@ def exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, bound, wake_note):
                         return W_FULL, bound
                     sv[S_XD] = xd + 1
                     sv[S_XNOW] = tm
+                    if book_stops:
+                        book_stops_l2_nb(BX, OS, sv, tm)
         elif tact <= bound and tact < NEVER:
             actions_l2_nb(BX, OS, F, W, sv, cf, tact)
             if tact > sv[S_XNOW]:

@@ -46,6 +46,7 @@ from engine.tick.layout import (
     S_LD,
     S_LQ,
     S_NACT,
+    S_NARMED,
     S_NFILL,
     S_NLIVE,
     S_NNOTE,
@@ -55,10 +56,13 @@ from engine.tick.layout import (
     S_NSEEN,
     S_PARTIAL,
     S_SHARED,
+    S_STOPTRIG,
     S_TRADE_FILLS,
     S_WROW,
     S_XD,
     S_XNOW,
+    STOP_BY_BOOK,
+    STOP_BY_TRADE,
     W_BOOK,
     W_END,
     W_FULL,
@@ -72,8 +76,15 @@ from engine.tick.layout import (
     WK_QUOTE,
     WK_TRADE,
 )
-from engine.tick.orders_nb import arrive_nb, deliver_nb, refresh_nb, resting_fill_nb, set_status_nb
-from engine.types import CANCELLED, FILLED, NEW, PARTIAL, WORKING
+from engine.tick.orders_nb import (
+    arrive_nb,
+    deliver_nb,
+    refresh_nb,
+    resting_fill_nb,
+    set_status_nb,
+)
+from engine.tick.stops_nb import expire_nb, trigger_stops_nb
+from engine.types import CANCELLED, FILLED, GTD, NEW, PARTIAL, WORKING
 
 
 def l3_counts(ev, tick) -> tuple[int, int]:
@@ -196,15 +207,38 @@ def actions_l3_nb(BX, OS, F, W, sv, cf, lot, t):
                 of[i, OF_AHEAD0] = a * lot
     for j in range(sv[S_NLIVE]):
         i = live[j]
-        if oi[i, OI_CXL] == t:
-            st = orders[i].status
-            if st == WORKING or st == PARTIAL or st == NEW:
-                if oi[i, OI_REST] == 1:
-                    side = 1 if orders[i].side > 0 else -1
-                    _book_event(lv, od, ht, meta, t, MBO_DELETE, _own_id(i), side,
-                                oi[i, OI_TICK], _own_qty(BX, i))
+        st = orders[i].status
+        cxl = oi[i, OI_CXL] == t and (st == WORKING or st == PARTIAL or st == NEW)
+        gone = orders[i].tif == GTD and orders[i].expire_ts <= t and \
+            (st == WORKING or st == PARTIAL)
+        if cxl or gone:
+            if oi[i, OI_REST] == 1:
+                side = 1 if orders[i].side > 0 else -1
+                _book_event(lv, od, ht, meta, t, MBO_DELETE, _own_id(i), side,
+                            oi[i, OI_TICK], _own_qty(BX, i))
+            if cxl:
                 set_status_nb(sv, cf, orders, oi, notes, i, t, CANCELLED, 0)
+            else:
+                expire_nb(sv, cf, orders, oi, notes, i, t)
     refresh_nb(sv, oi, live, orders)
+
+
+@njit(cache=True)
+def stops_l3_nb(BX, OS, sv, D, r):
+    """Armed stops after MBO event ``r``: an execution's price (STOP_BY_TRADE) or the book's
+    best prices (STOP_BY_BOOK) may trigger them."""
+    lv, od, ht, meta = BX
+    orders, oi, of, live = OS
+    t = D[0][r]
+    if sv[S_STOPTRIG] == STOP_BY_TRADE:
+        e = D[2][r]
+        if e == MBO_EXECUTE or e == MBO_EXECUTE_HIDDEN:
+            trigger_stops_nb(sv, orders, oi, live, t, D[5][r], D[5][r])
+    elif sv[S_STOPTRIG] == STOP_BY_BOOK:
+        bb, _q, _c = l3_level_nb(lv, meta, 0, 0)
+        ba, _q, _c = l3_level_nb(lv, meta, 1, 0)
+        trigger_stops_nb(sv, orders, oi, live, t, -NEVER if ba == NO_TICK else ba,
+                         NEVER if bb == NO_TICK else bb)
 
 
 @njit(cache=True)
@@ -263,7 +297,10 @@ def exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, bound, wake_note):
         if tm < NEVER and tm <= bound and tm <= tact:
             lim = bound if bound < tact else tact
             j = x
-            if sv[S_NRESTING] == 0:
+            armed = sv[S_NARMED] > 0
+            if armed:
+                pass  # one event at a time: each may trigger a stop
+            elif sv[S_NRESTING] == 0:
                 while j < n and m_ts[j] <= lim:
                     j += 1
             else:
@@ -286,6 +323,8 @@ def exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, bound, wake_note):
                 sv[S_FULL] = 4
                 return W_FULL, bound
             refresh_nb(sv, oi, live, orders)
+            if armed and nxt > x:
+                stops_l3_nb(BX, OS, sv, D, x)
         elif tact <= bound and tact < NEVER:
             actions_l3_nb(BX, OS, F, W, sv, cf, lot, tact)
             if tact > sv[S_XNOW]:

@@ -25,11 +25,11 @@ from engine.tick import layout as L
 from engine.tick.feed import Feed
 from engine.tick.l2sim_nb import advance_l2_nb
 from engine.tick.sim import TickConfig, TickSim
-from engine.types import BUY, CANCELLED, FILLED, REJECTED, SELL
+from engine.types import BUY, CANCELLED, EXPIRED, FILLED, REJECTED, SELL
 
 _HOOKS = (("on_book", L.WK_BOOK), ("on_trade", L.WK_TRADE), ("on_quote", L.WK_QUOTE),
           ("on_fill", L.WK_NOTE), ("on_order", L.WK_NOTE))
-_TERMINAL_LOCAL = (FILLED, CANCELLED, REJECTED)
+_TERMINAL_LOCAL = (FILLED, CANCELLED, REJECTED, EXPIRED)
 
 
 def _defines(strategy, name: str) -> bool:
@@ -87,21 +87,29 @@ class TickContext:
         o["status"] = self._sim.local_status(order_id)
         return o
 
-    def _send(self, side, size, limit, tif, post_only, reduce_only, tag):
+    def _send(self, side, size, limit, stop, tif, expire, post_only, reduce_only, tag):
         if not (isinstance(size, int | float | np.integer | np.floating) and size > 0):
             raise StrategyError("order size must be a number > 0", argument="size", value=size,
                                 fix="pass size=<quantity>")
-        return self._sim.submit(side, float(size), limit=limit, tif=tif, post_only=post_only,
+        if expire is not None and not isinstance(expire, int | np.integer):
+            from data.timeutil import to_ns
+
+            expire = int(to_ns(expire))
+        return self._sim.submit(side, float(size), limit=limit, stop=stop, tif=tif,
+                                expire_ts=expire, post_only=post_only,
                                 reduce_only=reduce_only, tag=tag)
 
-    def buy(self, sym=None, *, size, limit=None, tif="GTC", post_only=False, reduce_only=False,
-            tag=0) -> int:
-        """Send a buy (market when ``limit`` is None); returns the order id."""
-        return self._send(BUY, size, limit, tif, post_only, reduce_only, tag)
+    def buy(self, sym=None, *, size, limit=None, stop=None, tif="GTC", expire=None,
+            post_only=False, reduce_only=False, tag=0) -> int:
+        """Send a buy; returns the order id. Market order without ``limit`` / ``stop``;
+        ``stop``: stop (market) order, with ``limit`` a stop-limit, held at the exchange until
+        a trade (or the best price: ``[tick] stop_trigger = "book"``) reaches the stop;
+        ``expire``: exchange time (ns or a timestamp) after which the order expires (GTD)."""
+        return self._send(BUY, size, limit, stop, tif, expire, post_only, reduce_only, tag)
 
-    def sell(self, sym=None, *, size, limit=None, tif="GTC", post_only=False, reduce_only=False,
-             tag=0) -> int:
-        return self._send(SELL, size, limit, tif, post_only, reduce_only, tag)
+    def sell(self, sym=None, *, size, limit=None, stop=None, tif="GTC", expire=None,
+             post_only=False, reduce_only=False, tag=0) -> int:
+        return self._send(SELL, size, limit, stop, tif, expire, post_only, reduce_only, tag)
 
     def cancel(self, order_id: int) -> bool:
         return self._sim.cancel(order_id)
