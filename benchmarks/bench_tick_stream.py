@@ -215,7 +215,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, nargs="+", default=[10_000_000, 50_000_000])
     ap.add_argument("--piece", type=int, default=2_000_000, help="events generated per piece")
-    ap.add_argument("--chunk-rows", type=int, default=1_000_000, help="rows per window")
+    ap.add_argument("--chunk-rows", type=int, default=250_000, help="rows per window")
     ap.add_argument("--whole", action="store_true", help="also run the whole-feed path")
     ap.add_argument("--root", type=Path, help="catalog folder (default: a temp folder)")
     ap.add_argument("--phase", choices=list(PHASES), help=argparse.SUPPRESS)

@@ -18,7 +18,7 @@ strategy defines a tick hook (``on_book``, ``on_trade``, ``on_quote``, ``on_time
 | ``timer_ns`` | ``on_timer`` interval (default: the strategy's ``timer_ns``) |
 | ``sample`` | equity / prices sampling interval: ``"1s"`` (default), ``"1min"``, ``"1d"``, int ns (``sample_ns`` is the old spelling) |
 | ``calendar`` | ``"24/7"`` or ``"session"`` (default: 24/7 for Binance, session for LOBSTER) |
-| ``chunk_rows`` | stream the feed in windows of about this many rows (catalog data: always, default 1,000,000; files: when set). Same fills as the whole-feed run |
+| ``chunk_rows`` | stream the feed in windows of about this many rows (catalog data: always, default 250,000; files: when set). Same fills as the whole-feed run |
 | ``session`` | length of a trading session for ``calendar = "session"`` (default ``"6.5h"``) |
 
 Metrics use every sampled step (``[metrics] sampling = "none"``) and, unless ``[metrics]

@@ -2,7 +2,7 @@
 ``catalog://trade/SYM`` [+ ``catalog://quote/SYM``], or ``catalog://mbo/SYM``) and the sampled
 mid-price bars built piece by piece.
 
-Memory of a streamed run: the simulator's window (about ``[tick] chunk_rows`` rows, 1,000,000
+Memory of a streamed run: the simulator's window (about ``[tick] chunk_rows`` rows, 250,000
 by default), one catalog chunk per stream, a second L2 book that follows the depth rows for the
 mid price, and the outputs (orders, fills, one bar per sampling interval). The feed's length
 does not enter (benchmarks/bench_tick_stream.py).
@@ -17,7 +17,7 @@ import numpy as np
 from data.errors import ConfigError, DataError
 from data.schema import BAR
 
-DEFAULT_CHUNK_ROWS = 1_000_000
+DEFAULT_CHUNK_ROWS = 250_000
 
 
 class MidBars:
