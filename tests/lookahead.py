@@ -16,9 +16,11 @@ not suit it (the default market with the most symbols on which it runs and sends
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from lookahead_setups import SETUPS
 
 import engine
 from data.errors import ConfigError, StrategyError
@@ -28,7 +30,11 @@ from engine.layout import A_CASH, A_FEES, C_FILLS, C_ORDERS
 REPO = Path(__file__).resolve().parents[1]
 S = REPO / "data" / "samples"
 
-#: strategy name -> {"market": {symbol: path}, "params": {...}} when the defaults do not suit
+#: strategy name -> {"market": {symbol: path} or a callable -> {symbol: BAR array},
+#: "params": {...}, "make": callable} when the defaults do not suit. ``make(market, how, t, rng,
+#: workdir)`` returns the params of one run from the market that run sees (``how``: "full",
+#: "garbage" or "truncate"): the files a strategy reads besides the bars (signals, recordings)
+#: are data too, so they are cut / garbled after t like the bars
 SETUP: dict[str, dict] = {
     # first_test / forward_test as fractions place the walk-forward folds by the length of the
     # whole data set (a study-design choice the ML audit pins to bar numbers); the proof that a
@@ -36,6 +42,8 @@ SETUP: dict[str, dict] = {
     "ml_signal": {"market": {"GOOG": S / "equities_daily/GOOG_2004-2013_backtesting.csv"},
                   "params": {"first_test": 150, "forward_test": 0, "retrain_every": 50,
                              "min_train": 40, "n_estimators": 10, "min_samples_leaf": 10}},
+    # a universe, a policy file, a causal signal file, a recording per run: lookahead_setups
+    **SETUPS,
 }
 
 
@@ -116,12 +124,22 @@ def cut_market(market: dict, t: int, how: str, rng: np.random.Generator) -> dict
     return out
 
 
-def pick_setup(name: str, cls: type, modes=("python", "compiled")) -> tuple[dict, dict] | None:
-    """(market, params) on which the strategy runs and sends orders, or None."""
+def pick_setup(name: str, cls: type, modes=("python", "compiled"), workdir: Path | None = None
+               ) -> tuple[dict, dict | Params] | None:
+    """(market, params) on which the strategy runs and sends orders, or None. With a SETUP
+    ``make``, params is a callable ``(market, how, t, rng) -> dict`` (see :data:`SETUP`)."""
     if name in SETUP:
         s = SETUP[name]
-        return {k: _bars(Path(v)) if isinstance(v, str | Path) else v
-                for k, v in s["market"].items()}, dict(s.get("params", {}))
+        m = s["market"]
+        if callable(m):
+            m = m()
+        market = {k: _bars(Path(v)) if isinstance(v, str | Path) else v for k, v in m.items()}
+        params = s.get("params", {})
+        params = params(workdir) if callable(params) else dict(params)
+        if "make" in s:
+            make = s["make"]
+            return market, lambda mk, how, t, rng: {**params, **make(mk, how, t, rng, workdir)}
+        return market, params
     for market in reversed(default_markets()):  # the most symbols the strategy takes
         try:
             mode = next(m for m in modes if has(cls, "on_bar" if m == "python" else "targets"))
@@ -133,11 +151,26 @@ def pick_setup(name: str, cls: type, modes=("python", "compiled")) -> tuple[dict
     return None
 
 
+#: params of a run made from the market it sees: ``(market, how, t, rng) -> dict``
+Params = Callable[[dict, str, int, np.random.Generator], dict]
+
+
+def _params(params, market, how, t, rng) -> dict:
+    return params(market, how, t, rng) if callable(params) else params
+
+
 def _run(cls, market, params, mode, fill_at):
     strat = cls(**params)
     res = engine.run(market=market, strategy=strat, params={}, mode=mode, cash=100_000.0,
                      fill_at=fill_at, commission=0.001)
     return res, strat
+
+
+def _trades(res) -> None:
+    """A proof on a run that sends no order would be empty."""
+    if not len(res.orders_rec) or not len(res.fills_rec):
+        raise AssertionError("the strategy sent no order / got no fill on its market: give it "
+                             "one on which it trades (tests/lookahead.py SETUP)")
 
 
 def _equal(a: np.ndarray, b: np.ndarray, what: str) -> None:
@@ -148,10 +181,12 @@ def _equal(a: np.ndarray, b: np.ndarray, what: str) -> None:
 def check_python(cls, market, params, t: int, rng, fill_at="next_open") -> int:
     """Returns the number of bars compared."""
     probe = probe_class(cls)
-    full, sf = _run(probe, market, params, "python", fill_at)
+    full, sf = _run(probe, market, _params(params, market, "full", t, rng), "python", fill_at)
+    _trades(full)
     c = int(np.searchsorted(full.market.ts, t, side="right")) - 1
     for how in ("garbage", "truncate"):
-        res, s2 = _run(probe, cut_market(market, t, how, rng), params, "python", fill_at)
+        cut = cut_market(market, t, how, rng)
+        res, s2 = _run(probe, cut, _params(params, cut, how, t, rng), "python", fill_at)
         for i in range(c + 1):
             a, b = sf._states[i], s2._states[i]
             assert a[0] == b[0] == i
@@ -166,11 +201,13 @@ def check_python(cls, market, params, t: int, rng, fill_at="next_open") -> int:
 def check_compiled(cls, market, params, t: int, rng, fill_at="next_open") -> int:
     from engine.compiled import market_data
 
-    full, sf = _run(cls, market, params, "compiled", fill_at)
+    full, sf = _run(cls, market, _params(params, market, "full", t, rng), "compiled", fill_at)
+    _trades(full)
     c = int(np.searchsorted(full.market.ts, t, side="right")) - 1
     tg_full = np.asarray(sf.targets(market_data(full.market)).values, dtype=np.float64)
     for how in ("garbage", "truncate"):
-        res, s2 = _run(cls, cut_market(market, t, how, rng), params, "compiled", fill_at)
+        cut = cut_market(market, t, how, rng)
+        res, s2 = _run(cls, cut, _params(params, cut, how, t, rng), "compiled", fill_at)
         tg = np.asarray(s2.targets(market_data(res.market)).values, dtype=np.float64)
         _equal(tg_full[: c + 1], tg[: c + 1], f"targets up to bar {c} ({how})")
         f1, f2 = full.fills_rec, res.fills_rec

@@ -60,6 +60,27 @@ _l2_row = st.tuples(
 )
 
 
+def _check_recorded_top(rows, top_t, top_q, model):
+    """``record_top``: the best bid / ask (tick, size) after every row equal a row-by-row
+    replay (a recentre of the window used to make the size lookup read out of bounds)."""
+    for k, (side, price, size, flags) in enumerate(rows):
+        if flags & DEPTH_CLEAR:
+            for sd in (BUY, SELL):
+                if side in (0, sd):
+                    model[sd].clear()
+        if side != 0 and not (flags & DEPTH_CLEAR and not size > 0):
+            if size > 0:
+                model[side][int(price)] = size
+            else:
+                model[side].pop(int(price), None)
+        for j, sd, pick in ((0, BUY, max), (1, SELL, min)):
+            if model[sd]:
+                best = pick(model[sd])
+                assert (top_t[k, j], top_q[k, j]) == (best, model[sd][best])
+            else:
+                assert top_t[k, j] == C.NO_TICK
+
+
 @SETTINGS
 @given(batches=st.lists(st.lists(_l2_row, min_size=1, max_size=6), max_size=40),
        window=st.sampled_from([4, 16, 64, 1 << 16]), drift=st.integers(-40, 40),
@@ -67,6 +88,7 @@ _l2_row = st.tuples(
 def test_l2_equals_reference_counts_crossed_batches_and_replaces_on_snapshots(
         batches, window, drift, consistent):
     ref = {BUY: {}, SELL: {}}
+    model = {BUY: {}, SELL: {}}  # replayed row by row for the recorded tops
     valid, crossed = True, 0
     book = L2Book(1.0, window=window, overflow=16)
     for b, batch in enumerate(batches):
@@ -105,7 +127,8 @@ def test_l2_equals_reference_counts_crossed_batches_and_replaces_on_snapshots(
             continue
         s, p, q, f = rows[-1]
         rows[-1] = (s, p, q, f | DEPTH_LAST)
-        book.apply(_depth(rows))
+        top_t, top_q = book.apply(_depth(rows), record_top=True)
+        _check_recorded_top(rows, top_t, top_q, model)
         if ref[BUY] and ref[SELL] and max(ref[BUY]) >= min(ref[SELL]):
             crossed += 1
         for side, name in ((BUY, "bid"), (SELL, "ask")):

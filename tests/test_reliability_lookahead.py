@@ -28,9 +28,9 @@ STRATS = strategies_under_test()
 _SETUPS: dict = {}
 
 
-def _setup(name):
+def _setup(name, workdir=None):
     if name not in _SETUPS:
-        _SETUPS[name] = pick_setup(name, STRATS[name])
+        _SETUPS[name] = pick_setup(name, STRATS[name], workdir=workdir)
     s = _SETUPS[name]
     assert s is not None, (f"{name}: no default market on which it sends orders; add its market "
                            f"and params to tests/lookahead.py SETUP")
@@ -45,14 +45,7 @@ def _cut_time(market, frac: float, between: bool) -> int:
 
 #: (strategy, mode) -> why it is expected to fail for now (landed on main during round 2;
 #: listed in docs/reliability.md "What is left"; remove an entry once it passes)
-PENDING = {
-    ("basket", "python"): "needs a SETUP entry (a universe the default markets do not give)",
-    ("rl_policy", "python"): "needs a SETUP entry (a policy file)",
-    ("signal_long_short", "python"): "needs a SETUP entry (a signal file)",
-    ("rl_replay", "compiled"): "needs a SETUP entry (a targets file); a recording made for the "
-                               "whole market is refused by shape on truncated data (by design), "
-                               "so the truncation half of the proof needs a per-cut recording",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _cases(name):
@@ -73,15 +66,15 @@ TICK_ONLY = {n for n, c in STRATS.items() if not (has(c, "on_bar") or has(c, "ta
 def test_every_registered_strategy_is_covered():
     assert {"sma_cross", "buy_and_hold"} <= set(STRATS)
     assert {c.values[0] for c in CASES} | TICK_ONLY == set(STRATS)
-    assert len(PENDING) <= 5  # the list only shrinks
+    assert not PENDING  # every registered strategy is proved (add SETUP entries, not xfails)
 
 
 @pytest.mark.parametrize("name, mode", CASES)
 @fuzz_settings(4)
 @given(frac=st.floats(0.3, 0.97), between=st.booleans(), seed=st.integers(0, 2**32 - 1),
        fill_at=st.sampled_from(["next_open", "signal_close"]))
-def test_no_look_ahead(name, mode, frac, between, seed, fill_at):
-    market, params = _setup(name)
+def test_no_look_ahead(name, mode, frac, between, seed, fill_at, tmp_path_factory):
+    market, params = _setup(name, tmp_path_factory.mktemp(f"lookahead-{name}"))
     t = _cut_time(market, frac, between)
     check = check_python if mode == "python" else check_compiled
     n = check(STRATS[name], market, params, t, np.random.default_rng(seed), fill_at)

@@ -86,3 +86,40 @@ def test_a_run_ending_in_its_deepest_drawdown_saves_its_stats(tmp_path):
 
     run = res.save(tmp_path / "run", report=False)
     assert json.loads((run / "stats.json").read_text())["max_drawdown_recovery"] is None
+
+
+def test_recorded_top_after_a_window_recentre_reads_the_size_where_the_level_moved():
+    """L2 ``record_top``: a row that recentred the dense window read the best level's size with
+    the layout from before the move (out of bounds: garbage sizes, a segfault on the wild prices
+    of the tick look-ahead harness's garbage feeds)."""
+    import numpy as np
+
+    from data.schema import DEPTH, DEPTH_LAST
+    from engine.book import L2Book
+
+    rows = np.zeros(2, DEPTH)
+    rows[0] = (0, 0, T.BUY, 10_000.0, 1.0, 0)
+    rows[1] = (1, 1, T.SELL, 9_997.0, 2.0, DEPTH_LAST)  # crosses: the window recentres
+    ticks, sizes = L2Book(1.0, window=4).apply(rows, record_top=True)
+    assert ticks[1].tolist() == [10_000, 9_997]
+    assert sizes[1].tolist() == [1.0, 2.0]
+
+
+def test_recorded_feed_latency_of_early_rows_does_not_depend_on_later_receive_stamps():
+    """feed_latency="recorded" removed the smallest receive offset of the whole capture as the
+    clock difference, so a row received late in the file moved the local times of every earlier
+    row (look-ahead; the tick harness caught ofi_taker's wakes moving by 0.3 ms on the Binance
+    sample cut at 30%). The offset is now the smallest one seen so far."""
+    import numpy as np
+
+    from data.schema import TRADE
+    from engine.tick import build_feed
+
+    tr = np.zeros(4, TRADE)
+    tr["ts"] = [1_000, 2_000, 3_000, 4_000]
+    tr["ts_recv"] = tr["ts"] + np.array([-100, -50, -400, -300])  # the capture clock is behind
+    tr["price"], tr["size"], tr["side"] = 10.0, 1.0, T.BUY
+    full = build_feed(trade=tr, tick_size=0.5, feed_latency="recorded")
+    cut = build_feed(trade=tr[:2], tick_size=0.5, feed_latency="recorded")
+    assert full.T[1][:2].tolist() == cut.T[1].tolist() == [1_000, 2_050]
+    assert (full.T[1] >= full.T[0]).all()  # no negative delay

@@ -288,7 +288,11 @@ def l2_replay_nb(dq, ok, oq, meta, ts, side, tick, q, flags, start, stop, rec_ti
                 j = i - start
                 rec_tick[j, 0] = bb
                 rec_tick[j, 1] = ba
+                # a recentre above moved levels between the window and the overflow: read
+                # the layout again (stale counts indexed the window out of bounds)
                 base = meta[M_BASE]
+                n0 = meta[M_NOV_BID]
+                n1 = meta[M_NOV_ASK]
                 if bb == NO_TICK:
                     rec_qty[j, 0] = 0.0
                 elif n0 > 0 and ok[0, n0 - 1] == bb:

@@ -10,8 +10,9 @@ Feed latency gives each row a local receive time ``lts >= ts``, non-decreasing i
 
 * ``"none"``: ``lts = ts`` (the strategy's book is the exchange book);
 * ``"recorded"``: the data's ``ts_recv``; when the capture clock runs behind the exchange
-  clock (``ts_recv < ts``, the Binance sample is ~1.5 s behind) the smallest offset is taken as
-  the clock difference and removed, so the recorded delays are kept and none is negative;
+  clock (``ts_recv < ts``, the Binance sample is ~1.5 s behind) the smallest offset seen so far
+  (rows in merge order) is taken as the clock difference and removed, so no delay is negative
+  and the local time of a row never depends on rows after it;
 * an int: a constant delay in ns; ``("exponential", a, mean)`` / ``("uniform", a, b)``: seeded
   random delays (ns).
 """
@@ -74,8 +75,8 @@ class Feed:
 class Carry:
     """What a streamed feed carries from one piece to the next (engine.tick.stream): the
     random generator of the feed latency (numpy draws are the same in pieces as in one call),
-    the merged rows so far (ranks), the running maximum of the local clock and the clock
-    offset of recorded receive times (the minimum over the whole feed, found beforehand)."""
+    the merged rows so far (ranks), the running maximum of the local clock and the running
+    minimum of recorded ``ts_recv - ts`` (the clock offset removed so far, <= 0)."""
 
     rng: np.random.Generator
     rank0: int = 0
@@ -84,21 +85,21 @@ class Carry:
     has_batches: bool = False
 
 
-def recorded_offset(min_recv_minus_ts: int) -> int:
-    """Clock offset removed from recorded receive times: the smallest ``ts_recv - ts`` when
-    it is negative (the capture clock runs behind the exchange clock), else 0."""
-    return int(min_recv_minus_ts) if min_recv_minus_ts < 0 else 0
-
-
 def _latency_draws(model, n: int, rng: np.random.Generator, recorded: np.ndarray | None,
                    offset: int | None = None):
     if model == "none" or model is None:
         return np.zeros(n, np.int64)
     if model == "recorded":
+        # the clock difference is the smallest offset seen SO FAR (in merge order): a minimum
+        # over the whole capture would move the local times of early rows by stamps received
+        # later (look-ahead; found by tests/test_reliability_lookahead_tick.py)
         raw = recorded.astype(np.int64)
-        if offset is None:
-            offset = recorded_offset(int(raw.min())) if n else 0
-        return raw - offset
+        if not n:
+            return raw
+        run = np.minimum.accumulate(np.minimum(raw, 0))
+        if offset is not None:  # streamed: the smallest offset of the pieces before
+            np.minimum(run, offset, out=run)
+        return raw - run
     if isinstance(model, int | np.integer) and not isinstance(model, bool):
         if model < 0:
             raise ConfigError("feed latency must be >= 0 ns", argument="feed_latency",
@@ -167,6 +168,9 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
     lts_sorted = np.maximum.accumulate(ts[order] + lat) if n else np.zeros(0, np.int64)
     if carry is not None:
         if n:
+            if feed_latency == "recorded":
+                carry.recorded_offset = min(carry.recorded_offset,
+                                            int((recv - ts)[order].min()))
             np.maximum(lts_sorted, carry.lts_max, out=lts_sorted)
             carry.lts_max = int(lts_sorted[-1])
         rank += carry.rank0

@@ -22,10 +22,9 @@ are carried across pieces (:class:`engine.tick.feed.Carry`), so a streamed run g
 fills, orders and equity as the same run on the whole feed, bit for bit
 (``tests/test_tick_stream.py``, with windows of 1,000 rows).
 
-Two facts about the whole feed are needed before the first row: whether depth rows mark
-batch ends (``DEPTH_LAST`` anywhere) and, for ``feed_latency="recorded"``, the clock offset
-(the smallest ``ts_recv - ts``). :func:`catalog_facts` reads them in one pass over the columns
-it needs.
+One fact about the whole feed is needed before the first row: whether depth rows mark batch
+ends (``DEPTH_LAST`` anywhere). :func:`catalog_facts` reads it in one pass over the depth
+rows.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ import numpy as np
 
 from data.errors import ConfigError, DataError
 from engine.tick import layout as L
-from engine.tick.feed import STREAM_PRIORITY, Carry, Feed, build_feed, recorded_offset
+from engine.tick.feed import STREAM_PRIORITY, Carry, Feed, build_feed
 
 _KINDS = ("depth", "trade", "quote", "mbo")
 
@@ -51,18 +50,10 @@ def array_sources(*, chunk_rows: int, **arrays) -> dict[str, Iterator[np.ndarray
     return {k: chunks(arr) for k, arr in arrays.items() if arr is not None}
 
 
-def array_facts(feed_latency, **arrays) -> dict:
+def array_facts(feed_latency=None, **arrays) -> dict:
     """:func:`catalog_facts` for in-memory arrays."""
-    lo = 0
-    batches = False
-    for k, arr in arrays.items():
-        if arr is None or not len(arr):
-            continue
-        lo = min(lo, int((arr["ts_recv"].astype(np.int64) - arr["ts"]).min()))
-        if k == "depth":
-            batches = batches or bool(np.any(arr["flags"] & 4))
-    return {"has_batches": batches,
-            "recorded_offset": recorded_offset(lo) if feed_latency == "recorded" else 0}
+    depth = arrays.get("depth")
+    return {"has_batches": depth is not None and bool(np.any(depth["flags"] & 4))}
 
 
 def catalog_sources(catalog, symbol: str, kinds, *, start=None, end=None,
@@ -71,21 +62,14 @@ def catalog_sources(catalog, symbol: str, kinds, *, start=None, end=None,
     return {k: catalog.scan(k, symbol, start, end, chunk_rows=chunk_rows) for k in kinds}
 
 
-def catalog_facts(catalog, symbol: str, kinds, feed_latency, *, start=None, end=None,
+def catalog_facts(catalog, symbol: str, kinds, feed_latency=None, *, start=None, end=None,
                   chunk_rows: int = 1_000_000) -> dict:
-    """Batch marks and the recorded clock offset of catalog streams (one bounded pass)."""
-    lo = 0
-    batches = False
-    need_offset = feed_latency == "recorded"
-    for k in kinds:
-        if k != "depth" and not need_offset:
-            continue
-        for arr in catalog.scan(k, symbol, start, end, chunk_rows=chunk_rows):
-            if need_offset and len(arr):
-                lo = min(lo, int((arr["ts_recv"].astype(np.int64) - arr["ts"]).min()))
-            if k == "depth" and not batches:
-                batches = bool(np.any(arr["flags"] & 4))
-    return {"has_batches": batches, "recorded_offset": recorded_offset(lo)}
+    """Whether the depth rows mark batch ends (a bounded pass, stopping at the first mark)."""
+    if "depth" in kinds:
+        for arr in catalog.scan("depth", symbol, start, end, chunk_rows=chunk_rows):
+            if np.any(arr["flags"] & 4):
+                return {"has_batches": True}
+    return {"has_batches": False}
 
 
 class _Reader:
@@ -142,7 +126,7 @@ class FeedStream:
     def __init__(self, sources: dict[str, Iterator[np.ndarray]], *, tick_size: float,
                  lot_size: float = 1.0, feed_latency="none", seed: int = 0,
                  chunk_rows: int = 1_000_000, has_batches: bool = False,
-                 recorded_offset: int = 0, init_levels: tuple = (),
+                 init_levels: tuple = (),
                  l3_counts: tuple[int, int] | None = None) -> None:
         if not isinstance(chunk_rows, int | np.integer) or chunk_rows < 1:
             raise ConfigError("chunk_rows must be an int >= 1", argument="chunk_rows",
@@ -161,9 +145,7 @@ class FeedStream:
         self.lot_size = float(lot_size)
         self.feed_latency = feed_latency
         self.chunk_rows = int(chunk_rows)
-        self.carry = Carry(rng=np.random.default_rng(seed),
-                           recorded_offset=int(recorded_offset) if feed_latency == "recorded"
-                           else 0, has_batches=bool(has_batches))
+        self.carry = Carry(rng=np.random.default_rng(seed), has_batches=bool(has_batches))
         self.init_levels = tuple(init_levels)
         self.l3_counts = l3_counts
         self.t_start: int | None = None
