@@ -133,9 +133,12 @@ def phase_mm(root: Path, chunk: int) -> dict:
     _ = res.stats
     secs = time.perf_counter() - t0
     events = sum(s["rows"] for s in res.market.sources)
+    sim = res.tick.sim  # the outputs' arrays (capacity: grown by doubling)
+    out_mb = sum(a.nbytes for a in (sim.orders_arr, sim.oi, sim.of, sim.live, sim.fills_arr,
+                                    sim.notes)) / 2**20
     return {"events": events, "seconds": secs, "events_per_s": events / secs,
             "peak_rss_mb": _rss_mb(), "rss_after_warmup_mb": rss0, "mode": res.mode,
-            "timings": res.timings, "result": _fingerprint(res)}
+            "outputs_mb": out_mb, "timings": res.timings, "result": _fingerprint(res)}
 
 
 def phase_whole(root: Path, chunk: int) -> dict:
@@ -244,7 +247,9 @@ def main() -> None:
                 print(f"  {phase:9s} {r['events']:,} events in {r['seconds']:.1f} s = "
                       f"{r['events_per_s'] / 1e6:.2f} M events/s, peak RSS "
                       f"{r['peak_rss_mb']:.0f} MB (after warm-up {r['rss_after_warmup_mb']:.0f}"
-                      f" MB), load {r['load_avg']:.1f}  {r.get('result', '')}")
+                      f" MB), load {r['load_avg']:.1f}"
+                      + (f", simulator output arrays {r['outputs_mb']:.0f} MB"
+                         if "outputs_mb" in r else "") + f"  {r.get('result', '')}")
         finally:
             shutil.rmtree(root if args.root else base, ignore_errors=True)
     mm = [r for r in rows if r["phase"] == "mm"]
