@@ -10,6 +10,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import engine
 from benchmarks.synth import generate_l2
@@ -212,3 +214,44 @@ def test_stream_errors(generated):
     with pytest.raises(ConfigError, match="one symbol"):
         engine.run(market=["catalog://depth/A", "catalog://trade/B"], strategy="grid_mm",
                    tick={"tick_size": 0.01})
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.integers(1, 3000), seed=st.integers(0, 2**16), trigger=st.sampled_from(
+    ["trade", "book"]))
+def test_any_window_size_gives_the_whole_feed_result(generated, rows, seed, trigger):
+    """Property: whatever the window size, seeds and stop trigger, the streamed run is the
+    whole-feed run (the grid market maker and a stop-order player, random latencies,
+    probabilistic queue)."""
+    depth, trade = generated
+    depth, trade = depth[:6000], trade[trade["ts"] <= depth["ts"][5999]]
+    lat = ("uniform", 0, 400_000)
+    cfg = TickConfig(queue="probabilistic", entry_latency=("exponential", 100_000, 2_000_000),
+                     response_latency=("uniform", 0, 1_000_000), stop_trigger=trigger,
+                     seed=seed)
+    strat = GridMarketMaker(timer_ns=5_000_000, order_qty=1.0, max_position=5.0,
+                            half_spread_ticks=1)
+    S = np.zeros(16)
+    S[:SLOTS] = -1
+    whole = build_feed(depth=depth, trade=trade, tick_size=0.01, feed_latency=lat, seed=seed)
+    a = run_compiled(grid_mm_step_nb, whole, cfg, params=strat.params_array(), state=S.copy(),
+                     timer_ns=5_000_000, driver=grid_mm_run_nb)
+    stream = FeedStream(array_sources(chunk_rows=rows, depth=depth, trade=trade),
+                        tick_size=0.01, feed_latency=lat, seed=seed, chunk_rows=rows,
+                        **array_facts(lat, depth=depth, trade=trade))
+    b = run_compiled(grid_mm_step_nb, stream, cfg, params=strat.params_array(), state=S.copy(),
+                     timer_ns=5_000_000, driver=grid_mm_run_nb)
+    _same_records(a.fills, b.fills)
+    _same_records(a.orders, b.orders)
+    # stop / stop-limit / GTD orders armed across window ends (tests/test_tick_stops.py)
+    from tests.test_tick_stops import stop_player_step_nb
+
+    whole = build_feed(depth=depth, trade=trade, tick_size=0.01, feed_latency=lat, seed=seed)
+    a = run_compiled(stop_player_step_nb, whole, cfg, timer_ns=3_000_000, state=np.zeros(4))
+    stream = FeedStream(array_sources(chunk_rows=rows, depth=depth, trade=trade),
+                        tick_size=0.01, feed_latency=lat, seed=seed, chunk_rows=rows,
+                        **array_facts(lat, depth=depth, trade=trade))
+    b = run_compiled(stop_player_step_nb, stream, cfg, timer_ns=3_000_000, state=np.zeros(4))
+    assert (a.orders["type"] >= 2).sum() > 10  # stops were sent
+    _same_records(a.fills, b.fills)
+    _same_records(a.orders, b.orders)
