@@ -65,7 +65,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "tick": ("book", "tick_size", "lot_size", "queue", "queue_power", "entry_latency",
              "response_latency", "feed_latency", "maker_fee", "taker_fee", "partial_fills",
              "impact", "impact_coef", "impact_tau_ns", "timer_ns", "sample_ns", "sample", "session",
-             "calendar"),
+             "calendar", "chunk_rows", "stop_trigger"),
 }
 #: flat option name -> (section, key)
 FLAT: dict[str, tuple[str, str]] = {

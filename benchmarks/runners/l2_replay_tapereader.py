@@ -20,7 +20,7 @@ from engine.book.codes import NO_TICK  # noqa: E402
 from engine.book.l2_nb import l2_alloc, l2_best_nb  # noqa: E402
 from engine.tick import TickConfig, run_compiled  # noqa: E402
 from engine.tick.l2sim_nb import advance_l2_nb  # noqa: E402
-from engine.tick.layout import S_TIMER, W_END, W_FULL, W_UNTIL  # noqa: E402
+from engine.tick.layout import S_TIMER, W_END, W_UNTIL  # noqa: E402
 
 VERSIONS = {"numba": numba.__version__, "numpy": np.__version__}
 DEFAULTS = {"mode": "kernel", "step_ns": 1_000_000_000}
@@ -42,7 +42,7 @@ def mid_probe_step_nb(code, D, T, BL, OS, sv, cf, P, S):
 def probe_run_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, P, S, timer, wake):
     while True:
         code = advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, sv[S_TIMER], wake)
-        if code == W_END or code == W_FULL:
+        if code >= W_END:  # W_END, W_FULL or W_MORE (streamed feed)
             return code
         mid_probe_step_nb(code, D, T, BL, OS, sv, cf, P, S)
         if code == W_UNTIL:

@@ -2,15 +2,16 @@
 fees, impact) and the tick strategy loop.
 
 Public API: :class:`TickConfig`, :class:`TickSim`, :func:`build_feed`, :func:`run_tick`
-(Python hooks), :func:`run_compiled` (njit strategy), :class:`TickResult`. Kernels:
+(Python hooks), :func:`run_compiled` (njit strategy), :class:`TickResult`, :class:`FeedStream`
+(a feed read window by window: :mod:`engine.tick.stream`). Kernels:
 :mod:`engine.tick.orders_nb`, :mod:`engine.tick.l2sim_nb`, :mod:`engine.tick.l3sim_nb`.
 Imported lazily so that ``tape --help`` does not pay for numba.
 """
 
 from __future__ import annotations
 
-__all__ = ["Feed", "TickConfig", "TickResult", "TickSim", "build_feed", "run_compiled",
-           "run_tick"]
+__all__ = ["Feed", "FeedStream", "TickConfig", "TickResult", "TickSim", "build_feed",
+           "run_compiled", "run_tick"]
 
 
 def __getattr__(name: str):
@@ -22,6 +23,10 @@ def __getattr__(name: str):
         from engine.tick import feed
 
         return getattr(feed, name)
+    if name == "FeedStream":
+        from engine.tick import stream
+
+        return stream.FeedStream
     if name in ("TickResult", "run_compiled", "run_tick"):
         from engine.tick import loop
 

@@ -14,9 +14,11 @@ strategy defines a tick hook (``on_book``, ``on_trade``, ``on_quote``, ``on_time
 | ``maker_fee``, ``taker_fee`` | fractions of traded value (negative: rebate) |
 | ``partial_fills`` | resting orders may fill partially (default true) |
 | ``impact``, ``impact_coef``, ``impact_tau_ns`` | impact overlay (off by default) |
+| ``stop_trigger`` | ``"trade"`` (default: a trade at or through the stop) or ``"book"`` (best ask >= stop for a buy stop, best bid <= stop for a sell stop) |
 | ``timer_ns`` | ``on_timer`` interval (default: the strategy's ``timer_ns``) |
 | ``sample`` | equity / prices sampling interval: ``"1s"`` (default), ``"1min"``, ``"1d"``, int ns (``sample_ns`` is the old spelling) |
 | ``calendar`` | ``"24/7"`` or ``"session"`` (default: 24/7 for Binance, session for LOBSTER) |
+| ``chunk_rows`` | stream the feed in windows of about this many rows (catalog data: always, default 250,000; files: when set). Same fills as the whole-feed run |
 | ``session`` | length of a trading session for ``calendar = "session"`` (default ``"6.5h"``) |
 
 Metrics use every sampled step (``[metrics] sampling = "none"``) and, unless ``[metrics]
@@ -40,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from data.errors import ConfigError, DataError
-from data.schema import BAR, Instrument
+from data.schema import Instrument
 from engine import types as T
 from engine.result import Result
 from engine.tick.feed import Feed, build_feed, lobster_feed
@@ -48,7 +50,8 @@ from engine.tick.sim import TickConfig
 
 TICK_HOOKS = ("on_book", "on_trade", "on_quote", "on_timer")
 _SIM_KEYS = ("queue", "queue_power", "entry_latency", "response_latency", "maker_fee",
-             "taker_fee", "partial_fills", "impact", "impact_coef", "impact_tau_ns")
+             "taker_fee", "partial_fills", "impact", "impact_coef", "impact_tau_ns",
+             "stop_trigger")
 
 
 NS_PER_DAY = 86_400 * 10**9
@@ -101,6 +104,13 @@ def is_tick_run(cfg, strat, market) -> bool:
 
     if cfg.tick or isinstance(market, Feed):
         return True
+    from engine.tick.stream_market import is_catalog_market
+
+    if is_catalog_market(market):
+        from data.catalog import parse_ref
+
+        items = market if isinstance(market, list | tuple) else [market]
+        return any(parse_ref(m).kind in ("depth", "mbo") for m in items)
     if any(_defines(strat, h) for h in TICK_HOOKS):
         return True
     paths = [market] if isinstance(market, str | Path) else []
@@ -133,10 +143,38 @@ class TickMarket:
     volume_ts: np.ndarray  # market trades (for the volume column of prices.parquet)
     volume: np.ndarray
     top: tuple | None = None  # (ts, bid, ask) after every event when the data has it
+    stream: Any = None  # a FeedStream: the run reads the feed window by window
+    finish_bars: Any = None  # streamed catalog runs: () -> the mid bars built piece by piece
 
 
-def load_tick_market(market: Any, tick: dict, seed: int) -> TickMarket:
-    """A LOBSTER message file (orderbook file next to it), a Binance USD-M capture or a Feed."""
+def load_tick_market(market: Any, tick: dict, seed: int, sample_ns: int = 10**9) -> TickMarket:
+    """A LOBSTER message file (orderbook file next to it), a Binance USD-M capture, a Feed,
+    or catalog references (streamed). ``[tick] chunk_rows`` streams a file's feed in windows."""
+    from engine.tick.stream_market import is_catalog_market, load_catalog_market
+
+    if is_catalog_market(market):
+        return load_catalog_market(market, tick, seed, sample_ns)
+    tm = _load_tick_file(market, tick, seed)
+    if "chunk_rows" in tick:
+        from engine.tick.stream_market import stream_of_arrays
+
+        if isinstance(market, Feed):
+            raise ConfigError("a prepared Feed cannot be streamed", argument="tick.chunk_rows",
+                              value=tick["chunk_rows"], fix="pass the data file (or drop chunk_rows)")
+        f = tm.feed
+        flat = tick.get("feed_latency", "recorded")
+        flat = tuple(flat) if isinstance(flat, list) else flat
+        if f.kind == "l3":
+            flat = "none" if flat == "recorded" else flat
+        tm.stream = stream_of_arrays(depth=f.depth, trade=f.trade, quote=f.quote, mbo=f.mbo,
+                                     tick_size=f.tick_size, lot_size=f.lot_size,
+                                     feed_latency=flat, seed=seed,
+                                     chunk_rows=int(tick["chunk_rows"]),
+                                     init_levels=f.init_levels)
+    return tm
+
+
+def _load_tick_file(market: Any, tick: dict, seed: int) -> TickMarket:
     flat = tick.get("feed_latency", "recorded")
     if isinstance(flat, list):
         flat = tuple(flat)
@@ -211,46 +249,20 @@ def _mid_bars(tm: TickMarket, sample_ns: int):
     """Bars of the mid price closing every ``sample_ns`` from the first event; the first bar
     closes AT the first event, so the equity starts at the initial capital (no fill can come
     before the first market event) and a run shorter than one interval still has a return."""
+    from engine.tick.stream_market import MidBars
+
     ts, mid = _mid_series(tm)
-    if len(ts) == 0:
-        raise DataError("the book never has both sides: no mid price", argument="data",
-                        fix="check the data (a snapshot is needed before the diffs)")
-    start = tm.feed.start
-    end = max(tm.feed.end, int(ts[-1]))
-    n = int((end - start) // sample_ns) + 2
-    grid = start + np.arange(n, dtype=np.int64) * sample_ns
-    k = np.searchsorted(grid, ts, side="left")
-    bars = np.zeros(n, BAR)
-    bars["ts"] = grid
-    close = np.full(n, np.nan)
-    has = np.zeros(n, bool)
-    has[k] = True
-    first = np.searchsorted(k, np.arange(n), side="left")
-    last = np.searchsorted(k, np.arange(n), side="right") - 1
-    hi = np.full(n, -np.inf)
-    lo = np.full(n, np.inf)
-    np.maximum.at(hi, k, mid)
-    np.minimum.at(lo, k, mid)
-    close[has] = mid[last[has]]
-    open_ = np.full(n, np.nan)
-    open_[has] = mid[first[has]]
-    idx = np.where(has, np.arange(n), 0)
-    np.maximum.accumulate(idx, out=idx)
-    prev = np.where(has[idx], close[idx], mid[0])
-    bars["close"] = np.where(has, close, prev)
-    bars["open"] = np.where(has, open_, prev)
-    bars["high"] = np.where(has, hi, prev)
-    bars["low"] = np.where(has, lo, prev)
-    kv = np.clip(np.searchsorted(grid, tm.volume_ts, side="left"), 0, n - 1)
-    bars["volume"] = np.bincount(kv, weights=tm.volume, minlength=n)[:n]
-    return bars
+    acc = MidBars(tm.feed.start, sample_ns)
+    acc.add_mids(ts, mid)
+    acc.add_volume(tm.volume_ts, tm.volume)
+    return acc.bars(tm.feed.end)
 
 
 class TickRunResult(Result):
     """A :class:`engine.result.Result` of a tick run (same frames, stats and run folder; fills
     carry ``queue_ahead`` and ``latency_ns``)."""
 
-    def __init__(self, cfg, strat, tm: TickMarket, tres, sample_ns: int, timings: dict,
+    def __init__(self, cfg, strat, tm: TickMarket, tres, bars: np.ndarray, timings: dict,
                  mode: str) -> None:
         from types import SimpleNamespace
 
@@ -272,13 +284,12 @@ class TickRunResult(Result):
         from engine.portfolio_nb import mark_nb
         from engine.tick.account_nb import book_tick_fills_nb
 
-        bars = _mid_bars(tm, sample_ns)
         mkt = np.empty((N_MKT, len(bars), 1))
         for k, fld in ((M_OPEN, "open"), (M_HIGH, "high"), (M_LOW, "low"), (M_CLOSE, "close"),
                        (M_VOLUME, "volume")):
             mkt[k, :, 0] = bars[fld]
         mkt[M_MARK, :, 0] = bars["close"]
-        inst = Instrument(symbol=tm.symbol, tick_size=tm.feed.tick_size, lot_size=0.0,
+        inst = Instrument(symbol=tm.symbol, tick_size=tres.sim.feed.tick_size, lot_size=0.0,
                           calendar=tm.calendar)
         self.market = Market(symbols=[tm.symbol], ts=bars["ts"], mkt=mkt, instruments=[inst],
                              sources=tm.sources, bars={tm.symbol: bars})
@@ -356,7 +367,7 @@ def run_tick_backtest(cfg, strat, market, t0: float) -> TickRunResult:
     tick = dict(cfg.tick)
     unknown = set(tick) - set(_SIM_KEYS) - {"book", "tick_size", "lot_size", "feed_latency",
                                             "timer_ns", "sample_ns", "sample", "session",
-                                            "calendar"}
+                                            "calendar", "chunk_rows"}
     if unknown:
         raise ConfigError("unknown tick key", argument=f"tick.{sorted(unknown)[0]}",
                           fix="see engine/tick/backtest.py for the [tick] keys")
@@ -375,26 +386,28 @@ def run_tick_backtest(cfg, strat, market, t0: float) -> TickRunResult:
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in tick.items() if k in _SIM_KEYS}
     tcfg = TickConfig(**kw, seed=cfg.seed)
     sample_ns, sample_txt = _sample_ns(tick)
-    tm = load_tick_market(market, tick, cfg.seed)
+    tm = load_tick_market(market, tick, cfg.seed, sample_ns)
+    feed = tm.stream if tm.stream is not None else tm.feed
     cfg = _tick_metrics(cfg, tick, tm.calendar, sample_ns, sample_txt)
     timer_ns = tick.get("timer_ns", getattr(strat, "timer_ns", None))
     t_load = time.perf_counter() - t0
     t1 = time.perf_counter()
     mode = cfg.mode
     step = getattr(type(strat), "step_nb", None)
-    if mode == "compiled" or (mode == "auto" and step is not None and tm.feed.kind == "l2"):
+    if mode == "compiled" or (mode == "auto" and step is not None and feed.kind == "l2"):
         if step is None:
             from data.errors import StrategyError
 
             raise StrategyError("mode 'compiled' needs a strategy with a step_nb kernel",
                                 argument="mode", value=type(strat).__name__,
                                 fix="use mode='python'")
-        tres = run_compiled(step, tm.feed, tcfg, params=strat.params_array(),
+        tres = run_compiled(step, feed, tcfg, params=strat.params_array(),
                             state=strat.initial_state(), timer_ns=int(timer_ns or 0),
                             driver=getattr(type(strat), "run_nb", None))
         mode = "compiled"
     else:
-        tres = run_tick(strat, tm.feed, tcfg, timer_ns=timer_ns)
+        tres = run_tick(strat, feed, tcfg, timer_ns=timer_ns)
         mode = "python"
     t_run = time.perf_counter() - t1
-    return TickRunResult(cfg, strat, tm, tres, sample_ns, {"load": t_load, "run": t_run}, mode)
+    bars = tm.finish_bars() if tm.finish_bars is not None else _mid_bars(tm, sample_ns)
+    return TickRunResult(cfg, strat, tm, tres, bars, {"load": t_load, "run": t_run}, mode)

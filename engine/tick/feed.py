@@ -47,6 +47,8 @@ class Feed:
     feed_latency: str
     has_batches: bool
     init_levels: tuple = ()  # L3: (side index, tick, lots) known before the first event
+    t_start: int | None = None  # streamed windows: the whole feed's start / end
+    t_end: int | None = None
 
     @property
     def n_events(self) -> int:
@@ -54,18 +56,37 @@ class Feed:
 
     @property
     def start(self) -> int:
+        if self.t_start is not None:
+            return self.t_start
         firsts = [c[0][0] for c in (self.D, self.T) if len(c[0])]
         return int(min(firsts)) if firsts else 0
 
     @property
     def end(self) -> int:
+        if self.t_end is not None:
+            return self.t_end
         lasts = [c[1][-1] for c in (self.D, self.T) if len(c[0])]
         if len(self.Q[0]):
             lasts.append(self.Q[0][-1])
         return int(max(lasts)) if lasts else 0
 
 
-def _latency_draws(model, n: int, rng: np.random.Generator, recorded: np.ndarray | None):
+@dataclasses.dataclass
+class Carry:
+    """What a streamed feed carries from one piece to the next (engine.tick.stream): the
+    random generator of the feed latency (numpy draws are the same in pieces as in one call),
+    the merged rows so far (ranks), the running maximum of the local clock and the running
+    minimum of recorded ``ts_recv - ts`` (the clock offset removed so far, <= 0)."""
+
+    rng: np.random.Generator
+    rank0: int = 0
+    lts_max: int = -(2**62)
+    recorded_offset: int = 0
+    has_batches: bool = False
+
+
+def _latency_draws(model, n: int, rng: np.random.Generator, recorded: np.ndarray | None,
+                   offset: int | None = None):
     if model == "none" or model is None:
         return np.zeros(n, np.int64)
     if model == "recorded":
@@ -73,7 +94,12 @@ def _latency_draws(model, n: int, rng: np.random.Generator, recorded: np.ndarray
         # over the whole capture would move the local times of early rows by stamps received
         # later (look-ahead; found by tests/test_reliability_lookahead_tick.py)
         raw = recorded.astype(np.int64)
-        return raw - np.minimum.accumulate(np.minimum(raw, 0)) if n else raw
+        if not n:
+            return raw
+        run = np.minimum.accumulate(np.minimum(raw, 0))
+        if offset is not None:  # streamed: the smallest offset of the pieces before
+            np.minimum(run, offset, out=run)
+        return raw - run
     if isinstance(model, int | np.integer) and not isinstance(model, bool):
         if model < 0:
             raise ConfigError("feed latency must be >= 0 ns", argument="feed_latency",
@@ -96,10 +122,11 @@ def _latency_draws(model, n: int, rng: np.random.Generator, recorded: np.ndarray
 def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = None,
                quote: np.ndarray | None = None, mbo: np.ndarray | None = None,
                tick_size: float, lot_size: float = 1.0, feed_latency="none", seed: int = 0,
-               seq: dict | None = None) -> Feed:
+               seq: dict | None = None, carry: Carry | None = None) -> Feed:
     """Merge canonical DEPTH / TRADE / QUOTE arrays (L2) or an MBO array (L3) into kernel
     columns. ``seq``: optional {"depth": positions, "trade": positions} of an exact
-    interleaving. Prices are converted to ticks here (off-grid prices raise DataError)."""
+    interleaving. Prices are converted to ticks here (off-grid prices raise DataError).
+    ``carry``: the arrays are one piece of a streamed feed (see :class:`Carry`)."""
     if not tick_size > 0:
         raise ConfigError("tick_size must be > 0", argument="tick_size", value=tick_size,
                           fix="pass the instrument's minimum price increment")
@@ -135,9 +162,19 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
                         fix="sort each stream by ts (or pass a consistent seq)")
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    lat = _latency_draws(feed_latency, n, rng, (recv - ts)[order])
+    rng = np.random.default_rng(seed) if carry is None else carry.rng
+    off = None if carry is None else carry.recorded_offset
+    lat = _latency_draws(feed_latency, n, rng, (recv - ts)[order], off)
     lts_sorted = np.maximum.accumulate(ts[order] + lat) if n else np.zeros(0, np.int64)
+    if carry is not None:
+        if n:
+            if feed_latency == "recorded":
+                carry.recorded_offset = min(carry.recorded_offset,
+                                            int((recv - ts)[order].min()))
+            np.maximum(lts_sorted, carry.lts_max, out=lts_sorted)
+            carry.lts_max = int(lts_sorted[-1])
+        rank += carry.rank0
+        carry.rank0 += n
     lts = np.empty(n, np.int64)
     lts[order] = lts_sorted
     cols: dict[str, tuple] = {}
@@ -178,7 +215,7 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
                  to_ticks(depth["price"], tick_size, check=depth["size"] > 0),
                  np.ascontiguousarray(depth["size"], dtype=np.float64),
                  np.ascontiguousarray(depth["flags"]), cols["depth"][2])
-            batches = bool(np.any(depth["flags"] & 4))
+            batches = bool(np.any(depth["flags"] & 4)) if carry is None else carry.has_batches
         else:
             D = (empty_i, empty_i, np.zeros(0, np.int8), empty_i, np.zeros(0),
                  np.zeros(0, np.uint8), empty_i)

@@ -42,10 +42,12 @@ from engine.tick.layout import (
     S_BMIN,
     S_CROSS_FILLS,
     S_FULL,
+    S_HORIZON,
     S_LD,
     S_LQ,
     S_LT,
     S_NACT,
+    S_NARMED,
     S_NFILL,
     S_NLIVE,
     S_NNOTE,
@@ -57,14 +59,18 @@ from engine.tick.layout import (
     S_SHARED,
     S_SMAX,
     S_SMIN,
+    S_STOPTRIG,
     S_TRADE_FILLS,
     S_WROW,
     S_XD,
     S_XNOW,
     S_XT,
+    STOP_BY_BOOK,
+    STOP_BY_TRADE,
     W_BOOK,
     W_END,
     W_FULL,
+    W_MORE,
     W_NOTE,
     W_QUOTE,
     W_TRADE,
@@ -83,7 +89,8 @@ from engine.tick.orders_nb import (
     set_status_nb,
     trade_nb,
 )
-from engine.types import CANCELLED, LIMIT, NEW, PARTIAL, WORKING
+from engine.tick.stops_nb import expire_nb, trigger_stops_nb
+from engine.types import CANCELLED, LIMIT, NEW, PARTIAL, STOP_LIMIT, WORKING
 
 
 @njit(cache=True)
@@ -100,7 +107,7 @@ def actions_l2_nb(BX, OS, F, W, sv, cf, t):
             s = 0 if o.side > 0 else 1
             nlev = l2_depth_nb(dq, ok, oq, meta, 1 - s, MAX_WALK, wt, wq)
             own = 0.0
-            if o.type == LIMIT:
+            if o.type == LIMIT or o.type == STOP_LIMIT:
                 own = l2_qty_at_nb(dq, ok, oq, meta, s, oi[i, OI_TICK])
             arrive_nb(sv, cf, orders, oi, of, fills, notes, i, t, wt, wq, nlev, own)
     for j in range(sv[S_NLIVE]):
@@ -109,7 +116,20 @@ def actions_l2_nb(BX, OS, F, W, sv, cf, t):
             st = orders[i].status
             if st == WORKING or st == PARTIAL or st == NEW:
                 set_status_nb(sv, cf, orders, oi, notes, i, t, CANCELLED, 0)
+                continue
+        expire_nb(sv, cf, orders, oi, notes, i, t)
     refresh_nb(sv, oi, live, orders)
+
+
+@njit(cache=True)
+def book_stops_l2_nb(BX, OS, sv, t):
+    """STOP_BY_BOOK: trigger the armed stops the exchange book's best prices reach."""
+    dq, ok, oq, meta = BX
+    orders, oi, of, live = OS
+    bb, _q0 = l2_best_nb(dq, ok, oq, meta, 0)
+    ba, _q1 = l2_best_nb(dq, ok, oq, meta, 1)
+    trigger_stops_nb(sv, orders, oi, live, t, -NEVER if ba == NO_TICK else ba,
+                     NEVER if bb == NO_TICK else bb)
 
 
 @njit(cache=True)
@@ -209,13 +229,18 @@ def exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, bound, wake_note):
                     if nf > 0:
                         sv[S_TRADE_FILLS] += nf
                         refresh_nb(sv, oi, live, orders)
+                if sv[S_NARMED] > 0 and sv[S_STOPTRIG] == STOP_BY_TRADE:
+                    trigger_stops_nb(sv, orders, oi, live, tm, t_tick[xt], t_tick[xt])
                 sv[S_XT] = xt + 1
                 sv[S_XNOW] = tm
             else:
                 lim = bound if bound < tact else tact
                 trk = t_rank[xt] if xt < nt else NEVER
                 j = xd
-                if sv[S_NRESTING] == 0:
+                book_stops = sv[S_NARMED] > 0 and sv[S_STOPTRIG] == STOP_BY_BOOK
+                if book_stops:
+                    pass  # one row at a time: the best prices are checked after each
+                elif sv[S_NRESTING] == 0:
                     while j < nd and d_ts[j] <= lim and d_rank[j] < trk:
                         j += 1
                 else:
@@ -258,6 +283,8 @@ def exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, bound, wake_note):
                         return W_FULL, bound
                     sv[S_XD] = xd + 1
                     sv[S_XNOW] = tm
+                    if book_stops:
+                        book_stops_l2_nb(BX, OS, sv, tm)
         elif tact <= bound and tact < NEVER:
             actions_l2_nb(BX, OS, F, W, sv, cf, tact)
             if tact > sv[S_XNOW]:
@@ -281,7 +308,12 @@ def _local_stop_nb(lts, start, t):
 def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
     """Run the simulation until the strategy must be woken: local time ``until`` (W_UNTIL), a
     subscribed local event (``wake`` bits WK_*), or the end of the data (W_END). Responses
-    visible by then are delivered (sv[S_NSEEN0]..sv[S_NSEEN]). Returns the wake code."""
+    visible by then are delivered (sv[S_NSEEN0]..sv[S_NSEEN]). Returns the wake code.
+
+    Streamed feeds: the arrays hold a window of the feed, complete up to exchange time
+    sv[S_HORIZON]. A wake after it is cut at the horizon: both sides are processed up to it,
+    nothing is delivered, and W_MORE asks the caller to load the next window and call again;
+    the result is the same as one call over the whole feed."""
     d_ts, d_lts, d_side, d_tick, d_qty, d_flags, d_rank = D
     t_ts, t_lts, t_side, t_tick, t_qty, t_rank = T
     q_lts, q_rank = Q
@@ -296,8 +328,9 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         ld = sv[S_LD]
         lt = sv[S_LT]
         lq = sv[S_LQ]
-        if (ld >= nd and lt >= nt and lq >= nq and sv[S_XD] >= nd and sv[S_XT] >= nt
-                and sv[S_NACT] >= NEVER and sv[S_NSEEN] >= sv[S_NNOTE]):
+        hz = sv[S_HORIZON]
+        if (hz >= NEVER and ld >= nd and lt >= nt and lq >= nq and sv[S_XD] >= nd
+                and sv[S_XT] >= nt and sv[S_NACT] >= NEVER and sv[S_NSEEN] >= sv[S_NNOTE]):
             return W_END
         t = until
         kind = W_UNTIL
@@ -316,6 +349,9 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         if wake & WK_NOTE and sv[S_NSEEN] < sv[S_NNOTE] and notes[sv[S_NSEEN], N_VIS] < t:
             t = notes[sv[S_NSEEN], N_VIS]
             kind = W_NOTE
+        if t > hz:  # streamed feed: rows after the horizon are not loaded yet
+            t = hz
+            kind = W_MORE
         code, t2 = exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, t, (wake & WK_NOTE) != 0)
         if code == W_FULL:
             return W_FULL
@@ -347,6 +383,8 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
                 sv[S_LD] = stop
         sv[S_LT] = lt + 1 if kind == W_TRADE else _local_stop_nb(t_lts, lt, t)
         sv[S_LQ] = lq + 1 if kind == W_QUOTE else _local_stop_nb(q_lts, lq, t)
+        if kind == W_MORE:  # nothing is delivered: the next call goes on as if never stopped
+            return W_MORE
         if t > sv[S_NOW]:
             sv[S_NOW] = t
         ndel = deliver_nb(sv, cf, orders, oi, of, fills, notes, t)

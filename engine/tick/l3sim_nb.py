@@ -42,9 +42,11 @@ from engine.tick.layout import (
     OI_TICK,
     S_CROSS_FILLS,
     S_FULL,
+    S_HORIZON,
     S_LD,
     S_LQ,
     S_NACT,
+    S_NARMED,
     S_NFILL,
     S_NLIVE,
     S_NNOTE,
@@ -54,13 +56,17 @@ from engine.tick.layout import (
     S_NSEEN,
     S_PARTIAL,
     S_SHARED,
+    S_STOPTRIG,
     S_TRADE_FILLS,
     S_WROW,
     S_XD,
     S_XNOW,
+    STOP_BY_BOOK,
+    STOP_BY_TRADE,
     W_BOOK,
     W_END,
     W_FULL,
+    W_MORE,
     W_NOTE,
     W_QUOTE,
     W_TRADE,
@@ -70,18 +76,29 @@ from engine.tick.layout import (
     WK_QUOTE,
     WK_TRADE,
 )
-from engine.tick.orders_nb import arrive_nb, deliver_nb, refresh_nb, resting_fill_nb, set_status_nb
-from engine.types import CANCELLED, FILLED, NEW, PARTIAL, WORKING
+from engine.tick.orders_nb import (
+    arrive_nb,
+    deliver_nb,
+    refresh_nb,
+    resting_fill_nb,
+    set_status_nb,
+)
+from engine.tick.stops_nb import expire_nb, trigger_stops_nb
+from engine.types import CANCELLED, FILLED, GTD, NEW, PARTIAL, WORKING
 
 
-def l3_state_for(feed):
+def l3_counts(ev, tick) -> tuple[int, int]:
+    """(adds, distinct prices) of MBO kernel columns: what sizes an L3 book for them."""
+    return int((ev == MBO_ADD).sum()), int(np.unique(tick).size) if len(tick) else 0
+
+
+def l3_state_for(feed, counts: tuple[int, int] | None = None):
     """An L3 book sized for the feed (orders <= adds + own orders; levels <= distinct prices),
-    holding the feed's initial levels (anonymous quantity) if it has any."""
+    holding the feed's initial levels (anonymous quantity) if it has any. ``counts``: (adds,
+    distinct prices) of the whole feed when ``feed`` is a streamed window."""
     from engine.book.l3_nb import l3_alloc, l3_set_anon_nb
 
-    ev, tick = feed.D[2], feed.D[5]
-    n_adds = int((ev == MBO_ADD).sum())
-    n_px = int(np.unique(tick).size) if len(tick) else 0
+    n_adds, n_px = counts if counts is not None else l3_counts(feed.D[2], feed.D[5])
     state = l3_alloc(max(64, n_px + 64), n_adds + 65536)
     for s, t, q in getattr(feed, "init_levels", ()):
         l3_set_anon_nb(*state, s, t, q)
@@ -190,15 +207,38 @@ def actions_l3_nb(BX, OS, F, W, sv, cf, lot, t):
                 of[i, OF_AHEAD0] = a * lot
     for j in range(sv[S_NLIVE]):
         i = live[j]
-        if oi[i, OI_CXL] == t:
-            st = orders[i].status
-            if st == WORKING or st == PARTIAL or st == NEW:
-                if oi[i, OI_REST] == 1:
-                    side = 1 if orders[i].side > 0 else -1
-                    _book_event(lv, od, ht, meta, t, MBO_DELETE, _own_id(i), side,
-                                oi[i, OI_TICK], _own_qty(BX, i))
+        st = orders[i].status
+        cxl = oi[i, OI_CXL] == t and (st == WORKING or st == PARTIAL or st == NEW)
+        gone = orders[i].tif == GTD and orders[i].expire_ts <= t and \
+            (st == WORKING or st == PARTIAL)
+        if cxl or gone:
+            if oi[i, OI_REST] == 1:
+                side = 1 if orders[i].side > 0 else -1
+                _book_event(lv, od, ht, meta, t, MBO_DELETE, _own_id(i), side,
+                            oi[i, OI_TICK], _own_qty(BX, i))
+            if cxl:
                 set_status_nb(sv, cf, orders, oi, notes, i, t, CANCELLED, 0)
+            else:
+                expire_nb(sv, cf, orders, oi, notes, i, t)
     refresh_nb(sv, oi, live, orders)
+
+
+@njit(cache=True)
+def stops_l3_nb(BX, OS, sv, D, r):
+    """Armed stops after MBO event ``r``: an execution's price (STOP_BY_TRADE) or the book's
+    best prices (STOP_BY_BOOK) may trigger them."""
+    lv, od, ht, meta = BX
+    orders, oi, of, live = OS
+    t = D[0][r]
+    if sv[S_STOPTRIG] == STOP_BY_TRADE:
+        e = D[2][r]
+        if e == MBO_EXECUTE or e == MBO_EXECUTE_HIDDEN:
+            trigger_stops_nb(sv, orders, oi, live, t, D[5][r], D[5][r])
+    elif sv[S_STOPTRIG] == STOP_BY_BOOK:
+        bb, _q, _c = l3_level_nb(lv, meta, 0, 0)
+        ba, _q, _c = l3_level_nb(lv, meta, 1, 0)
+        trigger_stops_nb(sv, orders, oi, live, t, -NEVER if ba == NO_TICK else ba,
+                         NEVER if bb == NO_TICK else bb)
 
 
 @njit(cache=True)
@@ -257,7 +297,10 @@ def exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, bound, wake_note):
         if tm < NEVER and tm <= bound and tm <= tact:
             lim = bound if bound < tact else tact
             j = x
-            if sv[S_NRESTING] == 0:
+            armed = sv[S_NARMED] > 0
+            if armed:
+                pass  # one event at a time: each may trigger a stop
+            elif sv[S_NRESTING] == 0:
                 while j < n and m_ts[j] <= lim:
                     j += 1
             else:
@@ -280,6 +323,8 @@ def exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, bound, wake_note):
                 sv[S_FULL] = 4
                 return W_FULL, bound
             refresh_nb(sv, oi, live, orders)
+            if armed and nxt > x:
+                stops_l3_nb(BX, OS, sv, D, x)
         elif tact <= bound and tact < NEVER:
             actions_l3_nb(BX, OS, F, W, sv, cf, lot, tact)
             if tact > sv[S_XNOW]:
@@ -304,8 +349,9 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
     while True:
         ld = sv[S_LD]
         lq = sv[S_LQ]
-        if ld >= n and lq >= nq and sv[S_XD] >= n and sv[S_NACT] >= NEVER and \
-                sv[S_NSEEN] >= sv[S_NNOTE]:
+        hz = sv[S_HORIZON]
+        if hz >= NEVER and ld >= n and lq >= nq and sv[S_XD] >= n and sv[S_NACT] >= NEVER \
+                and sv[S_NSEEN] >= sv[S_NNOTE]:
             return W_END
         t = until
         kind = W_UNTIL
@@ -321,6 +367,9 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         if wake & WK_NOTE and sv[S_NSEEN] < sv[S_NNOTE] and notes[sv[S_NSEEN], N_VIS] < t:
             t = notes[sv[S_NSEEN], N_VIS]
             kind = W_NOTE
+        if t > hz:  # streamed feed (see advance_l2_nb)
+            t = hz
+            kind = W_MORE
         code, t2 = exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, t, (wake & WK_NOTE) != 0)
         if code == W_FULL:
             return W_FULL
@@ -357,6 +406,8 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
             while j < nq and q_lts[j] <= t:
                 j += 1
             sv[S_LQ] = j
+        if kind == W_MORE:
+            return W_MORE
         if t > sv[S_NOW]:
             sv[S_NOW] = t
         ndel = deliver_nb(sv, cf, orders, oi, of, fills, notes, t)

@@ -52,6 +52,9 @@ S_CROSS_FILLS = 30  # counters: resting orders filled because a level crossed th
 S_TRADE_FILLS = 31  # resting orders (partly) filled by trades
 S_TIMER = 32  # compiled driver: next timer (local time)
 S_STEPS = 33  # compiled driver: wakes handled
+S_HORIZON = 34  # streamed feeds: every market row with ts <= this is in the window (NEVER: all)
+S_STOPTRIG = 35  # what triggers stop orders (STOP_BY_*)
+S_NARMED = 36  # stop orders at the exchange waiting for their trigger
 SV_SIZE = 40
 
 # --- cf (float64 parameters and state) ------------------------------------------------------
@@ -81,7 +84,9 @@ OI_LAT = 2  # entry latency drawn for it (ns)
 OI_CXL = 3  # exchange time its cancel request arrives (NEVER: none)
 OI_LSTAT = 4  # status as the strategy knows it (responses delivered)
 OI_REST = 5  # 1 while resting in the book
-OI_FIELDS = 6
+OI_STOP = 6  # stop price in ticks (stop / stop-limit orders)
+OI_ARMED = 7  # 1 while a stop order waits at the exchange for its trigger
+OI_FIELDS = 8
 
 OF_AHEAD = 0  # quantity ahead in the queue
 OF_TRADED = 1  # traded at its level since the last depth update there (probabilistic model)
@@ -112,6 +117,10 @@ LAT_SERIES = 3  # replayed from a recorded (time, latency) series: a = offset, b
 LAT_NAMES = {"constant": LAT_CONSTANT, "uniform": LAT_UNIFORM, "exponential": LAT_EXPONENTIAL,
              "series": LAT_SERIES}
 
+STOP_BY_TRADE = 0  # a trade at or through the stop price (buy: >= stop, sell: <= stop)
+STOP_BY_BOOK = 1  # the price the order would trade at: best ask >= stop (buy), best bid <= stop
+STOP_TRIGGERS = {"trade": STOP_BY_TRADE, "book": STOP_BY_BOOK}
+
 IMP_OFF = 0
 IMP_LINEAR = 1  # permanent: shift += coef * signed qty (Kyle's lambda)
 IMP_SQRT = 2  # permanent: shift += coef * sign * sqrt(qty) (square-root law)
@@ -127,6 +136,7 @@ W_QUOTE = 3  # a quote reached the strategy
 W_NOTE = 4  # responses reached the strategy (sv[S_NSEEN0] .. sv[S_NSEEN])
 W_END = 5  # no market data and nothing pending
 W_FULL = 6  # an array is full (sv[S_FULL]); the Python layer grows it and calls again
+W_MORE = 7  # streamed feed: the window is used up to sv[S_HORIZON]; the caller loads more
 
 # wake mask bits: which local events stop the advance
 WK_BOOK = 1

@@ -25,11 +25,11 @@ from engine.tick import layout as L
 from engine.tick.feed import Feed
 from engine.tick.l2sim_nb import advance_l2_nb
 from engine.tick.sim import TickConfig, TickSim
-from engine.types import BUY, CANCELLED, FILLED, REJECTED, SELL
+from engine.types import BUY, CANCELLED, EXPIRED, FILLED, REJECTED, SELL
 
 _HOOKS = (("on_book", L.WK_BOOK), ("on_trade", L.WK_TRADE), ("on_quote", L.WK_QUOTE),
           ("on_fill", L.WK_NOTE), ("on_order", L.WK_NOTE))
-_TERMINAL_LOCAL = (FILLED, CANCELLED, REJECTED)
+_TERMINAL_LOCAL = (FILLED, CANCELLED, REJECTED, EXPIRED)
 
 
 def _defines(strategy, name: str) -> bool:
@@ -87,21 +87,29 @@ class TickContext:
         o["status"] = self._sim.local_status(order_id)
         return o
 
-    def _send(self, side, size, limit, tif, post_only, reduce_only, tag):
+    def _send(self, side, size, limit, stop, tif, expire, post_only, reduce_only, tag):
         if not (isinstance(size, int | float | np.integer | np.floating) and size > 0):
             raise StrategyError("order size must be a number > 0", argument="size", value=size,
                                 fix="pass size=<quantity>")
-        return self._sim.submit(side, float(size), limit=limit, tif=tif, post_only=post_only,
+        if expire is not None and not isinstance(expire, int | np.integer):
+            from data.timeutil import to_ns
+
+            expire = int(to_ns(expire))
+        return self._sim.submit(side, float(size), limit=limit, stop=stop, tif=tif,
+                                expire_ts=expire, post_only=post_only,
                                 reduce_only=reduce_only, tag=tag)
 
-    def buy(self, sym=None, *, size, limit=None, tif="GTC", post_only=False, reduce_only=False,
-            tag=0) -> int:
-        """Send a buy (market when ``limit`` is None); returns the order id."""
-        return self._send(BUY, size, limit, tif, post_only, reduce_only, tag)
+    def buy(self, sym=None, *, size, limit=None, stop=None, tif="GTC", expire=None,
+            post_only=False, reduce_only=False, tag=0) -> int:
+        """Send a buy; returns the order id. Market order without ``limit`` / ``stop``;
+        ``stop``: stop (market) order, with ``limit`` a stop-limit, held at the exchange until
+        a trade (or the best price: ``[tick] stop_trigger = "book"``) reaches the stop;
+        ``expire``: exchange time (ns or a timestamp) after which the order expires (GTD)."""
+        return self._send(BUY, size, limit, stop, tif, expire, post_only, reduce_only, tag)
 
-    def sell(self, sym=None, *, size, limit=None, tif="GTC", post_only=False, reduce_only=False,
-             tag=0) -> int:
-        return self._send(SELL, size, limit, tif, post_only, reduce_only, tag)
+    def sell(self, sym=None, *, size, limit=None, stop=None, tif="GTC", expire=None,
+             post_only=False, reduce_only=False, tag=0) -> int:
+        return self._send(SELL, size, limit, stop, tif, expire, post_only, reduce_only, tag)
 
     def cancel(self, order_id: int) -> bool:
         return self._sim.cancel(order_id)
@@ -163,12 +171,23 @@ class TickResult:
         return float(-(f["side"] * f["size"] * f["price"]).sum() - f["fee"].sum())
 
 
+def _sim_for(feed, config) -> TickSim:
+    """A simulator on a Feed, or on the first window of a streamed feed (FeedStream)."""
+    from engine.tick.stream import FeedStream
+
+    if isinstance(feed, FeedStream):
+        return TickSim(feed.first(), config, stream=feed)
+    return TickSim(feed, config)
+
+
 def run_tick(strategy, feed: Feed, config: TickConfig | None = None, *,
              timer_ns: int | None = None) -> TickResult:
     """Run a Python tick strategy over ``feed`` (see the module docstring). ``timer_ns``
     (default: the strategy's ``timer_ns`` attribute, if any) wakes ``on_timer`` every interval
-    of local time from the first market event."""
-    sim = TickSim(feed, config)
+    of local time from the first market event. ``feed``: a Feed or a
+    :class:`engine.tick.stream.FeedStream` (read window by window, same results)."""
+    sim = _sim_for(feed, config)
+    feed = sim.feed
     ctx = TickContext(sim)
     timer_ns = timer_ns if timer_ns is not None else getattr(strategy, "timer_ns", None)
     if timer_ns is not None and (not isinstance(timer_ns, int | np.integer) or timer_ns <= 0):
@@ -197,10 +216,10 @@ def run_tick(strategy, feed: Feed, config: TickConfig | None = None, *,
             break
         if code == L.W_BOOK:
             strategy.on_book(ctx)
-        elif code == L.W_TRADE:
-            strategy.on_trade(ctx, feed.trade[sim.sv[L.S_WROW]])
+        elif code == L.W_TRADE:  # sim.feed: the current window of a streamed feed
+            strategy.on_trade(ctx, sim.feed.trade[sim.sv[L.S_WROW]])
         elif code == L.W_QUOTE:
-            strategy.on_quote(ctx, feed.quote[sim.sv[L.S_WROW]])
+            strategy.on_quote(ctx, sim.feed.quote[sim.sv[L.S_WROW]])
         elif code == L.W_UNTIL:
             strategy.on_timer(ctx)
             nxt += timer_ns
@@ -216,7 +235,7 @@ def drive_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, step, P, S, timer, wake):
     caller grows the arrays and calls again: the timer lives in sv[S_TIMER])."""
     while True:
         code = advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, sv[L.S_TIMER], wake)
-        if code == L.W_END or code == L.W_FULL:
+        if code == L.W_END or code == L.W_FULL or code == L.W_MORE:
             return code
         sv[L.S_STEPS] += 1
         step(code, D, T, BL, OS, sv, cf, P, S)
@@ -236,18 +255,23 @@ def run_compiled(step, feed: Feed, config: TickConfig | None = None, *, params=N
     if feed.kind != "l2":
         raise ConfigError("the compiled path drives L2 feeds", argument="feed",
                           value=feed.kind, fix="use run_tick for MBO (L3) feeds")
-    sim = TickSim(feed, config)
+    sim = _sim_for(feed, config)
+    feed = sim.feed
     P = np.zeros(0) if params is None else np.ascontiguousarray(params, np.float64)
     S = np.zeros(16) if state is None else np.ascontiguousarray(state, np.float64)
     sim.sv[L.S_TIMER] = feed.start + timer_ns if timer_ns > 0 else L.NEVER
     while True:
-        args = (feed.D, feed.T, feed.Q, sim.BX, sim.BL, sim.OS, sim.F, sim.W, sim.sv, sim.cf)
+        f = sim.feed  # streamed feeds: the current window
+        args = (f.D, f.T, f.Q, sim.BX, sim.BL, sim.OS, sim.F, sim.W, sim.sv, sim.cf)
         if driver is not None:
             code = driver(*args, P, S, int(timer_ns), int(wake))
         else:
             code = drive_l2_nb(*args, step, P, S, int(timer_ns), int(wake))
-        if code != L.W_FULL:
+        if code == L.W_MORE:
+            sim.refill()
+        elif code == L.W_FULL:
+            sim.grow()
+        else:
             break
-        sim.grow()
     return TickResult(fills=sim.fills.copy(), orders=sim.orders.copy(), sim=sim,
                       wakes=int(sim.sv[L.S_STEPS]), position=sim.exchange_position)

@@ -50,11 +50,13 @@ from engine.tick.layout import (
     OF_LASTQ,
     OF_LFILLED,
     OF_TRADED,
+    OI_ARMED,
     OI_ARRIVE,
     OI_CXL,
     OI_LAT,
     OI_LSTAT,
     OI_REST,
+    OI_STOP,
     OI_TICK,
     S_BMAX,
     S_BMIN,
@@ -62,6 +64,7 @@ from engine.tick.layout import (
     S_IMPACT,
     S_LASTVIS,
     S_NACT,
+    S_NARMED,
     S_NFILL,
     S_NLIVE,
     S_NNOTE,
@@ -74,14 +77,19 @@ from engine.tick.layout import (
     S_RNG,
     S_SMAX,
     S_SMIN,
+    S_STOPTRIG,
+    STOP_BY_BOOK,
     SV_SIZE,
 )
 from engine.types import (
     CANCELLED,
+    EXPIRED,
     F_POST_ONLY,
     F_REDUCE_ONLY,
+    F_TRIGGERED,
     FILLED,
     FOK,
+    GTD,
     IOC,
     LIMIT,
     MAKER,
@@ -95,6 +103,8 @@ from engine.types import (
     R_POST_ONLY,
     R_REDUCE_ONLY,
     REJECTED,
+    STOP,
+    STOP_LIMIT,
     TAKER,
     WORKING,
 )
@@ -194,6 +204,16 @@ def submit_nb(sv, cf, orders, oi, of, live, now, side, otype, tif, flags, size, 
 
     ``side`` BUY (1) / SELL (-1); ``otype`` MARKET / LIMIT; ``tick`` the limit price in ticks.
     Returns the order id, or -1 when the order arrays are full (the caller grows them)."""
+    return submit_ex_nb(sv, cf, orders, oi, of, live, now, side, otype, tif, flags, size, tick,
+                        0, 0, tag)
+
+
+@njit(cache=True)
+def submit_ex_nb(sv, cf, orders, oi, of, live, now, side, otype, tif, flags, size, tick,
+                 stop_tick, expire_ts, tag):
+    """:func:`submit_nb` with every order type: ``otype`` MARKET / LIMIT / STOP /
+    STOP_LIMIT, ``stop_tick`` the stop price in ticks, ``expire_ts`` the exchange time after
+    which a GTD order expires."""
     n = sv[S_NORD]
     if n >= orders.shape[0]:
         return -1
@@ -208,10 +228,10 @@ def submit_nb(sv, cf, orders, oi, of, live, now, side, otype, tif, flags, size, 
     o.status = NEW
     o.flags = flags
     o.size = size
-    o.limit_price = price_nb(cf, tick) if otype == LIMIT else np.nan
-    o.stop_price = np.nan
+    o.limit_price = price_nb(cf, tick) if otype == LIMIT or otype == STOP_LIMIT else np.nan
+    o.stop_price = price_nb(cf, stop_tick) if otype == STOP or otype == STOP_LIMIT else np.nan
     o.trail = np.nan
-    o.expire_ts = 0
+    o.expire_ts = expire_ts
     o.filled_size = 0.0
     o.avg_fill_price = np.nan
     o.reject_reason = 0
@@ -225,6 +245,8 @@ def submit_nb(sv, cf, orders, oi, of, live, now, side, otype, tif, flags, size, 
     oi[n, OI_CXL] = NEVER
     oi[n, OI_LSTAT] = NEW
     oi[n, OI_REST] = 0
+    oi[n, OI_STOP] = stop_tick
+    oi[n, OI_ARMED] = 0
     of[n, OF_AHEAD] = 0.0
     of[n, OF_TRADED] = 0.0
     of[n, OF_AHEAD0] = 0.0
@@ -245,7 +267,8 @@ def cancel_nb(sv, cf, orders, oi, now, oid):
     if oid < 0 or oid >= sv[S_NORD]:
         return False
     st = oi[oid, OI_LSTAT]
-    if st == FILLED or st == CANCELLED or st == REJECTED or oi[oid, OI_CXL] != NEVER:
+    if st == FILLED or st == CANCELLED or st == REJECTED or st == EXPIRED or \
+            oi[oid, OI_CXL] != NEVER:
         return False
     t = now + latency_nb(sv, cf, sv[S_ENTRY], cf[C_ENTRY_A], cf[C_ENTRY_B], now)
     if t < oi[oid, OI_ARRIVE]:
@@ -268,10 +291,11 @@ def refresh_nb(sv, oi, live, orders):
     smin = NEVER
     smax = -NEVER
     nrest = 0
+    narmed = 0
     for j in range(sv[S_NLIVE]):
         i = live[j]
         st = orders[i].status
-        if st == FILLED or st == CANCELLED or st == REJECTED:
+        if st == FILLED or st == CANCELLED or st == REJECTED or st == EXPIRED:
             continue
         live[m] = i
         m += 1
@@ -279,6 +303,9 @@ def refresh_nb(sv, oi, live, orders):
             nact = oi[i, OI_ARRIVE]
         if oi[i, OI_CXL] < nact:
             nact = oi[i, OI_CXL]
+        if st != NEW and orders[i].tif == GTD and orders[i].expire_ts < nact:
+            nact = orders[i].expire_ts  # expiry: an exchange-side action at expire_ts
+        narmed += oi[i, OI_ARMED]
         if oi[i, OI_REST] == 1:
             nrest += 1
             t = oi[i, OI_TICK]
@@ -295,6 +322,13 @@ def refresh_nb(sv, oi, live, orders):
     sv[S_SMIN] = smin
     sv[S_SMAX] = smax
     sv[S_NRESTING] = nrest
+    sv[S_NARMED] = narmed
+
+
+@njit(cache=True)
+def is_market_nb(o):
+    """Takes liquidity without a price limit: a market order or a triggered stop."""
+    return o.type == MARKET or o.type == STOP
 
 
 @njit(cache=True)
@@ -305,6 +339,7 @@ def set_status_nb(sv, cf, orders, oi, notes, i, t, status, reason):
     o.update_ts = t
     if status != WORKING:
         oi[i, OI_REST] = 0
+        oi[i, OI_ARMED] = 0
     note_nb(sv, cf, notes, t, NOTE_ORDER, i, status)
 
 
@@ -385,7 +420,7 @@ def take_nb(sv, cf, orders, oi, of, fills, notes, i, t, ticks, qtys, nlev):
             break
         tk = ticks[k]
         px = price_nb(cf, tk) + impact_shift_nb(sv, cf, t)
-        if o.type == LIMIT:
+        if not is_market_nb(o):
             lp = price_nb(cf, lim)
             if (o.side > 0 and px > lp + 1e-12) or (o.side < 0 and px < lp - 1e-12):
                 break
@@ -407,7 +442,7 @@ def available_nb(sv, cf, orders, oi, i, t, ticks, qtys, nlev):
     lp = price_nb(cf, oi[i, OI_TICK])
     for k in range(nlev):
         px = price_nb(cf, ticks[k]) + impact_shift_nb(sv, cf, t)
-        if o.type == LIMIT and ((o.side > 0 and px > lp + 1e-12) or
+        if not is_market_nb(o) and ((o.side > 0 and px > lp + 1e-12) or
                                 (o.side < 0 and px < lp - 1e-12)):
             break
         tot += qtys[k]
@@ -422,12 +457,28 @@ def arrive_nb(sv, cf, orders, oi, of, fills, notes, i, t, ticks, qtys, nlev, own
     o = orders[i]
     side = o.side
     size = o.size
+    mkt = is_market_nb(o)
     if not (size > 0.0) or size != size:
         set_status_nb(sv, cf, orders, oi, notes, i, t, REJECTED, R_INVALID_SIZE)
         return False
-    if o.type == LIMIT and o.limit_price != o.limit_price:
+    if not mkt and o.limit_price != o.limit_price:
         set_status_nb(sv, cf, orders, oi, notes, i, t, REJECTED, R_INVALID_PRICE)
         return False
+    if o.tif == GTD and o.expire_ts < t:  # reached the exchange after its expiry
+        set_status_nb(sv, cf, orders, oi, notes, i, t, EXPIRED, 0)
+        return False
+    if (o.type == STOP or o.type == STOP_LIMIT) and not (o.flags & F_TRIGGERED):
+        if o.stop_price != o.stop_price:
+            set_status_nb(sv, cf, orders, oi, notes, i, t, REJECTED, R_INVALID_PRICE)
+            return False
+        st = oi[i, OI_STOP]
+        if sv[S_STOPTRIG] == STOP_BY_BOOK and nlev > 0 and \
+                ((side > 0 and ticks[0] >= st) or (side < 0 and ticks[0] <= st)):
+            o.flags |= F_TRIGGERED  # already through its stop: goes on as market / limit
+        else:
+            oi[i, OI_ARMED] = 1  # waits at the exchange; not in the book
+            set_status_nb(sv, cf, orders, oi, notes, i, t, WORKING, 0)
+            return False
     if o.flags & F_REDUCE_ONLY:
         pos = cf[C_POS]
         if pos * side >= 0.0:  # flat, or would add to the position
@@ -440,7 +491,7 @@ def arrive_nb(sv, cf, orders, oi, of, fills, notes, i, t, ticks, qtys, nlev, own
         shift = impact_shift_nb(sv, cf, t)
         best = price_nb(cf, ticks[0]) + shift
         lp = o.limit_price
-        crosses = o.type == MARKET or (side > 0 and best <= lp + 1e-12) or \
+        crosses = mkt or (side > 0 and best <= lp + 1e-12) or \
             (side < 0 and best >= lp - 1e-12)
     if crosses and (o.flags & F_POST_ONLY):
         set_status_nb(sv, cf, orders, oi, notes, i, t, REJECTED, R_POST_ONLY)
@@ -450,7 +501,7 @@ def arrive_nb(sv, cf, orders, oi, of, fills, notes, i, t, ticks, qtys, nlev, own
                 o.size * (1.0 - 1e-12):
             set_status_nb(sv, cf, orders, oi, notes, i, t, REJECTED, R_FOK_UNFILLED)
             return False
-    if o.type == MARKET or o.tif == IOC or o.tif == FOK:
+    if mkt or o.tif == IOC or o.tif == FOK:
         if crosses:
             take_nb(sv, cf, orders, oi, of, fills, notes, i, t, ticks, qtys, nlev)
         if o.status != FILLED:

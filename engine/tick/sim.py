@@ -22,10 +22,24 @@ from data.errors import ConfigError
 from engine.book.l2_nb import l2_alloc
 from engine.tick import layout as L
 from engine.tick.feed import Feed
-from engine.types import BUY, FILL, FOK, GTC, IOC, LIMIT, MARKET, ORDER, SELL, TIF_NAMES
+from engine.types import (
+    BUY,
+    FILL,
+    FOK,
+    GTC,
+    GTD,
+    IOC,
+    LIMIT,
+    MARKET,
+    ORDER,
+    SELL,
+    STOP,
+    STOP_LIMIT,
+    TIF_NAMES,
+)
 from engine.types import empty as empty_records
 
-_TIFS = {"GTC": GTC, "IOC": IOC, "FOK": FOK}
+_TIFS = {"GTC": GTC, "IOC": IOC, "FOK": FOK, "GTD": GTD}
 
 
 def _series(value, argument: str) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +95,7 @@ class TickConfig:
     impact: str = "off"  # "linear" | "sqrt" | "transient" (own taker fills move later prices)
     impact_coef: float = 0.0
     impact_tau_ns: float = 1e9
+    stop_trigger: str = "trade"  # stops trigger on trades ("trade") or the best prices ("book")
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -92,6 +107,9 @@ class TickConfig:
                               value=self.queue_power, fix="e.g. 3.0")
         _latency_spec(self.entry_latency, "entry_latency")
         _latency_spec(self.response_latency, "response_latency")
+        if self.stop_trigger not in L.STOP_TRIGGERS:
+            raise ConfigError("unknown stop trigger", argument="stop_trigger",
+                              value=self.stop_trigger, fix=f"use one of {sorted(L.STOP_TRIGGERS)}")
         if self.impact not in L.IMPACT_NAMES:
             raise ConfigError("unknown impact model", argument="impact", value=self.impact,
                               fix=f"use one of {sorted(L.IMPACT_NAMES)}")
@@ -108,8 +126,11 @@ class TickSim:
     """State of one simulated account on one tick feed (see the module docstring)."""
 
     def __init__(self, feed: Feed, config: TickConfig | None = None, *, order_capacity: int = 4096,
-                 fill_capacity: int = 8192) -> None:
+                 fill_capacity: int = 8192, stream=None) -> None:
+        """``stream``: a :class:`engine.tick.stream.FeedStream` whose first window is ``feed``
+        (the simulator loads the next windows itself)."""
         self.feed = feed
+        self.stream = stream
         self.config = cfg = config or TickConfig()
         # recorded latency series live after the fixed slots: times in sv, latencies in cf
         series = []
@@ -134,7 +155,9 @@ class TickSim:
         sv[L.S_SHARED] = int(feed.feed_latency == "none")
         sv[L.S_BATCH] = int(feed.has_batches)
         sv[L.S_NACT] = L.NEVER
+        sv[L.S_HORIZON] = L.NEVER if stream is None else stream.horizon
         sv[L.S_IMPACT] = L.IMPACT_NAMES[cfg.impact]
+        sv[L.S_STOPTRIG] = L.STOP_TRIGGERS[cfg.stop_trigger]
         sv[L.S_NOW] = feed.start
         # splitmix64 seed from the config seed via numpy (explicit, no global state)
         sv[L.S_RNG] = np.random.default_rng(cfg.seed).integers(-(2**62), 2**62)
@@ -159,8 +182,9 @@ class TickSim:
         else:
             from engine.tick.l3sim_nb import l3_state_for
 
-            self.BX = l3_state_for(feed)
-            self.BL = self.BX if sv[L.S_SHARED] else l3_state_for(feed)
+            counts = None if stream is None else stream.l3_counts
+            self.BX = l3_state_for(feed, counts)
+            self.BL = self.BX if sv[L.S_SHARED] else l3_state_for(feed, counts)
 
     # --- state tuples handed to the kernels ---------------------------------------------------
     @property
@@ -220,19 +244,24 @@ class TickSim:
             self.BL = new
 
     # --- strategy actions ---------------------------------------------------------------------
-    def to_tick(self, price: float) -> int:
+    def to_tick(self, price: float, argument: str = "limit") -> int:
         t = price / self.feed.tick_size
         r = round(t)
         if not math.isfinite(t) or abs(t - r) > 1e-6:
-            raise ConfigError("limit price is not on the tick grid", argument="limit", value=price,
+            raise ConfigError(f"{argument} price is not on the tick grid", argument=argument,
+                              value=price,
                               fix=f"round to a multiple of the tick size {self.feed.tick_size}")
         return int(r)
 
-    def submit(self, side: int, size: float, *, limit: float | None = None, tif: str = "GTC",
+    def submit(self, side: int, size: float, *, limit: float | None = None,
+               stop: float | None = None, tif: str = "GTC", expire_ts: int | None = None,
                post_only: bool = False, reduce_only: bool = False, tag: int = 0) -> int:
-        """Send an order now (``self.now``); returns its id. Market order when ``limit`` is
-        None. Invalid sizes are rejected by the exchange (reject reason), not raised."""
-        from engine.tick.orders_nb import submit_nb
+        """Send an order now (``self.now``); returns its id. Market order when ``limit`` and
+        ``stop`` are None; ``stop``: a stop (market) or, with ``limit``, a stop-limit order
+        held at the exchange until its trigger (``TickConfig.stop_trigger``). ``tif="GTD"``
+        with ``expire_ts`` (exchange time, ns): the order expires after it. Invalid sizes are
+        rejected by the exchange (reject reason), not raised."""
+        from engine.tick.orders_nb import submit_ex_nb
         from engine.types import F_POST_ONLY, F_REDUCE_ONLY
 
         if side not in (BUY, SELL):
@@ -241,11 +270,24 @@ class TickSim:
         if tif not in _TIFS:
             raise ConfigError("unknown time in force", argument="tif", value=tif,
                               fix=f"use one of {sorted(_TIFS)} ({', '.join(TIF_NAMES)} exist)")
+        if expire_ts is not None and tif == "GTC":
+            tif = "GTD"
+        if tif == "GTD" and (expire_ts is None or isinstance(expire_ts, bool)
+                             or not isinstance(expire_ts, int | np.integer)):
+            raise ConfigError("a GTD order needs expire_ts (int ns, exchange time)",
+                              argument="expire_ts", value=expire_ts,
+                              fix="pass expire_ts=<ns>, or another tif")
         flags = (F_POST_ONLY if post_only else 0) | (F_REDUCE_ONLY if reduce_only else 0)
         otype, tick = (MARKET, 0) if limit is None else (LIMIT, self.to_tick(limit))
+        stick = 0
+        if stop is not None:
+            stick = self.to_tick(stop, "stop")
+            otype = STOP if limit is None else STOP_LIMIT
+        exp = int(expire_ts) if tif == "GTD" else 0
         while True:
-            oid = submit_nb(self.sv, self.cf, self.orders_arr, self.oi, self.of, self.live,
-                            self.now, side, otype, _TIFS[tif], flags, float(size), tick, int(tag))
+            oid = submit_ex_nb(self.sv, self.cf, self.orders_arr, self.oi, self.of, self.live,
+                               self.now, side, otype, _TIFS[tif], flags, float(size), tick,
+                               stick, exp, int(tag))
             if oid >= 0:
                 return int(oid)
             self._grow_orders()
@@ -261,9 +303,18 @@ class TickSim:
         t = L.NEVER if until is None else int(until)
         while True:
             code = self._advance(t, wake)
-            if code != L.W_FULL:
+            if code == L.W_MORE:
+                self.refill()
+            elif code != L.W_FULL:
                 return int(code)
-            self.grow()
+            else:
+                self.grow()
+
+    def refill(self) -> None:
+        """Streamed feed: load the next window (W_MORE)."""
+        if self.stream is None:  # pragma: no cover - the kernels return W_MORE only when streamed
+            raise RuntimeError("W_MORE without a feed stream")
+        self.feed = self.stream.refill(self.sv)
 
     def _advance(self, t: int, wake: int) -> int:
         f = self.feed

@@ -42,6 +42,7 @@ from engine.tick.layout import (
     S_TIMER,
     W_END,
     W_FULL,
+    W_MORE,
     W_UNTIL,
 )
 from engine.tick.orders_nb import cancel_nb, submit_nb
@@ -162,7 +163,7 @@ def grid_mm_run_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, P, S, timer, wake):
     """Compiled driver of the grid market maker (cached on disk: it calls its step by name)."""
     while True:
         code = advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, sv[S_TIMER], wake)
-        if code == W_END or code == W_FULL:
+        if code == W_END or code == W_FULL or code == W_MORE:
             return code
         sv[S_STEPS] += 1
         grid_mm_step_nb(code, D, T, BL, OS, sv, cf, P, S)
@@ -175,7 +176,7 @@ def as_run_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, P, S, timer, wake):
     """Compiled driver of the Avellaneda-Stoikov market maker."""
     while True:
         code = advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, sv[S_TIMER], wake)
-        if code == W_END or code == W_FULL:
+        if code == W_END or code == W_FULL or code == W_MORE:
             return code
         sv[S_STEPS] += 1
         as_step_nb(code, D, T, BL, OS, sv, cf, P, S)
