@@ -16,18 +16,43 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fuzz_oracle import fuzz_settings
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from reliability_orders import COUNTS
-from test_tick_invariants import _check_taker_prices, _check_uncrossed
+from test_tick_invariants import _check_taker_prices
 
 import engine
 from benchmarks.synth import generate_l2
 from data.schema import MBO_ADD, MBO_EXECUTE, MBO_EXECUTE_HIDDEN
+from engine.book.codes import NO_TICK
+from engine.book.l2_nb import l2_best_nb
 from engine.tick import build_feed
 from engine.tick import layout as L
 from engine.types import BUY, CANCELLED, FILLED, MAKER, REJECTED, SELL, TAKER
 from strategies.base import Strategy
+
+
+def _check_uncrossed(sim):
+    """Resting orders are never crossed by the exchange book after matching. The one allowed
+    touch: an order that took the opposite level at its own limit on arrival and rests with the
+    rest (the replayed book does not remove what a simulated order took, docs/tick_fills.md)."""
+    bb, _ = l2_best_nb(*sim.BX, 0)
+    ba, _ = l2_best_nb(*sim.BX, 1)
+    f = sim.fills_arr[: int(sim.sv[L.S_NFILL])]
+    for i in sim.live[: sim.sv[L.S_NLIVE]]:
+        if sim.oi[i, L.OI_REST] != 1:
+            continue
+        t = sim.oi[i, L.OI_TICK]
+        buy = sim.orders_arr[i]["side"] > 0
+        other = ba if buy else bb
+        if other == NO_TICK or (t < other if buy else t > other):
+            continue
+        took = f[(f["order_id"] == i) & (f["liquidity"] == TAKER)]
+        assert other == t and len(took) and np.isclose(took["price"].max() if buy else
+                                                       took["price"].min(),
+                                                       sim.orders_arr[i]["limit_price"]), \
+            f"resting order {i} at tick {t} crossed by the book ({bb}, {ba})"
+        COUNTS["tick fill invariants: rests at a level it took on arrival"] += 1
 
 
 class RandomTickTrader(Strategy):
@@ -149,6 +174,10 @@ def check_accounts(res, cash0: float) -> None:
        entry=st.sampled_from([0, 300_000, ("exponential", 100_000, 2_000_000)]),
        resp=st.sampled_from([0, 1_000_000]), flat=st.sampled_from(["none", "recorded", 500_000]),
        timer=st.sampled_from([5_000_000, 50_000_000]))
+# found by a 300-case run: a buy took the ask's 1 unit at its limit and rests with the rest at
+# that price, which the replayed book still shows (allowed by _check_uncrossed, see there)
+@example(seed=502, n=2000, queue="conservative", partial=False, entry=0, resp=0, flat="none",
+         timer=5_000_000)
 def test_random_orders_on_generated_books_keep_the_fill_invariants(seed, n, queue, partial,
                                                                     entry, resp, flat, timer):
     g = generate_l2(n, seed=seed % 10_000)
