@@ -30,6 +30,7 @@ from engine.layout import (
     K_FRAC,
     K_FRAC_MAKER,
     K_IMPACT,
+    K_MARGIN_SCAN,
     K_MAXLEV,
     K_MIN,
     K_PER_SHARE,
@@ -43,6 +44,7 @@ from engine.layout import (
     N_CNT,
     N_SYM,
     S_LOT,
+    S_MAINT,
     S_MAXPOS,
     S_SHORTABLE,
     SNAP0,
@@ -50,6 +52,12 @@ from engine.layout import (
 from engine.step_nb import process_bar_nb, submit_nb
 
 TIF_CODES = {name: code for code, name in enumerate(T.TIF_NAMES)}
+
+
+#: closes the margin check looks ahead to find the next one that can fail (engine/margin_nb.py):
+#: the numba loops pay little per call, the Python loop much more (only speed depends on it)
+MARGIN_SCAN_COMPILED = 64
+MARGIN_SCAN_PYTHON = 256
 
 
 def make_cfg(cfg) -> np.ndarray:
@@ -68,6 +76,7 @@ def make_cfg(cfg) -> np.ndarray:
     out[K_MAXLEV] = cfg.max_leverage
     out[K_BORROW] = cfg.borrow_rate
     out[K_AT_CLOSE] = 1.0 if cfg.fill_at == "signal_close" else 0.0
+    out[K_MARGIN_SCAN] = MARGIN_SCAN_COMPILED
     return out
 
 
@@ -75,7 +84,7 @@ def make_symcfg(cfg, market) -> np.ndarray:
     from data.errors import ConfigError
 
     syms = market.symbols
-    for key in ("lot_size", "shortable", "max_position"):
+    for key in ("lot_size", "shortable", "max_position", "maintenance_margin"):
         v = getattr(cfg, key)
         if isinstance(v, dict):
             unknown = sorted(set(v) - set(syms))
@@ -95,6 +104,7 @@ def make_symcfg(cfg, market) -> np.ndarray:
         out[k, S_LOT] = pick(cfg.lot_size, sym, inst.lot_size)
         out[k, S_SHORTABLE] = float(pick(cfg.shortable, sym, inst.shortable))
         out[k, S_MAXPOS] = pick(cfg.max_position, sym, math.inf)
+        out[k, S_MAINT] = pick(cfg.maintenance_margin, sym, 0.0)
     return out
 
 
@@ -160,7 +170,7 @@ class Broker:
 
     def step(self, i: int, phase: int) -> int:
         """Run the broker kernel on bar ``i``; returns the number of fills."""
-        self.ensure()
+        self.ensure(self.symcfg.shape[0])  # room for the liquidation orders of a margin call
         m = self.market
         return process_bar_nb(i, phase, m.mkt, m.ts, self.orders, self.fills, self.trades,
                               self.open_tr, self.acct, self.cnt, self.cfg, self.symcfg,
@@ -277,7 +287,9 @@ class Broker:
         return int(oid)
 
     def _live(self, oid: int) -> bool:
-        return 0 <= oid < self.cnt[C_ORDERS] and self.orders[oid]["status"] not in T.TERMINAL
+        """A live order the strategy may cancel / replace (not the broker's liquidations)."""
+        return (0 <= oid < self.cnt[C_ORDERS] and self.orders[oid]["status"] not in T.TERMINAL
+                and not self.orders[oid]["flags"] & T.F_LIQUIDATION)
 
     def cancel(self, i: int, oid: int) -> bool:
         """Cancel a live order (and its bracket children); False when it is not live."""

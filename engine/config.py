@@ -19,7 +19,10 @@ fill_at = "next_open"      # or "signal_close"
 lot_size = 1.0             # default: the instrument's (1 = whole units, 0 = fractional)
 shortable = true           # lot_size, shortable, max_position: one value or { SYM = value }
 max_position = inf
-max_leverage = 1.0
+max_leverage = 1.0          # initial margin = 1 / max_leverage (checked at each fill adding exposure)
+maintenance_margin = 0.0   # fraction of |position value| equity must cover at each close, else a
+                           # margin call closes every position (one value or { SYM = value });
+                           # 0: only a blown account (equity <= 0) is liquidated
 volume_cap = 0.0           # max share of a bar's volume (0: no cap)
 borrow_rate = 0.0          # annual, on short positions, accrued daily
 [run]
@@ -53,7 +56,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "strategy": ("name", "params"),
     "data": ("path", "symbol", "start", "end"),
     "broker": ("cash", "commission", "slippage", "fill_at", "lot_size", "shortable",
-               "max_position", "max_leverage", "volume_cap", "borrow_rate"),
+               "max_position", "max_leverage", "maintenance_margin", "volume_cap",
+               "borrow_rate"),
     "run": ("seed", "mode"),
     "metrics": ("periods_per_year", "risk_free", "ddof", "sampling", "var_level",
                 "rolling_window", "step", "periods_basis"),
@@ -101,6 +105,7 @@ class RunConfig:
     shortable: bool | dict | None = None
     max_position: float | dict = math.inf
     max_leverage: float = 1.0
+    maintenance_margin: float | dict = 0.0  # one value or {symbol: value}
     volume_cap: float = 0.0
     borrow_rate: float = 0.0
     seed: int = 0
@@ -124,6 +129,8 @@ class RunConfig:
             broker["lot_size"] = self.lot_size
         if self.shortable is not None:
             broker["shortable"] = self.shortable
+        if self.maintenance_margin != 0.0:  # (left out at the default: config digests stay)
+            broker["maintenance_margin"] = self.maintenance_margin
         out = {"strategy": {"name": self.strategy, "params": dict(self.params)},
                "data": data, "broker": broker, "run": {"seed": self.seed, "mode": self.mode}}
         if self.metrics:
@@ -274,6 +281,20 @@ def resolve_config(config: Any = None, **options: Any) -> RunConfig:
                                          lambda v, k: _num(v, k, lo=0.0, lo_open=True))
     if "max_leverage" in b:
         kw["max_leverage"] = _num(b["max_leverage"], "broker.max_leverage", lo=0.0, lo_open=True)
+    if "maintenance_margin" in b:
+        lev = kw.get("max_leverage", 1.0)
+
+        def _maint(v, k):
+            v = _num(v, k, lo=0.0, hi=1.0)
+            if v >= 1.0 or v * lev >= 1.0:
+                raise ConfigError("maintenance margin must be below the initial margin "
+                                  f"1 / max_leverage = {1.0 / lev:g} (and below 1)", argument=k,
+                                  value=v, fix=f"give a fraction < {min(1.0, 1.0 / lev):g}, "
+                                               "e.g. 0.25, or lower max_leverage")
+            return v
+
+        kw["maintenance_margin"] = _per_symbol(b["maintenance_margin"],
+                                               "broker.maintenance_margin", _maint)
     if "volume_cap" in b:
         kw["volume_cap"] = _num(b["volume_cap"], "broker.volume_cap", lo=0.0, hi=1.0)
     if "borrow_rate" in b:

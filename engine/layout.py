@@ -18,6 +18,8 @@ Python-strategy loop and the compiled loop call the same kernels with the same a
 
 from __future__ import annotations
 
+NS_DAY = 86_400_000_000_000  # one UTC day in ns (borrow accrual, DAY orders)
+
 # mkt rows
 M_OPEN, M_HIGH, M_LOW, M_CLOSE, M_VOLUME, M_MARK = range(6)
 N_MKT = 6
@@ -38,7 +40,10 @@ C_FIRST = 3  # first order row that may still be non-terminal
 C_SNAPS = 4
 C_DAY = 5  # UTC day of the last call (borrow accrual); -1 before the first
 C_CLOSE_PENDING = 6  # at-close market orders were sent on this bar (signal_close)
-N_CNT = 8
+C_WATCH = 7  # next bar at which the broker kernel must run for the margin check (0 at start)
+C_BLOWN = 8  # 1 + the bar at whose close equity was <= 0 (0: the account never blew up)
+C_CALLS = 9  # margin calls made (closes at which liquidation orders were sent)
+N_CNT = 10
 
 # cfg slots
 K_FRAC = 0  # commission: fraction of notional (taker)
@@ -53,12 +58,16 @@ K_VOLCAP = 8  # max share of a bar's volume our fills may take (0: no cap)
 K_MAXLEV = 9  # max gross exposure / equity after a fill that adds exposure
 K_BORROW = 10  # annual borrow fee rate on short positions (accrued daily, calendar days)
 K_AT_CLOSE = 11  # 1: market orders fill at the signal bar's close
+K_MARGIN_SCAN = 12  # bars over which the margin check finds the next close to check at (the
+#                      state is constant until the kernel runs again): only how often a loop
+#                      calls the broker kernel depends on it, never a result
 N_CFG = 16
 
 # symcfg columns
 S_LOT = 0  # lot size (0: fractional quantities)
 S_SHORTABLE = 1  # 1 / 0
 S_MAXPOS = 2  # max |position| in units (inf: none)
+S_MAINT = 3  # maintenance margin: fraction of the position's value equity must cover
 N_SYM = 4
 
 SNAP0 = 3  # snap columns: bar index, cash, fees, then one position per symbol

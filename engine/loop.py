@@ -1,7 +1,8 @@
 """The Python-strategy loop: one pass over the bars, the broker kernel only where needed.
 
-Per bar: (1) working orders against the bar (``process_bar_nb`` phase 0; only when an order is
-live or a borrow charge is due), with ``on_fill`` / ``on_order`` callbacks; (2) ``on_bar``;
+Per bar: (1) working orders against the bar and the margin check at its close
+(``process_bar_nb`` phase 0; only when an order is live, a borrow charge is due or the margin
+check asks for it), with ``on_fill`` / ``on_order`` callbacks; (2) ``on_bar``;
 (3) with ``fill_at = "signal_close"``, market orders sent in (2) fill at this bar's close
 (phase 1). Equity is rebuilt after the loop from the state snapshots (``mark_nb``), the same
 way the compiled path does it.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from data.errors import StrategyError
-from engine.layout import C_FILLS, C_FIRST, C_ORDERS, K_BORROW
+from engine.layout import C_FILLS, C_FIRST, C_ORDERS, C_WATCH, K_BORROW, K_MARGIN_SCAN
 from strategies.base import Context, Strategy
 
 NS_DAY = 86_400_000_000_000
@@ -40,6 +41,12 @@ def run_python(broker, strategy: Strategy) -> Context:
         newday[1:] = d[1:] != d[:-1]
     step = broker.step
     at_close = broker.at_close
+    # the margin check (engine/margin_nb.py) runs inside the kernel; cnt[C_WATCH] is the next
+    # bar it must run at even with no live order. A longer scan means fewer calls from Python.
+    from engine.broker import MARGIN_SCAN_PYTHON
+
+    broker.cfg[K_MARGIN_SCAN] = MARGIN_SCAN_PYTHON
+    nxt = 0
 
     def after(i: int, nf0: int, lo: int) -> None:
         t = ts[i]
@@ -52,10 +59,11 @@ def run_python(broker, strategy: Strategy) -> Context:
                 strategy.on_fill(ctx, broker.fills[k].copy())
 
     for i in range(n):
-        if cnt[C_FIRST] < cnt[C_ORDERS] or (
+        if i >= nxt or cnt[C_FIRST] < cnt[C_ORDERS] or (
                 borrow and newday[i] and (broker.open_tr["side"] < 0).any()):
             nf0, lo = int(cnt[C_FILLS]), int(cnt[C_FIRST])
             step(i, 0)
+            nxt = int(cnt[C_WATCH])
             ctx.i = i
             if callbacks:
                 after(i, nf0, lo)
@@ -70,6 +78,7 @@ def run_python(broker, strategy: Strategy) -> Context:
             broker.close_pending = False
             nf0, lo = int(cnt[C_FILLS]), int(cnt[C_FIRST])
             step(i, 1)
+            nxt = int(cnt[C_WATCH])
             if callbacks:
                 after(i, nf0, lo)
     strategy.on_stop(ctx)

@@ -11,7 +11,7 @@ import numpy as np
 
 from data.timeutil import ns_to_iso
 from engine import types as T
-from engine.layout import A_INIT, C_FILLS, C_ORDERS, C_SNAPS, C_TRADES, M_MARK
+from engine.layout import A_INIT, C_BLOWN, C_CALLS, C_FILLS, C_ORDERS, C_SNAPS, C_TRADES, M_MARK
 from engine.portfolio_nb import mark_nb
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,6 +76,9 @@ class Result:
         mark_nb(m.mkt, m.ts, broker.snap, int(cnt[C_SNAPS]), broker.acct, self.equity_rec)
         self.trades_rec = self._trades(broker)
         self.initial_cash = float(broker.acct[A_INIT])
+        # margin calls (engine/margin_nb.py): how many, and the close where equity was <= 0
+        self.margin_calls = int(cnt[C_CALLS])
+        self.blown_ts = int(m.ts[cnt[C_BLOWN] - 1]) if cnt[C_BLOWN] > 0 else None
         self._stats: dict | None = None
         self._frames: dict = {}
 
@@ -156,7 +159,10 @@ class Result:
                 "side": np.where(f["side"] > 0, "buy", "sell"), "size": f["size"],
                 "price": f["price"], "fee": f["fee"],
                 "liquidity": np.where(f["liquidity"] == T.MAKER, "maker", "taker"),
-                "slippage": f["slippage"]})
+                "slippage": f["slippage"],
+                # a forced close of a margin call (docs/fills.md)
+                "liquidation": (self.orders_rec["flags"][f["order_id"]]
+                                & T.F_LIQUIDATION) != 0})
         return self._frames["fills"]
 
     @property
@@ -174,6 +180,8 @@ class Result:
                 eq["equity"], trades=self.trades, benchmark=eq["benchmark"],
                 conventions=conventions_from(self.config.metrics), fills=self.fills,
                 exposure=eq["exposure"]))
+            if self.margin_calls or self.blown_ts is not None:  # (absent without a call:
+                self._stats.update(self._margin_stats())       # batch rows have the same keys)
             # a strategy may add its own diagnostics (e.g. a pair's cointegration p-value);
             # they never replace a metric of the same name
             extra = getattr(self.strategy, "report_stats", None)
@@ -184,6 +192,20 @@ class Result:
                         v = None  # stats.json is strict JSON
                     self._stats.setdefault(str(k), v)
         return self._stats
+
+    margin_calls = 0  # (runs that have no margin model, e.g. tick runs)
+    blown_ts = None
+
+    def _margin_stats(self) -> dict[str, Any]:
+        """Margin calls (docs/fills.md): how many, the forced orders and their fills, and the
+        close at which equity was <= 0 (None: never)."""
+        o = self.orders_rec
+        liq = (o["flags"] & T.F_LIQUIDATION) != 0
+        blown = self.blown_ts
+        return {"margin_calls": self.margin_calls,
+                "liquidations": int(liq.sum()),
+                "liquidation_fills": int(liq[self.fills_rec["order_id"]].sum()),
+                "account_blown": None if blown is None else _iso(np.array([blown]))[0]}
 
     def __repr__(self) -> str:
         closed = int((self.trades_rec["status"] == T.TRADE_CLOSED).sum())

@@ -2,7 +2,8 @@
 
 ``process_bar_nb`` is THE kernel both paths call: the Python-strategy loop calls it once per bar
 that has working orders (or a borrow charge due); the compiled loop (``run_targets_nb``) calls
-it every bar. ``submit_nb`` writes an order record exactly as the Python layer does.
+it every bar. ``submit_nb`` writes an order record exactly as the Python layer does. At the
+end of each call the margin check (engine/margin_nb.py) runs at the bar's close.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from engine.fills_nb import (
     path_nb,
     round_lot_nb,
     slip_frac_nb,
-    trail_level_nb,
 )
 from engine.layout import (
     A_CASH,
+    C_BLOWN,
     C_DAY,
     C_FILLS,
     C_FIRST,
     C_ORDERS,
     C_SNAPS,
     C_TRADES,
+    C_WATCH,
     DONE,
     K_AT_CLOSE,
     K_BORROW,
@@ -38,22 +40,29 @@ from engine.layout import (
     M_MARK,
     M_OPEN,
     M_VOLUME,
+    NS_DAY,
     REPEAT,
     S_LOT,
     S_MAXPOS,
     S_SHORTABLE,
 )
+from engine.margin_nb import margin_check_nb
 from engine.portfolio_nb import accrue_borrow_nb, book_fill_nb, snapshot_nb
+from engine.records_nb import finish_nb as _finish_nb
+from engine.records_nb import submit_nb
+from engine.records_nb import terminal_nb as _terminal
 from engine.types import (
     CANCELLED,
     DAY,
     EXPIRED,
     F_AT_CLOSE,
+    F_LIQUIDATION,
+    F_REDUCE_ONLY,
     F_STOP_LOSS,
     F_TARGET,
     F_TARGET_VALUE,
     F_TARGETS,
-    F_TRAIL_PERCENT,
+    F_WAS_TARGET,
     FILLED,
     FOK,
     IOC,
@@ -62,6 +71,7 @@ from engine.types import (
     NEW,
     PARTIAL,
     PENDING,
+    R_ACCOUNT_BLOWN,
     R_BUYING_POWER,
     R_FOK_UNFILLED,
     R_INVALID_PRICE,
@@ -72,6 +82,8 @@ from engine.types import (
     R_NOT_SHORTABLE,
     R_OCO,
     R_PARENT,
+    R_REDUCE_ONLY,
+    R_SUPERSEDED,
     REJECTED,
     STOP,
     STOP_LIMIT,
@@ -79,19 +91,7 @@ from engine.types import (
     WORKING,
 )
 
-NS_DAY = 86_400_000_000_000
 i64 = np.int64  # literal ints as arguments would compile one specialization per value
-
-
-@njit(cache=True)
-def _finish_nb(orders, j, status, reason, t):
-    """Terminal status for order ``j``; a filled_size > 0 order that is stopped is CANCELLED."""
-    o = orders[j]
-    if status == REJECTED and o.filled_size > 0.0:
-        status = CANCELLED
-    o.status = status
-    o.reject_reason = reason
-    o.update_ts = t
 
 
 @njit(cache=True)
@@ -168,9 +168,15 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
             return 0.0
         o.side = 1 if delta > 0 else -1
         o.size = abs(delta)
-        o.flags &= ~F_TARGETS
+        o.flags = (o.flags & ~F_TARGETS) | F_WAS_TARGET
     side = o.side
     q = o.size - o.filled_size
+    if o.flags & F_REDUCE_ONLY:  # (liquidation orders) never more than the position
+        if pos * side >= 0.0:
+            _finish_nb(orders, j, i64(CANCELLED),
+                       i64(o.reject_reason if o.flags & F_LIQUIDATION else R_REDUCE_ONLY), t)
+            return 0.0
+        q = min(q, abs(pos))
     if cfg[K_VOLCAP] > 0.0:
         avail = cfg[K_VOLCAP] * vol - used[s] if vol > 0.0 else 0.0
         qmax = round_lot_nb(max(avail, 0.0), lot)
@@ -233,6 +239,9 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
         o.status = PARTIAL
         if o.tif == IOC or o.tif == FOK:
             _finish_nb(orders, j, i64(CANCELLED), i64(R_IOC_UNFILLED), t)
+        elif (o.flags & F_REDUCE_ONLY) and open_tr[s].size == 0.0:  # nothing left to reduce
+            _finish_nb(orders, j, i64(CANCELLED),
+                       i64(o.reject_reason if o.flags & F_LIQUIDATION else R_REDUCE_ONLY), t)
     return q
 
 
@@ -245,7 +254,8 @@ def _activate_nb(orders, j, i, ts, symcfg):
     reason = 0
     if not (o.size >= 0.0) or (o.size == 0.0 and (o.flags & F_TARGETS) == 0):
         reason = R_INVALID_SIZE
-    elif (o.flags & F_TARGETS) == 0 and lot > 0.0 and round_lot_nb(o.size, lot) < o.size * (1 - 1e-9):
+    elif ((o.flags & (F_TARGETS | F_LIQUIDATION)) == 0 and lot > 0.0
+          and round_lot_nb(o.size, lot) < o.size * (1 - 1e-9)):
         reason = R_INVALID_SIZE
     elif (o.type == LIMIT or o.type == STOP_LIMIT) and not (o.limit_price > 0.0):
         reason = R_INVALID_PRICE
@@ -281,11 +291,6 @@ def _children_nb(orders, j, t, n):
                 _finish_nb(orders, k, i64(CANCELLED), i64(R_PARENT), t)
         k += 1
     return n_child
-
-
-@njit(cache=True)
-def _terminal(st):
-    return st == FILLED or st == CANCELLED or st == REJECTED or st == EXPIRED
 
 
 @njit(cache=True)
@@ -330,6 +335,37 @@ def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr
 
 
 @njit(cache=True)
+def _supersede_nb(i, phase, ts, orders, j0, n, n_sym):
+    """A target order that starts working on this bar (phase) cancels the older live target
+    orders of its symbol (reason ``superseded``): the latest target wins, so partly filled
+    older targets never carry the position past it. Returns True when it cancelled any."""
+    t = ts[i]
+    found = False
+    n_live = 0  # live target orders: nothing to supersede with fewer than two
+    for j in range(j0, n):
+        o = orders[j]
+        if (o.flags & (F_TARGETS | F_WAS_TARGET)) and not _terminal(o.status):
+            n_live += 1
+            if o.status == NEW and (o.flags & F_TARGETS):
+                found = True
+    if not found or n_live < 2:
+        return False
+    newest = np.zeros(n_sym, np.bool_)
+    done = False
+    for j in range(n - 1, j0 - 1, -1):
+        o = orders[j]
+        if (o.flags & (F_TARGETS | F_WAS_TARGET)) == 0 or _terminal(o.status):
+            continue
+        if newest[o.sym]:
+            _finish_nb(orders, j, i64(CANCELLED), i64(R_SUPERSEDED), t)
+            done = True
+        elif o.status == NEW and (o.flags & F_TARGETS) and (
+                o.ts < t if phase == 0 else (o.ts == t and (o.flags & F_AT_CLOSE) != 0)):
+            newest[o.sym] = True
+    return done
+
+
+@njit(cache=True)
 def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg, symcfg,
                    snap):
     """Every working order against bar ``i`` (phase 0: open + intrabar path; phase 1: the
@@ -351,9 +387,12 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         j0 += 1
     cnt[C_FIRST] = j0
     if j0 == n:
+        margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
         if changed:
             snapshot_nb(i, open_tr, acct, cnt, snap)
         return 0
+    if _supersede_nb(i, phase, ts, orders, j0, n, mkt.shape[2]):
+        changed = True
     used = np.zeros(mkt.shape[2])
     # the volume cap is per bar: the close phase counts what the open phase of this bar took
     k = cnt[C_FILLS] - 1
@@ -381,7 +420,7 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         op = mkt[M_OPEN, i, s]
         if not (op == op):
             continue
-        if sells_first:
+        if sells_first and (o.flags & F_LIQUIDATION) == 0:  # (liquidations go first too)
             if (o.flags & F_TARGETS) == 0 or o.type != MARKET:
                 continue
             pos = open_tr[s].side * open_tr[s].size
@@ -391,6 +430,11 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
             if not ((tgt - pos) * pos < 0.0):
                 continue
         if st == NEW:
+            if cnt[C_BLOWN] > 0 and (o.flags & F_LIQUIDATION) == 0:
+                _finish_nb(orders, j, i64(REJECTED), i64(R_ACCOUNT_BLOWN), t)
+                changed = True
+                _children_nb(orders, j, t, n)
+                continue
             if not _activate_nb(orders, j, i, ts, symcfg):
                 changed = True
                 _children_nb(orders, j, t, n)
@@ -441,45 +485,14 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                 skip_to = j + 2
                 if j + 2 < n and orders[j + 2].parent_id == o.order_id:
                     skip_to = j + 3
+    margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
+    n = cnt[C_ORDERS]
     while j0 < n and _terminal(orders[j0].status):
         j0 += 1
     cnt[C_FIRST] = j0
     if changed or cnt[C_FILLS] > n_fill0:
         snapshot_nb(i, open_tr, acct, cnt, snap)
     return cnt[C_FILLS] - n_fill0
-
-
-@njit(cache=True)
-def submit_nb(orders, cnt, t, s, side, otype, tif, flags, size, limit, stop, trail, expire_ts,
-              parent, oco, tag, ref_price):
-    """Write one order row (status NEW, or PENDING for a bracket child). Trailing stops start
-    their trigger from ``ref_price`` (the close the strategy saw). Returns the order id."""
-    n = cnt[C_ORDERS]
-    o = orders[n]
-    o.order_id = n
-    o.ts = t
-    o.sym = s
-    o.side = side
-    o.type = otype
-    o.tif = tif
-    o.status = PENDING if parent >= 0 else NEW
-    o.flags = flags
-    o.size = size
-    o.limit_price = limit
-    o.stop_price = stop
-    o.trail = trail
-    if otype == TRAILING_STOP and not (stop == stop):
-        o.stop_price = trail_level_nb(ref_price, trail, (flags & F_TRAIL_PERCENT) != 0, side)
-    o.expire_ts = expire_ts
-    o.filled_size = 0.0
-    o.avg_fill_price = np.nan
-    o.reject_reason = 0
-    o.parent_id = parent
-    o.oco_id = oco
-    o.tag = tag
-    o.update_ts = t
-    cnt[C_ORDERS] = n + 1
-    return n
 
 
 @njit(cache=True)
@@ -503,7 +516,7 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
     e = e0
     for i in range(i0, n_bars):
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
-        if (cnt[C_ORDERS] + n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
+        if (cnt[C_ORDERS] + 3 * n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
                 or cnt[C_TRADES] + room >= trades.shape[0] or cnt[C_SNAPS] + 2 >= snap.shape[0]):
             return i
         # the same condition as the Python loop (engine/loop.py), so C_DAY evolves alike
@@ -515,6 +528,8 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
         if call:
             process_bar_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
                            symcfg, snap)
+        elif i >= cnt[C_WATCH]:  # nothing else to do on this bar: the margin check alone
+            margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
         sent = False
         while e < n_ev and ev_i[e] == i:
             s = ev_s[e]

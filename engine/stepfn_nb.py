@@ -28,12 +28,15 @@ from engine.layout import (
     C_ORDERS,
     C_SNAPS,
     C_TRADES,
+    C_WATCH,
     DONE,
     K_AT_CLOSE,
     K_BORROW,
     M_CLOSE,
+    NS_DAY,
 )
-from engine.step_nb import NS_DAY, i64, process_bar_nb, submit_nb
+from engine.margin_nb import margin_check_nb
+from engine.step_nb import i64, process_bar_nb, submit_nb
 from engine.types import F_AT_CLOSE, MARKET
 
 
@@ -50,7 +53,7 @@ def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, 
     out = np.empty(n_sym)
     for i in range(i0, n_bars):
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
-        if (cnt[C_ORDERS] + n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
+        if (cnt[C_ORDERS] + 3 * n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
                 or cnt[C_TRADES] + room >= trades.shape[0] or cnt[C_SNAPS] + 2 >= snap.shape[0]):
             return i
         call = cnt[C_FIRST] < cnt[C_ORDERS]
@@ -61,6 +64,8 @@ def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, 
         if call:
             process_bar_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
                            symcfg, snap)
+        elif i >= cnt[C_WATCH]:  # nothing else to do on this bar: the margin check alone
+            margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
         for s in range(n_sym):
             pos[s] = open_tr[s].side * open_tr[s].size
             out[s] = np.nan

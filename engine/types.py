@@ -65,7 +65,9 @@ R_NO_MARKET = 11  # no further market data to fill against (end of data)
 R_IOC_UNFILLED = 12  # IOC remainder cancelled
 R_OCO = 13  # cancelled because its OCO sibling filled
 R_PARENT = 14  # cancelled because its bracket parent was cancelled / rejected
-R_LIQUIDATION = 15  # closed by a margin call
+R_LIQUIDATION = 15  # a margin call: forced close (the order) or cancelled by it (docs/fills.md)
+R_ACCOUNT_BLOWN = 16  # equity <= 0 at a close: trading stopped, later orders are rejected
+R_SUPERSEDED = 17  # a target order replaced by a newer target order for the same symbol
 REJECT_NAMES = (
     "",
     "buying_power",
@@ -83,6 +85,8 @@ REJECT_NAMES = (
     "oco",
     "parent",
     "liquidation",
+    "account_blown",
+    "superseded",
 )
 
 # --- order flags (bit field) ----------------------------------------------------------------
@@ -99,6 +103,8 @@ F_TARGET_VALUE = 128
 F_TARGET_PCT = 256
 F_TARGETS = F_TARGET | F_TARGET_VALUE | F_TARGET_PCT
 F_TRIGGERED = 512  # a stop-limit whose stop has triggered (now a plain limit)
+F_LIQUIDATION = 1024  # sent by the broker on a margin call (reduce-only market order)
+F_WAS_TARGET = 2048  # a target order whose size was resolved at its first fill
 
 # --- liquidity ------------------------------------------------------------------------------
 MAKER = 1

@@ -134,7 +134,7 @@ def report_context(run: Run, *, benchmark: pd.Series | None = None) -> dict[str,
     # buy-and-hold comparison): shown as they are, in their own group
     saved = run.stats or {}
     extra = [k for k, v in saved.items() if k not in stats and k != "conventions"
-             and isinstance(v, int | float) and not isinstance(v, bool)]
+             and k not in MARGIN_KEYS and isinstance(v, int | float) and not isinstance(v, bool)]
     if extra:
         rows = [{"key": k, "label": k, "sign": "",
                  "text": f"{saved[k]:,}" if isinstance(saved[k], int) else f"{saved[k]:.4g}"}
@@ -150,8 +150,20 @@ def report_context(run: Run, *, benchmark: pd.Series | None = None) -> dict[str,
     return ctx
 
 
+#: stats.json keys of the margin model (engine/margin_nb.py): shown as a warning when non-zero
+MARGIN_KEYS = ("margin_calls", "liquidations", "liquidation_fills", "account_blown")
+
+
 def _warnings(run: Run, stats: dict[str, Any], bench) -> list[str]:
     out = []
+    saved = run.stats or {}
+    if saved.get("account_blown"):
+        out.append(f"The account was blown: equity <= 0 at the close of {saved['account_blown']}; "
+                   "every position was liquidated and later orders were rejected.")
+    if saved.get("margin_calls"):
+        out.append(f"{saved['margin_calls']} margin call(s): {saved.get('liquidations', 0)} "
+                   f"forced liquidation order(s), {saved.get('liquidation_fills', 0)} fill(s) "
+                   "(orders.csv reason 'liquidation').")
     n = stats["n_periods"]
     if n < 30:
         out.append(f"Only {n} sampled period(s) ({stats['conventions']['sampling']} sampling): "

@@ -204,10 +204,18 @@ def _same_record(a, b) -> bool:
 def check_window_kernel(before, after, fills, bar_lo, bar_hi, market) -> None:
     """Between two snapshots only the broker kernel ran; ``fills`` were made in between."""
     ob, oa = before[1], after[1]
-    assert len(oa) == len(ob), "the kernel created orders"
     per_order = collections.defaultdict(float)
     for f in fills:
         per_order[int(f["order_id"])] += float(f["size"])
+    # the kernel creates orders only on a margin call: reduce-only market liquidations
+    for j in range(len(ob), len(oa)):
+        o = oa[j]
+        if not (o["flags"] & T.F_LIQUIDATION and o["flags"] & T.F_REDUCE_ONLY
+                and o["type"] == T.MARKET and o["reject_reason"] == T.R_LIQUIDATION):
+            _fail(f"the kernel created order {j} that is no liquidation: {o}")
+        if abs(float(o["filled_size"]) - per_order.get(j, 0.0)) > 1e-9 * max(1.0, o["size"]):
+            _fail(f"liquidation order {j}: filled_size != its fills")
+        COUNTS["liquidation orders"] += 1
     for j in range(len(ob)):
         a, b = ob[j], oa[j]
         sa, sb = int(a["status"]), int(b["status"])

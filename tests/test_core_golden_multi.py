@@ -3,7 +3,7 @@
 from the documented semantics (docs/fills.md):
 
 * target orders sent at bar i's close fill at bar i+1's open (a symbol without a bar there
-  waits for its next bar);
+  waits for its next bar; a newer target for the symbol replaces it: reason ``superseded``);
 * target units = floor(w * E * (1 - 2**-52) / (p * (1 + c))), E the liquidation value at the
   fill (cash + other positions at their price then: this bar's open, or the last close when
   they have no bar + this position at the fill price minus its closing commission);
@@ -82,8 +82,8 @@ def simulate(bars: dict, weights: np.ndarray, every: int, cash: float, c: float)
             pos[s] += d
             fills.append((i, s, d, px, fee))
         equity[i] = cash + sum(pos[o] * mark[i, o] for o in range(k) if pos[o])
-        if i % every == 0:
-            pending += [(s, float(weights[s])) for s in range(k)]
+        if i % every == 0:  # every symbol's new target replaces the one still waiting
+            pending = [(s, float(weights[s])) for s in range(k)]
     return ts, equity, fills
 
 

@@ -79,7 +79,7 @@ class RandomTrader(Strategy):
                     ctx.replace(oid, size=o["size"] + 1)
 
 
-def check(res, cash0):
+def check(res, cash0, maint=0.0):
     eq = res.equity_rec
     f = res.fills_rec
     o = res.orders_rec
@@ -116,6 +116,54 @@ def check(res, cash0):
         if f["slippage"][k] == 0:
             assert GOOG["low"][i] - 1e-9 <= f["price"][k] <= GOOG["high"][i] + 1e-9
     assert np.all(o["status"][o["filled_size"] == 0] != T.PARTIAL)
+    check_margin(res, pos, maint)
+
+
+def check_margin(res, pos, maint):
+    """The margin rule from the records alone: a close where equity < maintenance x |position
+    value| (or equity <= 0) sends a liquidation order unless one is still working, no
+    liquidation order without such a close, and nothing but liquidations fills once equity
+    was <= 0."""
+    eq = res.equity_rec
+    o = res.orders_rec
+    f = res.fills_rec
+    ts = eq["ts"]
+    close = GOOG["close"]
+    liq = np.flatnonzero(o["flags"] & T.F_LIQUIDATION)
+    scale = max(1.0, float(np.abs(eq["equity"]).max()))
+    # the check runs after the bar's fills and again after at-close fills (signal_close):
+    # the state in between is the close's state less the at-close fills
+    at = np.searchsorted(ts, f["ts"])
+    late = (o["ts"][f["order_id"]] == f["ts"]) & ((o["flags"][f["order_id"]] & T.F_AT_CLOSE) > 0)
+    signed = np.where(late, f["side"] * f["size"], 0.0)
+    dpos = np.bincount(at, weights=signed, minlength=len(ts))
+    dcash = np.bincount(at, weights=np.where(late, -signed * f["price"] - f["fee"], 0.0),
+                        minlength=len(ts))
+
+    def deficit(e, p, i):
+        r = maint * abs(p * close[i])
+        if abs(e - r) < 1e-9 * scale or abs(e) < 1e-9 * scale:
+            return None  # too close to the boundary to call
+        return p != 0 and (e <= 0 or e < r)
+
+    for i in range(len(eq)):
+        p0 = pos[i] - dpos[i]
+        e0 = eq["cash"][i] - dcash[i] + p0 * close[i]
+        d0, d1 = deficit(e0, p0, i), deficit(eq["equity"][i], pos[i], i)
+        sent = liq[o["ts"][liq] == ts[i]]
+        live = liq[(o["ts"][liq] < ts[i]) & ((o["update_ts"][liq] > ts[i])
+                                             | ~np.isin(o["status"][liq], T.TERMINAL))]
+        if d0 or d1:
+            assert len(sent) + len(live) >= 1, f"bar {i}: margin deficit without liquidation"
+        if len(sent) and d0 is not None and d1 is not None:
+            assert d0 or d1, f"bar {i}: liquidation without a deficit"
+            assert o["size"][sent[0]] in (abs(p0), abs(pos[i]))
+    blown = np.flatnonzero(eq["equity"] <= 0)
+    if len(blown):
+        after = f["ts"] > ts[blown[0]]
+        assert np.all(o["flags"][f["order_id"][after]] & T.F_LIQUIDATION)
+        assert res.stats["account_blown"] is not None
+    assert res.stats.get("margin_calls", 0) == len(np.unique(o["ts"][liq]))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,13 +172,61 @@ def check(res, cash0):
        vcap=st.sampled_from([0.0, 1e-6, 1e-4]), lev=st.sampled_from([1.0, 3.0]),
        commission=st.sampled_from([0.0, 0.001, {"model": "per_share", "per_share": 0.01,
                                                 "minimum": 1.0}]),
-       borrow=st.sampled_from([0.0, 0.05]))
-def test_random_order_streams_keep_the_books(seed, rate, fill_at, vcap, lev, commission, borrow):
+       borrow=st.sampled_from([0.0, 0.05]), maint=st.sampled_from([0.0, 0.1, 0.3]))
+def test_random_order_streams_keep_the_books(seed, rate, fill_at, vcap, lev, commission, borrow,
+                                             maint):
     cash0 = 20_000.0
     res = engine.run(market={"GOOG": GOOG}, strategy=RandomTrader(seed=seed, rate=rate),
                      cash=cash0, fill_at=fill_at, volume_cap=vcap, max_leverage=lev,
-                     commission=commission, borrow_rate=borrow)
-    check(res, cash0)
+                     commission=commission, borrow_rate=borrow,
+                     maintenance_margin=maint if maint * lev < 1 else 0.1)
+    check(res, cash0, maint if maint * lev < 1 else 0.1)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), lev=st.sampled_from([3.0, 10.0]),
+       maint=st.sampled_from([0.0, 0.05, 0.09]),
+       fill_at=st.sampled_from(["next_open", "signal_close"]),
+       vcap=st.sampled_from([0.0, 1e-5]))
+def test_leveraged_streams_keep_the_books_through_margin_calls(seed, lev, maint, fill_at, vcap):
+    """Highly leveraged random trading on a small account: margin calls and blown accounts
+    happen, and the books and the margin rule still hold at every bar."""
+    cash0 = 3_000.0
+    res = engine.run(market={"GOOG": GOOG}, strategy=LevTrader(seed=seed, lev=lev), cash=cash0,
+                     max_leverage=lev, maintenance_margin=maint, fill_at=fill_at,
+                     volume_cap=vcap, commission=0.001, borrow_rate=0.05)
+    check(res, cash0, maint)
+
+
+class LevTrader(Strategy):
+    """All-in leveraged targets both ways, flipping at random."""
+
+    name = "lev_trader"
+    seed: int = 0
+    lev: float = 3.0
+
+    def init(self, ctx):
+        self.rng = np.random.default_rng(self.seed)
+
+    def on_bar(self, ctx):
+        r = self.rng.random()
+        if r < 0.1:
+            ctx.order_target_percent(None, float(self.rng.choice([-1, 1])) * self.lev * 0.95)
+        elif r < 0.15:
+            ctx.buy(size=float(self.rng.integers(1, 40)))
+        elif r < 0.2:
+            ctx.sell(size=float(self.rng.integers(1, 40)))
+
+
+def test_leveraged_streams_do_reach_margin_calls():
+    calls = blown = 0
+    for seed in range(8):
+        res = engine.run(market={"GOOG": GOOG}, strategy=LevTrader(seed=seed, lev=10.0),
+                         cash=3_000.0, max_leverage=10.0, maintenance_margin=0.05)
+        check(res, 3_000.0, 0.05)
+        calls += res.stats.get("margin_calls", 0)
+        blown += res.stats.get("account_blown") is not None
+    assert calls >= 3
 
 
 def test_random_stream_actually_trades():

@@ -62,6 +62,34 @@ class Rebalance(Strategy):
         return Targets(self._weights(data["close"]), "percent")
 
 
+class LevCross(Strategy):
+    """sma_cross at leverage: +-``lev`` of equity on each cross (margin calls on real data)."""
+
+    name = "lev_cross_test"
+    lev: float = 2.5
+
+    def _t(self, close):
+        from strategies.builtin.sma_cross import crosses, sma
+
+        x = crosses(sma(close, 10), sma(close, 30))
+        t = np.full(len(x), np.nan)
+        t[x > 0], t[x < 0] = self.lev, -self.lev
+        return t
+
+    def init(self, ctx):
+        self.t = self._t(ctx.data["close"])
+        self.last = np.nan
+
+    def on_bar(self, ctx):
+        x = ctx.at(self.t)
+        if x == x and x != self.last:
+            self.last = x
+            ctx.order_target_percent(None, x)
+
+    def targets(self, data):
+        return Targets(self._t(data["close"]), "percent")
+
+
 def _same(a, b):
     for name in ("fills_rec", "equity_rec", "trades_rec"):
         x, y = getattr(a, name), getattr(b, name)
@@ -82,6 +110,11 @@ CASES = [
     (Rebalance, PANEL, {"every": 5, "lookback": 20}, {"slippage": {"model": "half_spread",
                                                                    "spread": 0.001},
                                                       "fill_at": "signal_close"}),
+    # leverage with a maintenance margin: margin calls on real data (asserted below)
+    (LevCross, GOOG, {}, {"max_leverage": 3.0, "maintenance_margin": 0.3, "commission": 0.001,
+                          "borrow_rate": 0.05}),
+    (LevCross, KO, {"lev": 2.9}, {"max_leverage": 3.0, "maintenance_margin": 0.3,
+                                  "fill_at": "signal_close", "volume_cap": 0.001}),
 ]
 
 
@@ -93,6 +126,9 @@ def test_python_and_compiled_paths_agree(strategy, market, params, opts):
     assert [r.mode for r in runs] == ["python", "compiled"]
     assert len(runs[0].fills_rec) >= (1 if strategy == "buy_and_hold" else 4)
     _same(*runs)
+    if strategy is LevCross:
+        assert runs[0].stats["margin_calls"] >= 1 and runs[0].fills["liquidation"].any()
+        assert runs[0].stats == runs[1].stats
 
 
 # --- the njit step-function path ----------------------------------------------------------

@@ -42,11 +42,13 @@ from engine.layout import (
     C_ORDERS,
     C_SNAPS,
     C_TRADES,
+    C_WATCH,
     K_AT_CLOSE,
     K_BORROW,
     M_CLOSE,
     M_MARK,
 )
+from engine.margin_nb import margin_check_nb
 from engine.portfolio_nb import close_value_nb
 from engine.step_nb import process_bar_nb, submit_nb
 from engine.types import F_AT_CLOSE, MARKET
@@ -154,7 +156,7 @@ def _step_one_nb(e, actions, act_mode, levels, kind_flags, reward_kind, eta, fea
     o_e = orders[e]
     c_e = cnt[e]
     i = ist[e, I_BAR]
-    if c_e[C_ORDERS] + n_sym > o_e.shape[0]:
+    if c_e[C_ORDERS] + 3 * n_sym > o_e.shape[0]:  # targets + liquidations (margin calls)
         status[e] = ST_FULL
         term[e] = True
         return
@@ -196,6 +198,8 @@ def _step_one_nb(e, actions, act_mode, levels, kind_flags, reward_kind, eta, fea
     if call:
         process_bar_nb(i, i64(0), mkt, ts, o_e, fills[e], trades[e], t_e, a_e, c_e, cfg,
                        symcfg, snap[e])
+    elif i >= c_e[C_WATCH]:  # the margin check alone (engine/margin_nb.py)
+        margin_check_nb(i, mkt, ts, o_e, t_e, a_e, c_e, cfg, symcfg)
     if c_e[C_FIRST] == c_e[C_ORDERS]:  # nothing working: recycle the record arrays
         c_e[C_ORDERS] = 0
         c_e[C_FIRST] = 0
