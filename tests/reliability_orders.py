@@ -434,4 +434,5 @@ def check_run(res, trader: RandomTrader, cash0: float, *, lot=None, vcap=0.0) ->
 def summary_lines() -> list[str]:
     if not COUNTS:
         return []
-    return ["order-stream invariants: " + ", ".join(f"{k} {v}" for k, v in sorted(COUNTS.items()))]
+    return ["reliability counts (tests/test_reliability_*.py, all workers):"] + [
+        f"  {k:<56} {v:>10,}" for k, v in sorted(COUNTS.items())]

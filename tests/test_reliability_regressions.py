@@ -123,3 +123,36 @@ def test_recorded_feed_latency_of_early_rows_does_not_depend_on_later_receive_st
     cut = build_feed(trade=tr[:2], tick_size=0.5, feed_latency="recorded")
     assert full.T[1][:2].tolist() == cut.T[1].tolist() == [1_000, 2_050]
     assert (full.T[1] >= full.T[0]).all()  # no negative delay
+
+
+def test_a_tick_strategy_sending_an_order_on_every_timer_ends_with_the_data():
+    """The tick loop woke on_timer after the data had ended as long as something was in flight,
+    so a strategy sending an IOC on every timer never finished (found by the tick look-ahead
+    harness's day-mean peeker). Timers stop with the data; what is in flight still settles."""
+    import numpy as np
+
+    from data.schema import TRADE
+    from engine.tick import TickConfig, build_feed, run_tick
+    from strategies.base import Strategy
+
+    tr = np.zeros(5, TRADE)
+    tr["ts"] = tr["ts_recv"] = np.arange(1, 6) * 1_000_000_000
+    tr["price"], tr["size"], tr["side"] = 100.0, 1.0, T.BUY
+
+    class EveryTimer(Strategy):
+        name = "every_timer"
+
+        def init(self, ctx):
+            self.wakes = []
+
+        def on_timer(self, ctx):
+            self.wakes.append(ctx.now)
+            assert len(self.wakes) < 1_000, "timers after the end of the data"
+            ctx.buy(size=1.0, limit=50.0, tif="IOC")
+
+    s = EveryTimer()
+    res = run_tick(s, build_feed(trade=tr, tick_size=0.5), TickConfig(entry_latency=1_000),
+                   timer_ns=250_000_000)
+    assert max(s.wakes) <= 5_000_000_000 and len(s.wakes) == 16
+    assert (res.orders["status"] == T.CANCELLED).all()  # the last IOC settled and was told
+    assert all(res.sim.local_status(i) == T.CANCELLED for i in range(len(res.orders)))

@@ -330,8 +330,13 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         lq = sv[S_LQ]
         hz = sv[S_HORIZON]
         if (hz >= NEVER and ld >= nd and lt >= nt and lq >= nq and sv[S_XD] >= nd
-                and sv[S_XT] >= nt and sv[S_NACT] >= NEVER and sv[S_NSEEN] >= sv[S_NNOTE]):
-            return W_END
+                and sv[S_XT] >= nt):
+            if sv[S_NACT] >= NEVER and sv[S_NSEEN] >= sv[S_NNOTE]:
+                return W_END
+            # the data has ended (no window follows): no timer wakes any more (a strategy
+            # sending an order on every timer kept the run going forever); what is in flight
+            # settles and its responses are delivered
+            until = NEVER
         t = until
         kind = W_UNTIL
         rk = NEVER

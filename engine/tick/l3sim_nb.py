@@ -350,9 +350,10 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         ld = sv[S_LD]
         lq = sv[S_LQ]
         hz = sv[S_HORIZON]
-        if hz >= NEVER and ld >= n and lq >= nq and sv[S_XD] >= n and sv[S_NACT] >= NEVER \
-                and sv[S_NSEEN] >= sv[S_NNOTE]:
-            return W_END
+        if hz >= NEVER and ld >= n and lq >= nq and sv[S_XD] >= n:
+            if sv[S_NACT] >= NEVER and sv[S_NSEEN] >= sv[S_NNOTE]:
+                return W_END
+            until = NEVER  # the data has ended: no timer wakes (see advance_l2_nb)
         t = until
         kind = W_UNTIL
         if ld < n and m_lts[ld] <= t:
