@@ -119,3 +119,45 @@ def test_tape_tick_impact_command(samples):
     r = CliRunner().invoke(main, ["tick", "impact", str(samples / GOOG), "--interval", "30"])
     assert r.exit_code == 0, r.output
     assert "dMid ~ OFI" in r.output and "impact_coef=" in r.output
+
+
+def test_prepared_lobster_feed_equals_the_file_run(samples):
+    """engine.run(market=<L3 Feed>) marks equity on the orderbook file's top that the feed
+    carries: the same fills and the same equity as the run from the message file."""
+    from data.readers.lobster import read_lobster
+    from engine.tick.feed import lobster_feed
+
+    cfg = str(samples.parents[1] / "examples" / "tick_ofi_goog.toml")
+    a = engine.run(cfg, data=str(samples / GOOG))
+    ob = str(samples / GOOG).replace("message", "orderbook")
+    b = engine.run(cfg, market=lobster_feed(read_lobster(samples / GOOG, ob), tick_size=0.01))
+    assert len(a.fills_rec) > 10
+    for name in a.fills_rec.dtype.names:
+        assert np.array_equal(a.fills_rec[name], b.fills_rec[name], equal_nan=True), name
+    assert np.array_equal(a.equity["equity"].to_numpy(), b.equity["equity"].to_numpy())
+    # (annualised metrics differ by calendar: a file is known to be an equity session, a bare
+    # Feed defaults to 24/7)
+    for k in ("total_return", "max_drawdown", "n_trades"):
+        assert a.stats[k] == b.stats[k], k
+
+
+def test_mbo_feed_without_a_recorded_top_marks_on_its_own_book():
+    """A generated full-depth MBO feed has no orderbook file: the mid is its replayed book's."""
+    from data.schema import MBO, MBO_ADD, MBO_EXECUTE
+    from engine.tick import build_feed
+
+    rows = [(0, MBO_ADD, 1, 1, 99.98, 50), (0, MBO_ADD, 2, -1, 100.02, 50),
+            (10**9, MBO_ADD, 3, 1, 99.99, 20), (2 * 10**9, MBO_EXECUTE, 2, -1, 100.02, 50),
+            (2 * 10**9, MBO_ADD, 4, -1, 100.05, 30), (3 * 10**9, MBO_ADD, 5, -1, 100.03, 5)]
+    mbo = np.zeros(len(rows), MBO)
+    for i, (t, ev, oid, side, px, q) in enumerate(rows):
+        mbo[i]["ts"], mbo[i]["ts_recv"], mbo[i]["event"] = t, t, ev
+        mbo[i]["order_id"], mbo[i]["side"], mbo[i]["price"], mbo[i]["size"] = oid, side, px, q
+    feed = build_feed(mbo=mbo, tick_size=0.01, lot_size=1.0)
+    res = engine.run(market=feed, strategy="buy_and_hold", cash=10_000.0,
+                     tick=dict(sample="1s"))
+    bars = res.market.bars["ASSET"]
+    # mids: 100.00 (t=0), 100.005 (t=1 s), 100.02 (t=2 s: ask 100.02 executed, 100.05 added),
+    # 100.01 (t=3 s), carried to the bar closing after the end
+    assert bars["ts"].tolist() == [k * 10**9 for k in range(5)]
+    assert bars["close"].tolist() == pytest.approx([100.0, 100.005, 100.02, 100.01, 100.01])

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from data.errors import ConfigError, DataError
+from data.errors import ConfigError, DataError, RunError
 from data.schema import Instrument
 from engine import types as T
 from engine.result import Result
@@ -179,10 +179,13 @@ def _load_tick_file(market: Any, tick: dict, seed: int) -> TickMarket:
     if isinstance(flat, list):
         flat = tuple(flat)
     if isinstance(market, Feed):
-        t = market.T
+        vol_ts, vol = market.T[0], market.T[4]
+        if market.kind == "l3" and market.mbo is not None:  # executions are the trades
+            ex = np.isin(market.mbo["event"], (4, 5))
+            vol_ts, vol = market.mbo["ts"][ex], market.mbo["size"][ex]
         return TickMarket(market, "ASSET", tick.get("calendar", "24/7"),
                           [{"symbol": "ASSET", "source": "<feed>", "sha256": "",
-                            "rows": market.n_events}], t[0], t[4])
+                            "rows": market.n_events}], vol_ts, vol, market.top)
     if isinstance(market, list | tuple) and len(market) == 1:
         market = market[0]
     if not isinstance(market, str | Path) or not Path(market).exists():
@@ -204,14 +207,9 @@ def _load_tick_file(market: Any, tick: dict, seed: int) -> TickMarket:
                             feed_latency="none" if flat == "recorded" else flat, seed=seed)
         m = lob.messages
         ex = np.isin(m["event"], (4, 5))
-        top = None
-        if lob.orderbook is not None:
-            o = lob.orderbook
-            ok = (np.abs(o[:, 0]) < 9_999_999_999) & (np.abs(o[:, 2]) < 9_999_999_999)
-            top = (m["ts"][ok], o[ok, 2] / 1e4, o[ok, 0] / 1e4)
         return TickMarket(feed, lob.symbol, tick.get("calendar", "session"),
                           [{"symbol": lob.symbol, "source": str(path), "sha256": _sha256(path),
-                            "rows": int(len(m))}], m["ts"][ex], m["size"][ex], top)
+                            "rows": int(len(m))}], m["ts"][ex], m["size"][ex], feed.top)
     if fmt == "binance":
         from data.readers.binance import read_binance_stream, sync_depth
 
@@ -235,6 +233,8 @@ def _mid_series(tm: TickMarket) -> tuple[np.ndarray, np.ndarray]:
         ts, bid, ask = tm.top
         return ts, 0.5 * (bid + ask)
     f = tm.feed
+    if f.kind == "l3":
+        return _l3_mid_series(f)
     from engine.book.book import L2Book
     from engine.book.codes import NO_TICK
 
@@ -243,6 +243,24 @@ def _mid_series(tm: TickMarket) -> tuple[np.ndarray, np.ndarray]:
     ticks, _ = book.apply_arrays(D[0], D[2], D[3], D[4], D[5], record_top=True)
     ok = (ticks[:, 0] != NO_TICK) & (ticks[:, 1] != NO_TICK) & (ticks[:, 0] < ticks[:, 1])
     return D[0][ok], book.price_of(0.5 * (ticks[ok, 0] + ticks[ok, 1]))
+
+
+def _l3_mid_series(f: Feed) -> tuple[np.ndarray, np.ndarray]:
+    """The mid price after every MBO event of an L3 feed that does not record its top (a
+    generated or full-depth MBO feed): the feed replayed on its own L3 book, from its initial
+    levels. Exact for a full-depth feed; a depth-limited one (LOBSTER) records its top."""
+    from engine.tick.l3sim_nb import l3_mids_nb, l3_state_for
+
+    lv, od, ht, meta = l3_state_for(f)
+    D = f.D
+    ts, bid, ask, st = l3_mids_nb(lv, od, ht, meta, D[0], D[2], D[3], D[4], D[5], D[6])
+    if st:
+        raise RunError("the L3 book sized for this feed overflowed while computing mid prices",
+                       argument="market", value=int(st), fix="report this as a bug")
+    inv = 1.0 / f.tick_size  # ticks -> prices as BookView.price_of converts them
+    if abs(inv - round(inv)) < 1e-9 * inv:
+        return ts, 0.5 * (bid / round(inv) + ask / round(inv))
+    return ts, 0.5 * (bid * f.tick_size + ask * f.tick_size)
 
 
 def _mid_bars(tm: TickMarket, sample_ns: int):

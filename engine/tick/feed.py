@@ -49,6 +49,9 @@ class Feed:
     init_levels: tuple = ()  # L3: (side index, tick, lots) known before the first event
     t_start: int | None = None  # streamed windows: the whole feed's start / end
     t_end: int | None = None
+    #: (ts, best bid, best ask) prices after every event whose book has both sides, when the
+    #: data records them (a LOBSTER orderbook file): the mid price series of the run's equity
+    top: tuple | None = None
 
     @property
     def n_events(self) -> int:
@@ -251,6 +254,8 @@ def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int
     ob = lob.orderbook
     if ob is None or not len(ob):
         return feed
+    ok = (np.abs(ob[:, 0]) < 9_999_999_999) & (np.abs(ob[:, 2]) < 9_999_999_999)  # no dummies
+    feed.top = (lob.messages["ts"][ok], ob[ok, 2] / 1e4, ob[ok, 0] / 1e4)
     levels = {}
     for k in range(ob.shape[1] // 4):
         for s, pc, qc in ((1, 4 * k, 4 * k + 1), (0, 4 * k + 2, 4 * k + 3)):

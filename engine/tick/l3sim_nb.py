@@ -25,7 +25,8 @@ import numpy as np
 from numba import njit
 
 from data.schema import MBO_ADD, MBO_DELETE, MBO_EXECUTE, MBO_EXECUTE_HIDDEN
-from engine.book.codes import FULL_LEVELS, FULL_ORDERS, NO_TICK, OD_ID, OD_NEXT
+from engine.book.codes import (ASK, BID, FULL_LEVELS, FULL_ORDERS, LV_KEY, M_NASK, M_NBID, NO_TICK,
+                              OD_ID, OD_NEXT)
 from engine.book.l3_nb import hash_get_nb, l3_add_nb, l3_replay_nb
 from engine.book.l3_query_nb import l3_level_nb, l3_queue_position_nb
 from engine.tick.layout import (
@@ -103,6 +104,34 @@ def l3_state_for(feed, counts: tuple[int, int] | None = None):
     for s, t, q in getattr(feed, "init_levels", ()):
         l3_set_anon_nb(*state, s, t, q)
     return state
+
+
+@njit(cache=True)
+def l3_mids_nb(lv, od, ht, meta, ts, ev, oid, side, tick, lots):
+    """Replay MBO columns on an L3 book and return ``(ts, best bid tick, best ask tick, status)``
+    after every event that leaves both sides non-empty and uncrossed (the mid price series of
+    an L3 feed, as the orderbook file's top gives it for LOBSTER). ``status`` is 0, or the
+    capacity code of the event that did not fit (the book was sized too small)."""
+    n = ts.shape[0]
+    out_ts = np.empty(n, np.int64)
+    bid = np.empty(n, np.int64)
+    ask = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        st, nxt = l3_replay_nb(lv, od, ht, meta, ts, ev, oid, side, tick, lots, i, i + 1)
+        if st == FULL_LEVELS or st == FULL_ORDERS:
+            return out_ts[:k], bid[:k], ask[:k], st
+        nb = meta[M_NBID]
+        na = meta[M_NASK]
+        if nb > 0 and na > 0:
+            b = lv[BID, LV_KEY, nb - 1]  # keys: bid tick, -ask tick; best level last
+            a = -lv[ASK, LV_KEY, na - 1]
+            if b < a:
+                out_ts[k] = ts[i]
+                bid[k] = b
+                ask[k] = a
+                k += 1
+    return out_ts[:k], bid[:k], ask[:k], 0
 
 
 @njit(cache=True)
