@@ -320,6 +320,13 @@ def machine_info() -> dict:
     except OSError:
         pass
     info["venvs"] = {n: (venvs.status(n) or {}).get("versions") for n in venvs.SPECS}
+    # every engine inherits this environment: numpy's transparent-huge-page advice changes the
+    # cost of first-touching large arrays (README, performance section)
+    info["NUMPY_MADVISE_HUGEPAGE"] = os.environ.get("NUMPY_MADVISE_HUGEPAGE", "unset")
+    try:
+        info["thp"] = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text().strip()
+    except OSError:
+        pass
     return info
 
 
