@@ -51,6 +51,7 @@ def pytest_sessionfinish(session):
         session.config.workeroutput["tapereader_counts"] = _counters()
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: CI runs plain pytest, without xdist
 def pytest_testnodedown(node, error):
     """Controller side: add up the counts of every worker, so the summary covers the run."""
     got = getattr(node, "workeroutput", {}).get("tapereader_counts")
