@@ -123,18 +123,30 @@ def _check_mbo(mbo: np.ndarray, book_ev: np.ndarray) -> None:
                  message="order id is negative", fix="order ids are non-negative integers")
 
 
+def ticks_per_unit(tick_size: float) -> float:
+    """``1 / tick_size`` when it is an integer (a decimal tick such as 0.01), else 0.0."""
+    inv = 1.0 / tick_size
+    return float(round(inv)) if abs(inv - round(inv)) < 1e-9 * inv else 0.0
+
+
+def ticks_to_price(ticks, tick_size: float):
+    """Ticks -> prices. With a decimal tick (1/tick an integer) this divides, so 9999 ticks of
+    0.01 give exactly the float 99.99 (a product would give 99.99000000000001); the compiled
+    twin is ``engine.tick.orders_nb.price_nb``."""
+    inv = ticks_per_unit(tick_size)
+    if inv > 0.0:
+        return np.asarray(ticks) / inv
+    return np.asarray(ticks) * tick_size
+
+
 class BookView:
     """Read-only queries shared by the L2 and L3 books (prices as floats, best first)."""
 
     tick_size: float
 
     def price_of(self, ticks):
-        """Ticks -> prices. With a decimal tick (1/tick an integer) this divides, so 9999
-        ticks of 0.01 give exactly the float 99.99 (a product would give 99.99000000000001)."""
-        inv = 1.0 / self.tick_size
-        if abs(inv - round(inv)) < 1e-9 * inv:
-            return np.asarray(ticks) / round(inv)
-        return np.asarray(ticks) * self.tick_size
+        """Ticks -> prices (:func:`ticks_to_price`)."""
+        return ticks_to_price(ticks, self.tick_size)
 
     meta: np.ndarray  # scalar state of the book (layout in engine.book.codes)
 

@@ -249,6 +249,7 @@ def _l3_mid_series(f: Feed) -> tuple[np.ndarray, np.ndarray]:
     """The mid price after every MBO event of an L3 feed that does not record its top (a
     generated or full-depth MBO feed): the feed replayed on its own L3 book, from its initial
     levels. Exact for a full-depth feed; a depth-limited one (LOBSTER) records its top."""
+    from engine.book.book import ticks_to_price
     from engine.tick.l3sim_nb import l3_mids_nb, l3_state_for
 
     lv, od, ht, meta = l3_state_for(f)
@@ -257,10 +258,7 @@ def _l3_mid_series(f: Feed) -> tuple[np.ndarray, np.ndarray]:
     if st:
         raise RunError("the L3 book sized for this feed overflowed while computing mid prices",
                        argument="market", value=int(st), fix="report this as a bug")
-    inv = 1.0 / f.tick_size  # ticks -> prices as BookView.price_of converts them
-    if abs(inv - round(inv)) < 1e-9 * inv:
-        return ts, 0.5 * (bid / round(inv) + ask / round(inv))
-    return ts, 0.5 * (bid * f.tick_size + ask * f.tick_size)
+    return ts, 0.5 * (ticks_to_price(bid, f.tick_size) + ticks_to_price(ask, f.tick_size))
 
 
 def _mid_bars(tm: TickMarket, sample_ns: int):

@@ -24,6 +24,7 @@ import dataclasses
 import numpy as np
 
 from data.errors import ConfigError, DataError
+from data.readers.lobster import DUMMY_ASK, DUMMY_BID
 from data.schema import DEPTH, MBO, MBO_EXECUTE_HIDDEN, QUOTE, TRADE
 from engine.book.book import to_ticks
 
@@ -254,7 +255,7 @@ def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int
     ob = lob.orderbook
     if ob is None or not len(ob):
         return feed
-    ok = (np.abs(ob[:, 0]) < 9_999_999_999) & (np.abs(ob[:, 2]) < 9_999_999_999)  # no dummies
+    ok = (ob[:, 0] != DUMMY_ASK) & (ob[:, 2] != DUMMY_BID)  # both sides present
     feed.top = (lob.messages["ts"][ok], ob[ok, 2] / 1e4, ob[ok, 0] / 1e4)
     levels = {}
     for k in range(ob.shape[1] // 4):

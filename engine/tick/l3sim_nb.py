@@ -25,8 +25,18 @@ import numpy as np
 from numba import njit
 
 from data.schema import MBO_ADD, MBO_DELETE, MBO_EXECUTE, MBO_EXECUTE_HIDDEN
-from engine.book.codes import (ASK, BID, FULL_LEVELS, FULL_ORDERS, LV_KEY, M_NASK, M_NBID, NO_TICK,
-                              OD_ID, OD_NEXT)
+from engine.book.codes import (
+    ASK,
+    BID,
+    FULL_LEVELS,
+    FULL_ORDERS,
+    LV_KEY,
+    M_NASK,
+    M_NBID,
+    NO_TICK,
+    OD_ID,
+    OD_NEXT,
+)
 from engine.book.l3_nb import hash_get_nb, l3_add_nb, l3_replay_nb
 from engine.book.l3_query_nb import l3_level_nb, l3_queue_position_nb
 from engine.tick.layout import (

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from data.errors import ConfigError
+from engine.book.book import ticks_per_unit
 from engine.book.l2_nb import l2_alloc
 from engine.tick import layout as L
 from engine.tick.feed import Feed
@@ -162,8 +163,7 @@ class TickSim:
         # splitmix64 seed from the config seed via numpy (explicit, no global state)
         sv[L.S_RNG] = np.random.default_rng(cfg.seed).integers(-(2**62), 2**62)
         cf[L.C_TICK] = feed.tick_size
-        inv = 1.0 / feed.tick_size
-        cf[L.C_INV] = round(inv) if abs(inv - round(inv)) < 1e-9 * inv else 0.0
+        cf[L.C_INV] = ticks_per_unit(feed.tick_size)  # price_nb divides when it can
         cf[L.C_MAKER], cf[L.C_TAKER] = cfg.maker_fee, cfg.taker_fee
         cf[L.C_LOT] = feed.lot_size
         cf[L.C_QPOW] = cfg.queue_power
