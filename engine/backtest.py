@@ -126,7 +126,7 @@ def warm_kernels(mode: str) -> float:
     from engine.broker import Broker
     from engine.compiled import events
     from engine.market import load_market
-    from engine.portfolio_nb import mark_nb
+    from engine.portfolio_nb import mark_equity_nb, mark_nb
     from engine.step_nb import run_targets_nb
     from engine.types import EQUITY_REC
 
@@ -147,4 +147,5 @@ def warm_kernels(mode: str) -> float:
         b.send_target(0, 0, 256, 0.0, 0)
         b.step(1, 0)
     mark_nb(mk.mkt, mk.ts, b.snap, 0, b.acct, np.empty(2, dtype=EQUITY_REC))
+    mark_equity_nb(mk.mkt, b.snap[:0], 0, b.acct, np.empty(2))
     return time.perf_counter() - t0

@@ -69,7 +69,7 @@ def test_sma_cross_targets_equal_the_crosses(fast, slow, long_only):
             if rounded:  # coarse prices: the two averages are often exactly equal
                 close = np.round(close, 0)
             got = SmaCross(fast=fast, slow=slow, long_only=long_only).targets(
-                {"close": close}).values
+                {"close": close}).dense(n)
             want = _targets_from_crosses(close, fast, slow, long_only)
             assert np.array_equal(got, want, equal_nan=True), (n, rounded)
 
