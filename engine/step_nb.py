@@ -527,7 +527,8 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
     e = e0
     used = np.empty(n_sym)
     p = np.empty(4)
-    for i in range(i0, n_bars):
+    i = i0
+    while i < n_bars:
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
         if (cnt[C_ORDERS] + 3 * n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
                 or cnt[C_TRADES] + room >= trades.shape[0] or cnt[C_SNAPS] + 2 >= snap.shape[0]):
@@ -557,4 +558,13 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
         if sent and cfg[K_AT_CLOSE] != 0.0:
             process_bar_into_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                                 cfg, symcfg, snap, used, p)
+        i += 1
+        # bars where nothing can happen are skipped: no live order, no target event, no
+        # margin check due (cnt[C_WATCH]) and no borrow charge (a day change with a short)
+        if not borrow and cnt[C_FIRST] == cnt[C_ORDERS]:
+            nxt = cnt[C_WATCH]
+            if e < n_ev and ev_i[e] < nxt:
+                nxt = ev_i[e]
+            if nxt > i:
+                i = min(nxt, n_bars)
     return DONE
