@@ -136,7 +136,7 @@ def slip_frac_nb(cfg, size, volume):
     return f
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fee_nb(cfg, size, price, maker):
     """Commission of one fill: max(rate * notional + per_unit * size, minimum) + fixed."""
     rate = cfg[K_FRAC_MAKER] if maker else cfg[K_FRAC]
@@ -146,7 +146,7 @@ def fee_nb(cfg, size, price, maker):
     return fee + cfg[K_FIXED]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def affordable_nb(cfg, budget, price, lot, maker):
     """Most units (whole lots; fractional when lot == 0) whose cost plus commission fits in
     ``budget`` (>= 0)."""
@@ -160,7 +160,7 @@ def affordable_nb(cfg, budget, price, lot, maker):
     return round_lot_nb(q, lot)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def round_lot_nb(q, lot):
     """Round a non-negative quantity down to whole lots (no rounding when lot == 0)."""
     if lot > 0.0:

@@ -94,7 +94,7 @@ from engine.types import (
 i64 = np.int64  # literal ints as arguments would compile one specialization per value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def price_now_nb(mkt, i, phase, k):
     """Price of symbol ``k`` at the moment orders fill on bar ``i``: the close in phase 1; in
     phase 0 this bar's open when the symbol has a bar, else its last close."""
@@ -106,7 +106,7 @@ def price_now_nb(mkt, i, phase, k):
     return mkt[M_MARK, i - 1, k] if i > 0 else np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def valuation_nb(mkt, i, phase, open_tr, s, pos_s, px, cash):
     """(equity, gross exposure) with symbol ``s`` holding ``pos_s`` valued at ``px`` and the
     other symbols at their prices at that moment (``price_now_nb``)."""
@@ -120,7 +120,7 @@ def valuation_nb(mkt, i, phase, open_tr, s, pos_s, px, cash):
     return cash + pv, gross
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def target_units_nb(orders, j, px, i, phase, mkt, open_tr, acct, cfg, symcfg, maker):
     """Signed target position (units) of target order ``j`` at fill price ``px``."""
     o = orders[j]
