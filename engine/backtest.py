@@ -117,9 +117,15 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
                   mode)
 
 
+_WARM: set[str] = set()  # the modes whose kernels this process has compiled / loaded
+
+
 def warm_kernels(mode: str) -> float:
     """Compile (or load from numba's cache) the kernels of ``mode`` on a 2-bar market, so the
-    run's timings show compilation apart. Returns the seconds it took (~0 once warm)."""
+    run's timings show compilation apart. Returns the seconds it took (0 once warm: done
+    once per process and mode)."""
+    if mode in _WARM:
+        return 0.0
     import numpy as np
 
     from data.schema import BAR
@@ -148,4 +154,5 @@ def warm_kernels(mode: str) -> float:
         b.step(1, 0)
     mark_nb(mk.mkt, mk.ts, b.snap, 0, b.acct, np.empty(2, dtype=EQUITY_REC))
     mark_equity_nb(mk.mkt, b.snap[:0], 0, b.acct, np.empty(2))
+    _WARM.add(mode)
     return time.perf_counter() - t0
