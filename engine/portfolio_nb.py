@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from engine.fills_nb import NO_RC
 from engine.layout import (
     A_BORROW,
     A_CASH,
@@ -34,7 +35,7 @@ def position_nb(open_tr, s):
     return open_tr[s].side * open_tr[s].size
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def _close_part_nb(s, q, price, fee, t, open_tr, trades, cnt, acct):
     """Close ``q`` units of the open trade of symbol ``s`` at ``price``; ``fee``: exit fee."""
     ot = open_tr[s]
@@ -67,7 +68,7 @@ def _close_part_nb(s, q, price, fee, t, open_tr, trades, cnt, acct):
         ot.fees -= entry_fee
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def book_fill_nb(s, side, q, price, fee, t, open_tr, trades, cnt, acct):
     """Book one fill of ``q`` > 0 units (``side`` +1 buy / -1 sell) of symbol ``s``."""
     acct[A_CASH] -= side * q * price + fee

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from engine.fills_nb import (
+    NO_RC,
     affordable_nb,
     evaluate_nb,
     fee_nb,
@@ -143,7 +144,7 @@ def target_units_nb(orders, j, px, i, phase, mkt, open_tr, acct, cfg, symcfg, ma
     return q if budget >= 0 else -q
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                cfg, symcfg, used):
     """Fill order ``j`` at reference price ``px0`` (risk checks, volume cap, slippage, fees,

@@ -201,6 +201,12 @@ def empty(dtype: np.dtype, n: int = 0) -> np.ndarray:
             if name in dtype.names:
                 row[name] = -1
         _ROW[dtype] = row
-    out = np.empty(n, dtype=dtype)
-    out[...] = row  # (one broadcast copy instead of a pass per field)
+    if n <= 4096:  # small (most calls): one broadcast copy instead of a pass per field
+        out = np.empty(n, dtype=dtype)
+        out[...] = row
+        return out
+    out = np.zeros(n, dtype=dtype)  # large: zeroed pages, then the non-zero fields
+    for name in dtype.names:
+        if row[name][0] != 0:
+            out[name] = row[name][0]
     return out
