@@ -86,7 +86,7 @@ def run_batch(strategy: Any, param_sets: list[dict], *, market: Any = None,
     while True:
         r = run_batch_nb(k, mk.mkt, mk.ts, p.ev_i, p.ev_s, p.ev_v, p.off, p.kind, state.cfg,
                          state.symcfg, float(cfg.cash), state.orders, state.fills, state.trades,
-                         state.open_tr, state.snap, eq, summary, equity)
+                         state.open_tr, state.snap, eq, summary, equity, True)
         if r == DONE:
             break
         k = int(r)
@@ -120,7 +120,7 @@ def run_batch_stats(strategy: Any, param_sets: list[dict], *, market: Any = None
         while run_batch_nb(0, mk.mkt, mk.ts, p.ev_i, p.ev_s, p.ev_v, off, p.kind, state.cfg,
                            state.symcfg, float(cfg.cash), state.orders, state.fills,
                            state.trades, state.open_tr, state.snap, eq, summary,
-                           no_equity) != DONE:
+                           no_equity, False) != DONE:
             state.reserve(2 * state.orders.shape[0])
         row = summary[0]
         trades = trade_records(state.trades, int(row[B_TRADES]), state.open_tr, mk)

@@ -27,10 +27,12 @@ N_SUMMARY = 9
 
 @njit(cache=True)
 def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, orders, fills,
-                 trades, open_tr, snap, eq, summary, equity):
+                 trades, open_tr, snap, eq, summary, equity, per_bar):
     """Sets k0.. (set k uses target events off[k]:off[k+1]); writes ``summary[k]`` (see B_*)
     and, when ``equity`` has rows, ``equity[k]`` (equity per bar). The state arrays are reused
-    for every set. Returns DONE, or the set to run again after the caller grew the arrays."""
+    for every set. ``per_bar`` False skips the summary's pass over the bars (B_MAXDD,
+    B_EXPOSURE, B_MEAN, B_STD are then nan: callers that compute the stats from ``eq``).
+    Returns DONE, or the set to run again after the caller grew the arrays."""
     n_sym = mkt.shape[2]
     n_bars = ts.shape[0]
     acct = np.zeros(N_ACCT)
@@ -64,6 +66,22 @@ def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, or
         if r != DONE:
             return k
         mark_nb(mkt, ts, snap, cnt[C_SNAPS], acct, eq)
+        row = summary[k]
+        fin = eq[n_bars - 1].equity
+        row[B_FINAL] = fin
+        row[B_RETURN] = fin / cash - 1.0
+        row[B_TRADES] = cnt[C_TRADES]
+        row[B_FILLS] = cnt[C_FILLS]
+        row[B_FEES] = acct[A_FEES]
+        if equity.shape[0] > 0:
+            for i in range(n_bars):
+                equity[k, i] = eq[i].equity
+        if not per_bar:
+            row[B_MAXDD] = np.nan
+            row[B_EXPOSURE] = np.nan
+            row[B_MEAN] = np.nan
+            row[B_STD] = np.nan
+            continue
         peak = -np.inf
         mdd = 0.0
         held = 0
@@ -81,19 +99,9 @@ def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, or
                 r1 = e / eq[i - 1].equity - 1.0
                 s1 += r1
                 s2 += r1 * r1
-        row = summary[k]
-        fin = eq[n_bars - 1].equity
-        row[B_FINAL] = fin
-        row[B_RETURN] = fin / cash - 1.0
-        row[B_TRADES] = cnt[C_TRADES]
-        row[B_FILLS] = cnt[C_FILLS]
-        row[B_FEES] = acct[A_FEES]
         row[B_MAXDD] = mdd
         row[B_EXPOSURE] = held / n_bars
         m = n_bars - 1
         row[B_MEAN] = s1 / m if m > 0 else np.nan
         row[B_STD] = np.sqrt(max(s2 - s1 * s1 / m, 0.0) / (m - 1)) if m > 1 else np.nan
-        if equity.shape[0] > 0:
-            for i in range(n_bars):
-                equity[k, i] = eq[i].equity
     return DONE

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from reports.metrics_nb import E_SUM, X_W_ABS, X_W_ON, X_W_SUM, equity_pass, exposure_pass
 from reports.metrics_returns import NAN
 from reports.timeutil import NS_PER_YEAR, ns
 
@@ -108,22 +109,14 @@ def trade_stats(trades: pd.DataFrame | None) -> dict[str, float | int]:
 # --- exposure, turnover, fees ----------------------------------------------------------------
 
 
-def _step_weights(ts: np.ndarray) -> np.ndarray:
-    """Duration each recorded step is held (ns); the last step gets the median spacing."""
-    if ts.size < 2:
-        return np.ones(ts.size)
-    d = np.diff(ts).astype(np.float64)
-    return np.append(d, np.median(d))
-
-
 def time_in_market(exposure: pd.Series) -> float:
-    """Time-weighted share of the run with a non-zero gross exposure."""
+    """Time-weighted share of the run with a non-zero gross exposure (each step weighs until
+    the next one, the last the median spacing; :func:`reports.metrics_nb.exposure_pass_nb`)."""
     ts = ns(exposure.index)
     if ts.size == 0:
         return NAN
-    w = _step_weights(ts)
-    on = np.abs(exposure.to_numpy(dtype=np.float64)) > 0.0
-    return float(w[on].sum() / w.sum()) if w.sum() > 0 else NAN
+    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
+    return float(out[X_W_ON] / out[X_W_SUM]) if out[X_W_SUM] > 0 else NAN
 
 
 def average_gross_exposure(exposure: pd.Series) -> float:
@@ -131,8 +124,8 @@ def average_gross_exposure(exposure: pd.Series) -> float:
     ts = ns(exposure.index)
     if ts.size == 0:
         return NAN
-    w = _step_weights(ts)
-    return float(np.sum(w * np.abs(exposure.to_numpy(dtype=np.float64))) / w.sum())
+    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
+    return float(out[X_W_ABS] / out[X_W_SUM])
 
 
 def time_in_market_from_trades(trades: pd.DataFrame, start_ns: int, end_ns: int) -> float:
@@ -165,11 +158,17 @@ def turnover(fills: pd.DataFrame | None, equity: pd.Series) -> float:
         return NAN
     t = ns(equity.index)
     span = (t[-1] - t[0]) / NS_PER_YEAR
-    mean_eq = float(equity.mean())
-    if span <= 0 or mean_eq <= 0:
+    mean_eq = float(equity_pass(equity.to_numpy(np.float64))[E_SUM] / len(equity))
+    return turnover_of(fills["size"].to_numpy(np.float64), fills["price"].to_numpy(np.float64),
+                       mean_eq, span)
+
+
+def turnover_of(size: np.ndarray, price: np.ndarray, mean_eq: float, span_years: float) -> float:
+    """``sum(|size * price|) / mean_eq / span_years`` (nan when the span or the mean is not
+    positive)."""
+    if span_years <= 0 or mean_eq <= 0:
         return NAN
-    notional = float(np.abs(fills["size"].to_numpy(np.float64) * fills["price"].to_numpy(np.float64)).sum())
-    return notional / mean_eq / span
+    return float(np.abs(size * price).sum()) / mean_eq / span_years
 
 
 def fees_paid(fills: pd.DataFrame | None, trades: pd.DataFrame | None) -> float:
