@@ -14,8 +14,10 @@ from engine.layout import (
     C_SNAPS,
     C_TRADES,
     DONE,
+    M_MARK,
     N_ACCT,
     N_CNT,
+    SNAP0,
 )
 from engine.portfolio_nb import mark_nb
 from engine.step_nb import run_targets_nb
@@ -104,4 +106,64 @@ def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, or
         m = n_bars - 1
         row[B_MEAN] = s1 / m if m > 0 else np.nan
         row[B_STD] = np.sqrt(max(s2 - s1 * s1 / m, 0.0) / (m - 1)) if m > 1 else np.nan
+    return DONE
+
+
+@njit(cache=True)
+def run_set_nb(mkt, ts, ev_i, ev_s, ev_v, mode, cfg, symcfg, cash, orders, fills, trades,
+               open_tr, snap, v, x, counts):
+    """One parameter set (its target events) from a fresh account, for the stats path of
+    ``engine.batch.run_batch_stats``: the run of :func:`run_batch_nb`, then, instead of the
+    equity records, only the two columns the stats read: ``v`` the equity and ``x`` the gross
+    exposure at every bar's close (float64[bars] each, with ``mark_nb``'s arithmetic).
+    ``counts`` gets the round trips and fills recorded. Returns DONE, or not DONE when the
+    caller must grow the state arrays and call again."""
+    n_sym = mkt.shape[2]
+    acct = np.zeros(N_ACCT)
+    cnt = np.zeros(N_CNT, np.int64)
+    last = np.empty(n_sym)
+    for s in range(n_sym):
+        o = open_tr[s]
+        o.trade_id = 0
+        o.sym = s
+        o.side = 0
+        o.status = 0
+        o.size = 0.0
+        o.entry_ts = 0
+        o.entry_price = np.nan
+        o.exit_ts = 0
+        o.exit_price = np.nan
+        o.pnl = 0.0
+        o.fees = 0.0
+        last[s] = np.nan
+    acct[A_CASH] = cash
+    acct[A_INIT] = cash
+    cnt[C_DAY] = -1
+    r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i, ev_s, ev_v, mode, orders,
+                       fills, trades, open_tr, acct, cnt, cfg, symcfg, snap, last)
+    if r != DONE:
+        return r
+    # mark_nb's walk over the state snapshots, writing two columns instead of seven
+    n_snap = cnt[C_SNAPS]
+    pos = np.zeros(n_sym)
+    cash_i = acct[A_INIT]
+    k = 0
+    for i in range(ts.shape[0]):
+        while k < n_snap and snap[k, 0] <= i:
+            cash_i = snap[k, 1]
+            for s in range(n_sym):
+                pos[s] = snap[k, SNAP0 + s]
+            k += 1
+        pv = 0.0
+        gross = 0.0
+        for s in range(n_sym):
+            if pos[s] != 0.0:
+                val = pos[s] * mkt[M_MARK, i, s]
+                pv += val
+                gross += abs(val)
+        e = cash_i + pv
+        v[i] = e
+        x[i] = gross / e if e != 0.0 else np.nan
+    counts[0] = cnt[C_TRADES]
+    counts[1] = cnt[C_FILLS]
     return DONE

@@ -211,6 +211,11 @@ def _returns_of(points: pd.Series) -> pd.Series:
 
 def to_jsonable(value: Any) -> Any:
     """NaN / inf -> None, numpy scalars -> Python, timestamps -> ISO 8601 UTC strings."""
+    t = type(value)
+    if t is float:  # the common cases first (a sweep converts ~90 values per row)
+        return value if math.isfinite(value) else None
+    if t is int or t is str or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

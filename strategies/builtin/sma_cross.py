@@ -94,7 +94,13 @@ class SmaCross(Strategy):
         from engine.compiled import Targets
 
         close = np.asarray(data["close"], dtype=np.float64)
-        up, down = cross_bars(close, self.fast, self.slow)
+        cache = data.get("cache")  # shared by the sets of a batch: one cumulative sum
+        csum = None if cache is None else cache.get("sma_cross.csum")
+        if csum is None or csum.shape[0] != close.shape[0] + 1:
+            csum = _csum(close)
+            if cache is not None:
+                cache["sma_cross.csum"] = csum
+        up, down = cross_bars(close, self.fast, self.slow, csum)
         t = np.full(close.shape, np.nan)
         t[up] = 1.0
         if self.long_only:
@@ -105,16 +111,18 @@ class SmaCross(Strategy):
         return Targets(t, "percent")
 
 
-def cross_bars(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
+def cross_bars(close: np.ndarray, fast: int, slow: int,
+               csum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The bars of the strict crosses up and down of ``sma(close, fast)`` over
     ``sma(close, slow)`` (``fast < slow``): the nonzero bars of :func:`crosses`, with the same
     SMA arithmetic, computed on the difference of the two averages where both are defined (the
     sign of ``f - s`` is the order of ``f`` and ``s`` exactly, nan compares false both ways)
-    and with fewer full-length temporaries (what the compiled path and a sweep pay per run)."""
+    and with fewer full-length temporaries (what the compiled path and a sweep pay per run).
+    ``csum``: ``[0, cumsum(close)]`` when the caller has it (shared by a batch's sets)."""
     n = close.shape[0]
     if n <= slow:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    c = _csum(close)
+    c = _csum(close) if csum is None else csum
     d = np.subtract(c[slow:], c[slow - fast:n + 1 - fast])  # fast sums at bars slow-1..n-1
     d /= fast
     s = np.subtract(c[slow:], c[:n + 1 - slow])
