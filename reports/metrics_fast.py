@@ -54,6 +54,7 @@ from reports.metrics_nb import (
     period_stats,
     relative_stats,
 )
+from reports.metrics_nb import trade_stats as nb_trade_stats
 from reports.timeutil import NS_PER_DAY, NS_PER_YEAR, iso
 
 NAN = math.nan
@@ -248,39 +249,7 @@ def _monthly(r: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def trade_stats(trades: Mapping[str, np.ndarray] | None) -> dict[str, float | int]:
     """:func:`reports.metrics_trades.trade_stats` on arrays (see the module docstring)."""
     if trades is None:
-        trades = {"pnl": np.zeros(0), "return": np.zeros(0), "closed": np.zeros(0, bool),
-                  "long": np.zeros(0, bool), "duration_s": np.zeros(0)}
-    closed = np.asarray(trades["closed"], dtype=bool)
-    pnl = np.asarray(trades["pnl"], dtype=np.float64)[closed]
-    ret = np.asarray(trades["return"], dtype=np.float64)[closed]
-    long = np.asarray(trades["long"], dtype=bool)[closed]
-    hold = np.asarray(trades["duration_s"], dtype=np.float64)[closed]
-    return {
-        "n_trades": int(closed.sum()),
-        "n_open_trades": int(closed.size - closed.sum()),
-        "n_long_trades": int(long.sum()),
-        "n_short_trades": int((~long).sum()),
-        "win_rate": mtr.win_rate(pnl),
-        "avg_win": mtr.average_win(pnl),
-        "avg_loss": mtr.average_loss(pnl),
-        "payoff_ratio": mtr.payoff_ratio(pnl),
-        "profit_factor": mtr.profit_factor(pnl),
-        "expectancy": mtr.expectancy(pnl),
-        "gross_profit": float(pnl[pnl > 0].sum()),
-        "gross_loss": float(pnl[pnl < 0].sum()),
-        "avg_trade_return": float(ret.mean()) if ret.size else NAN,
-        "best_trade_return": float(ret.max()) if ret.size else NAN,
-        "worst_trade_return": float(ret.min()) if ret.size else NAN,
-        "avg_holding_s": float(hold.mean()) if hold.size else NAN,
-        "max_holding_s": float(hold.max()) if hold.size else NAN,
-        "max_consecutive_wins": _longest_run(pnl > 0),
-        "max_consecutive_losses": _longest_run(pnl < 0),
-    }
-
-
-def _longest_run(flags: np.ndarray) -> int:
-    """Longest run of True values (what metrics_trades.max_consecutive counts), vectorised."""
-    if flags.size == 0 or not flags.any():
-        return 0
-    edges = np.diff(np.concatenate(([0], flags.view(np.int8), [0])))
-    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
+        return nb_trade_stats(np.zeros(0, bool), np.zeros(0), np.zeros(0), np.zeros(0, bool),
+                              np.zeros(0))
+    return nb_trade_stats(trades["closed"], trades["pnl"], trades["return"], trades["long"],
+                          trades["duration_s"])

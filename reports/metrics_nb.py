@@ -384,3 +384,125 @@ def relative_stats(x: np.ndarray, y: np.ndarray, P: float, conventions) -> np.nd
                       np.ascontiguousarray(y, dtype=np.float64), float(P),
                       _rate(conventions.risk_free, P), int(conventions.ddof), out)
     return out
+
+
+# --- per closed round trip -------------------------------------------------------------------
+
+#: out[] of trade_stats_nb, in stats.json order
+TRADE_KEYS = ("n_trades", "n_open_trades", "n_long_trades", "n_short_trades", "win_rate",
+              "avg_win", "avg_loss", "payoff_ratio", "profit_factor", "expectancy",
+              "gross_profit", "gross_loss", "avg_trade_return", "best_trade_return",
+              "worst_trade_return", "avg_holding_s", "max_holding_s", "max_consecutive_wins",
+              "max_consecutive_losses")
+N_TRADE = len(TRADE_KEYS)
+TRADE_INTS = (0, 1, 2, 3, 17, 18)  # the counts
+
+
+@njit(cache=True, error_model="numpy")
+def trade_stats_nb(closed, pnl, ret, long, hold, out):
+    """The statistics of the CLOSED round trips (``closed`` True) among all of them
+    (metrics_trades.trade_stats, in one pass): counts, win rate, average win / loss, payoff,
+    profit factor (inf without a loss), expectancy, gross profit / loss, trade returns
+    (``ret`` may be empty: no return column), holding times, longest winning / losing
+    streaks. Sums are sequential in trade order; undefined values are nan."""
+    n = closed.shape[0]
+    has_ret = ret.shape[0] == n
+    nc = 0
+    n_long = 0
+    wins = 0
+    losses = 0
+    gp = 0.0
+    gl = 0.0
+    total = 0.0
+    rs = 0.0
+    rbest = -np.inf
+    rworst = np.inf
+    rnan = False
+    hs = 0.0
+    hmax = -np.inf
+    hnan = False
+    run_w = 0
+    run_l = 0
+    best_w = 0
+    best_l = 0
+    for i in range(n):
+        if not closed[i]:
+            continue
+        nc += 1
+        if long[i]:
+            n_long += 1
+        p = pnl[i]
+        total += p
+        if p > 0.0:
+            wins += 1
+            gp += p
+            run_w += 1
+            best_w = max(best_w, run_w)
+        else:
+            run_w = 0
+        if p < 0.0:
+            losses += 1
+            gl += p
+            run_l += 1
+            best_l = max(best_l, run_l)
+        else:
+            run_l = 0
+        if has_ret:
+            r = ret[i]
+            rs += r
+            if r != r:
+                rnan = True
+            if r > rbest:
+                rbest = r
+            if r < rworst:
+                rworst = r
+        h = hold[i]
+        hs += h
+        if h != h:
+            hnan = True
+        if h > hmax:
+            hmax = h
+    out[:] = np.nan
+    out[0] = nc
+    out[1] = n - nc
+    out[2] = n_long
+    out[3] = nc - n_long
+    out[10] = gp
+    out[11] = gl
+    out[17] = best_w
+    out[18] = best_l
+    if nc == 0:
+        return
+    out[4] = wins / nc
+    aw = gp / wins if wins else np.nan
+    al = gl / losses if losses else np.nan
+    out[5] = aw
+    out[6] = al
+    if np.isfinite(aw) and np.isfinite(al) and al != 0.0:
+        out[7] = aw / abs(al)
+    if gl == 0.0:
+        out[8] = np.inf if gp > 0.0 else np.nan
+    else:
+        out[8] = gp / -gl
+    out[9] = total / nc
+    if has_ret:
+        out[12] = rs / nc
+        out[13] = np.nan if rnan else rbest
+        out[14] = np.nan if rnan else rworst
+    out[15] = hs / nc
+    out[16] = np.nan if hnan else hmax
+
+
+def trade_stats(closed: np.ndarray, pnl: np.ndarray, ret: np.ndarray | None, long: np.ndarray,
+                hold: np.ndarray) -> dict[str, float | int]:
+    """:func:`trade_stats_nb` as the stats.json dict (counts as ints)."""
+    out = np.empty(N_TRADE)
+    trade_stats_nb(np.ascontiguousarray(closed, dtype=np.bool_),
+                   np.ascontiguousarray(pnl, dtype=np.float64),
+                   np.zeros(0) if ret is None else np.ascontiguousarray(ret, dtype=np.float64),
+                   np.ascontiguousarray(long, dtype=np.bool_),
+                   np.ascontiguousarray(hold, dtype=np.float64), out)
+    vals = out.tolist()
+    for j in TRADE_INTS:
+        vals[j] = int(vals[j])
+    return dict(zip(TRADE_KEYS, vals, strict=True))

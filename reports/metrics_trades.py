@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from reports.metrics_nb import E_SUM, X_W_ABS, X_W_ON, X_W_SUM, equity_pass, exposure_pass
+from reports.metrics_nb import trade_stats as nb_trade_stats
 from reports.metrics_returns import NAN
 from reports.timeutil import NS_PER_YEAR, ns
 
@@ -75,35 +76,22 @@ def holding_seconds(trades: pd.DataFrame) -> np.ndarray:
 
 
 def trade_stats(trades: pd.DataFrame | None) -> dict[str, float | int]:
-    """Per-closed-trade statistics from a trades.csv frame (see docs/RUN_FOLDER.md)."""
+    """Per-closed-trade statistics from a trades.csv frame (see docs/RUN_FOLDER.md), computed
+    by :func:`reports.metrics_nb.trade_stats_nb` (the functions above are its formulas,
+    one by one; tests/test_metrics_kernel.py holds them together)."""
     if trades is None:
         trades = pd.DataFrame({"pnl": [], "return": [], "status": []})
     closed = closed_trades(trades)
     pnl = closed["pnl"].to_numpy(dtype=np.float64)
-    ret = closed["return"].to_numpy(dtype=np.float64) if "return" in closed else np.array([])
-    side = closed["side"].astype(str).str.lower() if "side" in closed else pd.Series([])
-    hold = holding_seconds(closed) if len(closed) else np.array([])
-    return {
-        "n_trades": int(len(closed)),
-        "n_open_trades": int(len(trades) - len(closed)),
-        "n_long_trades": int((side == "long").sum()),
-        "n_short_trades": int((side == "short").sum()),
-        "win_rate": win_rate(pnl),
-        "avg_win": average_win(pnl),
-        "avg_loss": average_loss(pnl),
-        "payoff_ratio": payoff_ratio(pnl),
-        "profit_factor": profit_factor(pnl),
-        "expectancy": expectancy(pnl),
-        "gross_profit": float(pnl[pnl > 0].sum()),
-        "gross_loss": float(pnl[pnl < 0].sum()),
-        "avg_trade_return": float(ret.mean()) if ret.size else NAN,
-        "best_trade_return": float(ret.max()) if ret.size else NAN,
-        "worst_trade_return": float(ret.min()) if ret.size else NAN,
-        "avg_holding_s": float(hold.mean()) if hold.size else NAN,
-        "max_holding_s": float(hold.max()) if hold.size else NAN,
-        "max_consecutive_wins": max_consecutive(pnl > 0),
-        "max_consecutive_losses": max_consecutive(pnl < 0),
-    }
+    ret = closed["return"].to_numpy(dtype=np.float64) if "return" in closed else None
+    side = closed["side"].astype(str).str.lower() if "side" in closed else None
+    hold = holding_seconds(closed) if len(closed) else np.zeros(0)
+    out = nb_trade_stats(np.ones(len(closed), dtype=bool), pnl, ret,
+                         np.zeros(len(closed), bool) if side is None
+                         else (side == "long").to_numpy(bool), hold)
+    out["n_open_trades"] = int(len(trades) - len(closed))
+    out["n_short_trades"] = 0 if side is None else int((side == "short").sum())
+    return out
 
 
 # --- exposure, turnover, fees ----------------------------------------------------------------

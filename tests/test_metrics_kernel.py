@@ -134,3 +134,43 @@ def test_step_passes():
         np.sum(w * np.abs(x)) / w.sum(), rel=1e-13)
     x[17] = np.inf
     assert exposure_pass(ts, x)[0] == 17
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 400])
+def test_trade_kernel_equals_reference_formulas(n):
+    from reports.metrics_nb import trade_stats
+
+    rng = np.random.default_rng(n)
+    pnl = rng.normal(0, 100, n)
+    pnl[: n // 6] = 0.0  # break-even trades: neither wins nor losses
+    rng.shuffle(pnl)
+    closed = rng.random(n) < 0.9
+    long = rng.random(n) < 0.5
+    ret = pnl / 1e4
+    hold = rng.uniform(60, 1e5, n)
+    got = trade_stats(closed, pnl, ret, long, hold)
+    p, r, h = pnl[closed], ret[closed], hold[closed]
+    ref = {"n_trades": int(closed.sum()), "n_open_trades": int((~closed).sum()),
+           "n_long_trades": int((long & closed).sum()),
+           "n_short_trades": int((~long & closed).sum()),
+           "win_rate": mtr.win_rate(p), "avg_win": mtr.average_win(p),
+           "avg_loss": mtr.average_loss(p), "payoff_ratio": mtr.payoff_ratio(p),
+           "profit_factor": mtr.profit_factor(p), "expectancy": mtr.expectancy(p),
+           "gross_profit": float(p[p > 0].sum()), "gross_loss": float(p[p < 0].sum()),
+           "avg_trade_return": float(r.mean()) if r.size else math.nan,
+           "best_trade_return": float(r.max()) if r.size else math.nan,
+           "worst_trade_return": float(r.min()) if r.size else math.nan,
+           "avg_holding_s": float(h.mean()) if h.size else math.nan,
+           "max_holding_s": float(h.max()) if h.size else math.nan,
+           "max_consecutive_wins": mtr.max_consecutive(p > 0),
+           "max_consecutive_losses": mtr.max_consecutive(p < 0)}
+    assert list(got) == list(ref)
+    for k, v in ref.items():
+        if isinstance(v, int):
+            assert type(got[k]) is int and got[k] == v, k
+        else:
+            assert _close(got[k], v), (k, got[k], v)
+    # no loss: an infinite profit factor; a nan return propagates to the return stats
+    one = trade_stats(np.ones(2, bool), np.array([5.0, 1.0]), np.array([0.1, np.nan]),
+                      np.ones(2, bool), np.ones(2))
+    assert one["profit_factor"] == math.inf and math.isnan(one["best_trade_return"])
