@@ -328,6 +328,7 @@ def _drawdown_block(equity: pd.Series, pos: np.ndarray, rets: pd.Series,
     periods = mt.drawdown_periods(sampled)
     v = equity.to_numpy()
     deepest = periods.iloc[0] if len(periods) else None
+    dur = periods["duration_days"].to_numpy(np.float64)  # numpy reductions, as StatsIndex
     monthly = mt.monthly_returns(rets.dropna()).to_numpy().ravel()
     monthly = monthly[np.isfinite(monthly)]
     return {
@@ -336,8 +337,8 @@ def _drawdown_block(equity: pd.Series, pos: np.ndarray, rets: pd.Series,
         "max_drawdown_peak": None if deepest is None else deepest["peak"],
         "max_drawdown_valley": None if deepest is None else deepest["valley"],
         "max_drawdown_recovery": None if deepest is None else deepest["recovery"],
-        "max_drawdown_duration_days": float(periods["duration_days"].max()) if len(periods) else 0.0,
-        "avg_drawdown_duration_days": float(periods["duration_days"].mean()) if len(periods) else 0.0,
+        "max_drawdown_duration_days": float(np.max(dur)) if dur.size else 0.0,
+        "avg_drawdown_duration_days": float(np.mean(dur)) if dur.size else 0.0,
         "n_drawdowns": int(len(periods)),
         "best_month": float(monthly.max()) if monthly.size else math.nan,
         "worst_month": float(monthly.min()) if monthly.size else math.nan,

@@ -149,11 +149,8 @@ class StatsIndex:
             "max_drawdown_peak": peak,
             "max_drawdown_valley": valley,
             "max_drawdown_recovery": recovery,
-            # pandas reductions, as drawdown_periods' frame uses (its mean sums differently)
-            "max_drawdown_duration_days": float(pd.Series(durations).max())
-            if durations.size else 0.0,
-            "avg_drawdown_duration_days": float(pd.Series(durations).mean())
-            if durations.size else 0.0,
+            "max_drawdown_duration_days": float(np.max(durations)) if durations.size else 0.0,
+            "avg_drawdown_duration_days": float(np.mean(durations)) if durations.size else 0.0,
             "n_drawdowns": int(durations.size),
             "best_month": float(month.max()) if month.size else math.nan,
             "worst_month": float(month.min()) if month.size else math.nan,
@@ -200,9 +197,9 @@ class StatsIndex:
                                        float(ep[E_SUM] / v.size),
                                        (self.ts[-1] - self.ts[0]) / NS_PER_YEAR)
         if fills is not None:
-            fees = float(pd.Series(np.asarray(fills["fee"], np.float64)).sum())
+            fees = float(np.sum(np.asarray(fills["fee"], np.float64)))
         elif trades is not None and "fees" in trades:
-            fees = float(pd.Series(np.asarray(trades["fees"], np.float64)).sum())
+            fees = float(np.sum(np.asarray(trades["fees"], np.float64)))
         else:
             fees = NAN
         return {"exposure": in_market, "avg_gross_exposure": avg_gross, "turnover": turnover,

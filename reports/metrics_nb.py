@@ -31,24 +31,45 @@ X_BAD, X_W_SUM, X_W_ON, X_W_ABS = range(4)
 @njit(cache=True, error_model="numpy")  # x / 0 -> inf / nan as in numpy, never raises
 def equity_pass_nb(v, out):
     """Over the equity ``v`` (float64, >= 1 value): the first non-finite position, the deepest
-    step drawdown ``min(v / running max(v)) - 1`` and the sequential sum of ``v``.
+    step drawdown ``min(v / running max(v)) - 1`` and the sum of ``v`` (four interleaved
+    partial sums, ``(s0 + s1) + (s2 + s3)``, lane ``i % 4``; the last ``n % 4`` values go to
+    lane 0).
 
     The drawdown is what ``np.min(v / np.maximum.accumulate(v) - 1.0)`` gives, bit for bit (the
     same division per step; rounding is monotone, so subtracting 1 after the minimum changes
-    nothing); a zero peak gives nan (0 / 0), as numpy's minimum propagates it."""
+    nothing); a zero peak gives nan (0 / 0), as numpy's minimum propagates it. With a positive
+    peak, the division is made only for steps that can lower the minimum (``x`` at most the
+    rounded ``lo * peak`` plus two ulps): ``x / peak < lo`` implies ``x < lo * peak``."""
     n = v.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    m = n - n % 4
+    for i in range(0, m, 4):
+        s0 += v[i]
+        s1 += v[i + 1]
+        s2 += v[i + 2]
+        s3 += v[i + 3]
+    for i in range(m, n):
+        s0 += v[i]
+    total = (s0 + s1) + (s2 + s3)
     bad = -1
+    if not np.isfinite(total):  # a nan / inf value, or an overflow of the sum
+        for i in range(n):
+            if not np.isfinite(v[i]):
+                bad = i
+                break
     peak = v[0]
     lo = v[0] / peak
-    total = 0.0
-    for i in range(n):
+    for i in range(1, n):
         x = v[i]
-        if not np.isfinite(x):
-            bad = i
-            break
-        total += x
         if x > peak:
             peak = x
+        if peak > 0.0 and lo == lo:
+            c = lo * peak
+            if not x <= c + abs(c) * 4.5e-16:
+                continue
         r = x / peak
         if r < lo or r != r:
             lo = r
@@ -61,26 +82,59 @@ def equity_pass_nb(v, out):
 def exposure_pass_nb(ts, x, w_last, out):
     """Time weights of the steps ``ts`` (int64 ns; each step is held until the next one, the
     last for ``w_last``) against the exposure ``x`` (float64, same length): the first non-finite
-    position, the sum of the weights, of the weights where ``|x| > 0`` and of ``w * |x|``."""
+    position, the sum of the weights, of the weights where ``|x| > 0`` and of ``w * |x|`` (each
+    sum in four interleaved lanes as in :func:`equity_pass_nb`)."""
     n = ts.shape[0]
-    bad = -1
-    w_sum = 0.0
-    w_on = 0.0
-    w_abs = 0.0
-    for i in range(n):
-        xi = x[i]
-        if not np.isfinite(xi):
-            bad = i
-            break
+    w0 = 0.0
+    w1 = 0.0
+    w2 = 0.0
+    w3 = 0.0
+    o0 = 0.0
+    o1 = 0.0
+    o2 = 0.0
+    o3 = 0.0
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    m = (n - 1) - (n - 1) % 4  # the steps with a next one, in blocks of four
+    for i in range(0, m, 4):
+        w = float(ts[i + 1] - ts[i])
+        a = abs(x[i])
+        w0 += w
+        o0 += w if a > 0.0 else 0.0
+        a0 += w * a
+        w = float(ts[i + 2] - ts[i + 1])
+        a = abs(x[i + 1])
+        w1 += w
+        o1 += w if a > 0.0 else 0.0
+        a1 += w * a
+        w = float(ts[i + 3] - ts[i + 2])
+        a = abs(x[i + 2])
+        w2 += w
+        o2 += w if a > 0.0 else 0.0
+        a2 += w * a
+        w = float(ts[i + 4] - ts[i + 3])
+        a = abs(x[i + 3])
+        w3 += w
+        o3 += w if a > 0.0 else 0.0
+        a3 += w * a
+    for i in range(m, n):
         w = float(ts[i + 1] - ts[i]) if i + 1 < n else w_last
-        a = abs(xi)
-        w_sum += w
-        if a > 0.0:
-            w_on += w
-        w_abs += w * a
+        a = abs(x[i])
+        w0 += w
+        o0 += w if a > 0.0 else 0.0
+        a0 += w * a
+    w_abs = (a0 + a1) + (a2 + a3)
+    bad = -1
+    if not np.isfinite(w_abs):
+        for i in range(n):
+            if not np.isfinite(x[i]):
+                bad = i
+                break
     out[X_BAD] = bad
-    out[X_W_SUM] = w_sum
-    out[X_W_ON] = w_on
+    out[X_W_SUM] = (w0 + w1) + (w2 + w3)
+    out[X_W_ON] = (o0 + o1) + (o2 + o3)
     out[X_W_ABS] = w_abs
 
 

@@ -162,7 +162,7 @@ def turnover_of(size: np.ndarray, price: np.ndarray, mean_eq: float, span_years:
 def fees_paid(fills: pd.DataFrame | None, trades: pd.DataFrame | None) -> float:
     """Total fees: from fills when given, else from trades (closed and open)."""
     if fills is not None and "fee" in fills.columns:
-        return float(fills["fee"].sum())
+        return float(np.sum(fills["fee"].to_numpy(np.float64)))
     if trades is not None and "fees" in trades.columns:
-        return float(trades["fees"].sum())
+        return float(np.sum(trades["fees"].to_numpy(np.float64)))
     return NAN

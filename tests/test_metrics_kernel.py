@@ -123,6 +123,22 @@ def test_step_passes():
     assert out[E_SUM] == pytest.approx(v.sum(), rel=1e-13)
     v[1234] = np.nan
     assert equity_pass(v)[E_BAD] == 1234
+    # bit for bit on paths that stress the skipped divisions: steps of one ulp, ties, flat
+    # stretches, losses to zero and below, tiny and huge magnitudes
+    for k in range(300):
+        g = np.random.default_rng(k)
+        n = int(g.integers(1, 400))
+        w = g.choice([1e-300, 1.0, 1e5, 1e300]) * np.cumprod(1.0 + g.normal(0, 0.02, n))
+        if k % 3 == 0:
+            w = np.round(w, 2)  # ties
+        if k % 5 == 0 and n > 3:
+            w[n // 2:] = np.nextafter(w[n // 2:], 0.0)  # one ulp below
+        if k % 7 == 0:
+            w = w - w[n // 3]  # through zero into negatives
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ref = float(np.min(w / np.maximum.accumulate(w) - 1.0))
+        got = equity_pass(w)[E_DD_STEPS]
+        assert got == ref or (math.isnan(got) and math.isnan(ref)), (k, got, ref)
     z = np.r_[0.0, 0.0, 1.0]  # a zero peak: 0 / 0, as numpy's minimum gives
     assert math.isnan(equity_pass(z)[E_DD_STEPS])
     ts = np.cumsum(rng.integers(1, 100, 300)).astype(np.int64) * 1_000_000_000
