@@ -45,7 +45,9 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
         "exchange": pl.repeat("binance-futures", rows, eager=True),
         "symbol": pl.repeat("BTCUSDT", rows, eager=True),
         "timestamp": ts,
-        "local_timestamp": ts + rng.integers(1_000, 50_000, rows),
+        # receive stamps: exchange time plus a jittered delay, never going back (the reader
+        # refuses a capture whose local clock runs backwards)
+        "local_timestamp": np.maximum.accumulate(ts + rng.integers(1_000, 50_000, rows)),
         "id": np.arange(rows, dtype=np.int64) + 42_000_000,
         "side": side,
         "price": price,

@@ -3,12 +3,13 @@ through the L2 book kernels, with peak memory measured (target: under 1 GB).
 
 Phases, each in its own fresh process so that its peak RSS is its own:
 
-1. ``write``: the seeded L2 delta feed of :func:`benchmarks.bench_book.synth_l2_feed`,
+1. ``write``: the depth rows of the seeded L2 simulation of :mod:`benchmarks.synth`,
    generated in chunks of ``--chunk`` rows (each chunk after the first starts with a
    ``CLEAR|SNAPSHOT`` row, so that a chunk's independent random walk never meets the previous
    chunk's levels), time-stamped ``--spacing`` ns apart (about 1M rows per daily partition)
    and streamed into a fresh catalog with ``Catalog.write_chunks`` (memory bounded by the spill
-   threshold plus one partition);
+   threshold plus a chunk and a row group: new tick partitions are written piece by piece;
+   ``--spacing 1000`` puts up to 86M events in one daily partition);
 2. ``replay``: ``Catalog.scan("depth", ...)`` yields ``--scan-rows`` rows at a time, each chunk
    goes through ``L2Book.apply`` (the Python boundary checks, price -> tick conversion and the
    ``l2_replay_nb`` kernel); events/s and the peak RSS of the process are printed, with the
@@ -46,22 +47,27 @@ def _rss_mb() -> float:
 
 
 def chunks(events: int, chunk: int, spacing: int):
-    """DEPTH arrays of the generated feed, ``chunk`` rows at a time."""
-    from benchmarks.bench_book import synth_l2_feed
-    from data.schema import DEPTH, DEPTH_CLEAR, DEPTH_LAST, DEPTH_SNAPSHOT
+    """DEPTH arrays of the generated feed (the depth rows of :mod:`benchmarks.synth`'s L2
+    simulation, trades dropped), about ``chunk`` rows at a time, ``events`` rows in all."""
+    from benchmarks.synth import _K_DEPTH, _l2_feed_nb
+    from data.schema import BUY, DEPTH, DEPTH_CLEAR, DEPTH_LAST, DEPTH_SNAPSHOT, SELL
 
     done = 0
     k = 0
     while done < events:
         n = min(chunk, events - done)
-        _, side, tick, qty, flags = synth_l2_feed(n, seed=k)
+        p0 = 10_000
+        kind, _, side, tick, qty, flags, m = _l2_feed_nb(
+            n + n // 2, np.random.default_rng(k), 2 * p0, p0, 20)
+        keep = np.flatnonzero(kind[:m] == _K_DEPTH)[:n]
+        n = len(keep)
         out = np.empty(n, dtype=DEPTH)
         out["ts"] = T0 + (done + np.arange(n, dtype=np.int64)) * spacing
         out["ts_recv"] = out["ts"]
-        out["side"] = side
-        out["price"] = tick * TICK
-        out["size"] = qty
-        out["flags"] = flags
+        out["side"] = np.where(side[keep] > 0, BUY, SELL)
+        out["price"] = tick[keep] * TICK
+        out["size"] = qty[keep]
+        out["flags"] = flags[keep]
         if k:  # a fresh random walk: the book is reset by an empty snapshot first
             out[0] = (out["ts"][0], out["ts"][0], 0, np.nan, 0.0,
                       DEPTH_CLEAR | DEPTH_SNAPSHOT | DEPTH_LAST)

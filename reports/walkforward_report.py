@@ -12,9 +12,8 @@ import pandas as pd
 
 from reports import charts
 from reports.html import atomic_write_text, environment
-from reports.present import HEADLINE, metric_rows
+from reports.present import HEADLINE, fmt, metric_rows
 from reports.sweep_report import metric_kind
-from reports.present import fmt
 
 
 def write_walkforward_report(out: str | Path, windows: pd.DataFrame, names: list[str],

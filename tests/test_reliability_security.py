@@ -35,13 +35,6 @@ ALLOWED = {
     ("data/readers/dispatch.py", "importlib.import_module"):
         "imports the reader modules named in the constant PLUGIN_MODULES tuple; nothing from "
         "a file, a config or the command line chooses a module",
-    ("strategies/registry.py", "importlib.import_module"):
-        "imports the module of an explicit package.module:Class strategy reference given by "
-        "the user (--strategy, a run config, a grid file): the documented way to name user "
-        "code; config and catalog contents never choose a module by themselves",
-    ("strategies/registry.py", "importlib.util.spec_from_file_location"):
-        "loads the file of an explicit path/to/file.py:Class strategy reference given by the "
-        "user, as above",
     ("strategies/rl/policy.py", "stable_baselines3"):
         "an SB3 .zip is loaded only with load_policy(..., trust=True) (ConfigError otherwise); "
         "the shipped formats are .npz (allow_pickle=False) and .json",

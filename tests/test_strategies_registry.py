@@ -153,9 +153,10 @@ def test_coerce_values_for_configs_and_sweeps(tmp_path):
 
 def test_engine_run_resolves_file_references(tmp_path):
     """engine.run asks the registry (registry.get) for names, so references work there too."""
+    import numpy as np
+
     import engine
     from data.schema import BAR
-    import numpy as np
 
     p = _file(tmp_path, GOOD)
     bars = np.zeros(30, dtype=BAR)

@@ -66,7 +66,7 @@ def test_parameter_stability(wf):
     st = doc["stability"]["fast"]
     v = wf.windows["fast"].tolist()
     assert st["values"] == v
-    assert st["changes"] == sum(a != b for a, b in zip(v, v[1:]))
+    assert st["changes"] == sum(a != b for a, b in zip(v, v[1:], strict=False))
 
 
 def test_cli_walkforward_anchored_json(tmp_path):

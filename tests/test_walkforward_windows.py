@@ -23,7 +23,7 @@ def test_rolling_bar_windows_are_adjacent_and_cover_the_rest():
         [(0, 300, 300, 400), (100, 400, 400, 500)]
     assert all(w.train_end - w.train_start == 300 for w in ws)
     assert ws[-1].test_end == 1000
-    assert all(a.test_end == b.test_start for a, b in zip(ws, ws[1:]))
+    assert all(a.test_end == b.test_start for a, b in zip(ws, ws[1:], strict=False))
     assert len(ws) == 7
 
 

@@ -238,6 +238,49 @@ def from_batch(batch: pa.RecordBatch | pa.Table, dt: np.dtype) -> np.ndarray:
     return out
 
 
+def write_pieces(fh, pieces: list, kind: str) -> tuple[int, int, int] | None:
+    """Write time-ordered pieces (arrays or spilled piece files) to one Parquet file in row
+    groups of ``ROW_GROUP_ROWS`` rows, holding at most one piece plus one row group in memory.
+    Returns (rows, ts_min, ts_max), or None as soon as a piece breaks the time order."""
+    writer = None
+    buf: list[np.ndarray] = []
+    held = rows = 0
+    lo = hi = None
+    try:
+        for p in pieces:
+            a = p if isinstance(p, np.ndarray) else read_file(p, kind)
+            if len(a) == 0:
+                continue
+            ts = a["ts"]
+            if (hi is not None and int(ts[0]) < hi) or (len(a) > 1 and bool((np.diff(ts) < 0).any())):
+                return None
+            lo = int(ts[0]) if lo is None else lo
+            hi = int(ts[-1])
+            rows += len(a)
+            buf.append(a)
+            held += len(a)
+            if held >= ROW_GROUP_ROWS:
+                whole = np.concatenate(buf)
+                cut = held - held % ROW_GROUP_ROWS
+                table = to_table(whole[:cut], kind)
+                if writer is None:
+                    writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
+                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                buf, held = [whole[cut:].copy()], held - cut  # a copy: frees ``whole``
+                del whole, table
+        if rows == 0:
+            return None
+        if held:
+            table = to_table(np.concatenate(buf), kind)
+            if writer is None:
+                writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows, lo, hi
+
+
 def read_file(path: Path, kind: str) -> np.ndarray:
     return from_batch(pq.read_table(path), dtype_for(kind))
 

@@ -39,6 +39,7 @@ from data.catalog.files import (
     total_rows,
     write_error,
     write_json,
+    write_pieces,
 )
 from data.errors import ConfigError, DataError
 from data.schema import KINDS, Instrument, dtype_for
@@ -148,7 +149,8 @@ class Catalog:
         spill_bytes: int = 256 << 20,
     ) -> ImportResult:
         """Import a stream of canonical arrays with memory bounded by ``spill_bytes`` plus one
-        partition: chunks are split by partition (spilled to a staging folder past
+        partition (one chunk and one row group for a new tick partition, written piece by
+        piece): chunks are split by partition (spilled to a staging folder past
         ``spill_bytes``), each affected partition is merged and written under a new name, the
         new files are made durable, and then the manifest is replaced (the commit). The content
         hash covers the rows in the order given, so sorted input hashes like :meth:`write`."""
@@ -233,6 +235,15 @@ class Catalog:
             }
         pending: list[tuple[Path, Path]] = []
         for key in sorted(affected):
+            if kind != "bar" and key not in man["partitions"] and pieces.get(key):
+                # a new partition of a tick kind: written piece by piece, so a day of 50M events
+                # never sits in memory whole (None: the pieces were not in time order)
+                done = self._write_partition(folder, key, pieces[key], kind, import_id)
+                if done is not None:
+                    pieces.pop(key)
+                    man["partitions"][key] = done[0]
+                    pending.append((done[1], folder / done[0]["file"]))
+                    continue
             parts = [
                 p if isinstance(p, np.ndarray) else read_file(p, kind) for p in pieces.get(key, [])
             ]
@@ -262,23 +273,37 @@ class Catalog:
         _make_durable(pending)
         return len(pending)
 
-    def _write_partition(self, folder: Path, key: str, arr: np.ndarray, kind: str, import_id: str):
+    def _write_partition(self, folder: Path, key: str, arr, kind: str, import_id: str):
         """Write ``arr`` to a temp file beside its final name ``part-<import id>.parquet``
         (unique: an import writes one file per partition). Returns (manifest entry, temp path);
-        :func:`_make_durable` fsyncs and renames the temp files before the manifest commit."""
+        :func:`_make_durable` fsyncs and renames the temp files before the manifest commit.
+
+        ``arr`` may also be a list of pieces (arrays or spilled piece files) in time order: they
+        are read and written one at a time, in the same row groups as one array would be. If
+        the pieces turn out not to be in time order, the temp file is removed and None is
+        returned (the caller sorts them in memory)."""
         rel = f"date={key}/part-{import_id[:20]}.parquet"
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         inside(self.root, path.parent, "partition folder")
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        with naming(tmp), open_new(tmp) as fh:
-            pq.write_table(to_table(arr, kind), fh, row_group_size=ROW_GROUP_ROWS,
-                           compression="zstd")  # fmt: skip
+        if isinstance(arr, np.ndarray):
+            with naming(tmp), open_new(tmp) as fh:
+                pq.write_table(to_table(arr, kind), fh, row_group_size=ROW_GROUP_ROWS,
+                               compression="zstd")  # fmt: skip
+            rows, lo, hi = len(arr), int(arr["ts"].min()), int(arr["ts"].max())
+        else:
+            with naming(tmp), open_new(tmp) as fh:
+                span = write_pieces(fh, arr, kind)
+            if span is None:
+                tmp.unlink(missing_ok=True)
+                return None
+            rows, lo, hi = span
         entry = {
             "file": rel,
-            "rows": len(arr),
-            "ts_min": int(arr["ts"].min()),
-            "ts_max": int(arr["ts"].max()),
+            "rows": rows,
+            "ts_min": lo,
+            "ts_max": hi,
             "import": import_id,
             "bytes": tmp.stat().st_size,
         }
