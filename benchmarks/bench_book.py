@@ -10,6 +10,10 @@ Cases (each in its own fresh process, so peak RSS is per case):
 * ``l3_lobster_check``: the same day replayed faithfully: the window rule (forget levels beyond
   10, learn levels entering the window) and the comparison of 10 levels of both sides with the
   orderbook file on every row;
+* ``l3_lobster_feed``: what the tick simulator replays since the window rule reached it: the
+  same day's messages followed by the rule's corrections (``engine.tick.feed.lobster_feed``:
+  91,624 MBO_FORGET / MBO_ANON_LEVEL rows, 239,540 events in all) from the feed's initial
+  levels; events/s counts every row, messages/s = events/s x 147,916 / 239,540;
 * ``l2_binance``: the shipped Binance USD-M capture, synchronised DEPTH rows through the L2 book
   (``l2_replay_nb``);
 * ``l2_synth``: the shared generated L2 feed of ``benchmarks/synth.py`` (default 10M events:
@@ -146,6 +150,37 @@ def case_l3_lobster_check(repeats, _events):
                 input_mb=(lob.messages.nbytes + lob.orderbook.nbytes) / 2**20)
 
 
+def case_l3_lobster_feed(repeats, _events):
+    """The tick simulator's LOBSTER feed: messages + the window rule's corrections
+    (MBO_FORGET / MBO_ANON_LEVEL, ``engine.tick.feed.lobster_feed``) through ``l3_replay_nb``
+    from the feed's initial levels; ``events`` counts both, ``messages`` the file's rows."""
+    from engine.tick.feed import lobster_feed
+    from engine.tick.l3sim_nb import l3_state_for
+
+    lob, _ = _l3_inputs()
+    t0 = time.perf_counter()
+    feed = lobster_feed(lob, tick_size=0.01)
+    build = time.perf_counter() - t0
+    D = feed.D
+    cols = (D[0], D[2], D[3], D[4], D[5], D[6])
+    n = len(cols[0])
+
+    def run(state, stop=n):
+        st, _ = l3_replay_nb(*state, *cols, 0, stop)
+        assert st == C.OK
+        return state
+
+    t0 = time.perf_counter()
+    run(l3_state_for(feed), 100)
+    first = time.perf_counter() - t0
+    states = [l3_state_for(feed) for _ in range(repeats + 1)]
+    state = run(states.pop())
+    return dict(events=n, messages=len(lob), first_call_s=first, feed_build_s=build,
+                seconds=_time(lambda: run(states.pop()), repeats),
+                state_mb=sum(a.nbytes for a in state) / 2**20,
+                input_mb=sum(a.nbytes for a in cols) / 2**20)
+
+
 def _l2_run(ts, side, tick, qty, flags, overflow, stop=None):
     state = l2_alloc(overflow=overflow)
     empty_t = np.empty((0, 2), np.int64)
@@ -204,6 +239,7 @@ def case_l2_synth(repeats, events):
 CASES = {
     "l3_lobster": case_l3_lobster,
     "l3_lobster_check": case_l3_lobster_check,
+    "l3_lobster_feed": case_l3_lobster_feed,
     "l2_binance": case_l2_binance,
     "l2_synth": case_l2_synth,
 }

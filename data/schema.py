@@ -45,6 +45,18 @@ MBO_CROSS = 6  # cross / auction trade (no effect on the visible book)
 MBO_HALT = 7  # trading halt indicator (see LOBSTER docs: price -1 halt, 0 quote, 1 resume)
 MBO_MODIFY = 8  # order replaced in place: new price and/or size (feeds that have it)
 MBO_CLEAR = 9  # clear the whole book (session start, resync)
+# Window corrections (10, 11): book changes the data states without a message. A LOBSTER feed
+# (engine.tick.feed.lobster_feed) inserts them after a message, at its time stamp, from the
+# orderbook file (the window rule of engine.book.lobster / docs/order_book.md). They are not
+# market events: nothing trades, and the simulator's own orders are never touched by them.
+#: set the anonymous quantity of level (side, price) to ``size`` exactly: size resting there
+#: whose orders the data never showed, ahead of every known order of the level (known orders
+#: untouched; order_id unused). 0 when a level leaves the top L, the orderbook file's size when
+#: a level enters the top L from beyond it.
+MBO_ANON_LEVEL = 10
+#: forget known order ``order_id`` (its level left the top L): removed like MBO_DELETE
+MBO_FORGET = 11
+MBO_CORRECTIONS = (MBO_ANON_LEVEL, MBO_FORGET)
 
 BAR = np.dtype(
     [

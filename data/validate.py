@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from data.errors import DataError
-from data.schema import DEPTH_CLEAR, MBO_CLEAR, MBO_HALT, MBO_MODIFY, dtype_for
+from data.schema import DEPTH_CLEAR, MBO_ANON_LEVEL, MBO_CLEAR, MBO_HALT, MBO_MODIFY, dtype_for
 
 _MISSING_TS = np.iinfo(np.int64).min
 
@@ -375,14 +375,14 @@ def _check_depth(c, arr, allow_np) -> None:
 
 def _check_mbo(c, arr, allow_np) -> None:
     ev = arr["event"]
-    c.add("error", "bad_event", "unknown MBO event code", (ev < 1) | (ev > 9), "event", ev,
-          "use data.schema MBO_* codes 1-9")  # fmt: skip
+    c.add("error", "bad_event", "unknown MBO event code", (ev < 1) | (ev > 11), "event", ev,
+          "use data.schema MBO_* codes 1-11")  # fmt: skip
     special = (ev == MBO_HALT) | (ev == MBO_CLEAR)
     side = arr["side"]
     c.add("error", "bad_side", "order side must be 1 (buy) or -1 (sell)",
           ~np.isin(side, (-1, 1)) & ~special, "side", side, "map the direction column")  # fmt: skip
     p = arr["price"]
-    priced = (ev == 1) | (ev == MBO_MODIFY)
+    priced = (ev == 1) | (ev == MBO_MODIFY) | (ev == MBO_ANON_LEVEL)
     c.add("error", "nan", "price is NaN", np.isnan(p) & ~special, "price", p, "fix the row")
     c.add("error", "inf", "price is infinite", np.isinf(p), "price", p, "fix the row")
     if not allow_np:

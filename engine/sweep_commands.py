@@ -97,7 +97,8 @@ def sweep(strategy, data, grid, fixed, constraints, n_random, seed, symbol, star
     tape sweep --strategy sma_cross --data data/samples/pairs/daily-KO.csv \\
         --grid fast=5:30:5 --grid slow=20:100:10 --constraint "fast < slow" --out runs/ko
     """
-    from engine.sweep_backtest import option_names, sweep as run
+    from engine.sweep_backtest import option_names
+    from engine.sweep_backtest import sweep as run
     from reports.sweep_report import ranked
 
     pairs = parse_pairs(fixed, "--param")

@@ -144,7 +144,12 @@ def cut(data: TickData, t: int, how: str, rng: np.random.Generator) -> TickData:
             g["side"][after] = rng.choice([-1, 1], k)
             g["price"][after] = _grid(rng, k, data.tick_size, 1.0, 1e5)
             g["size"][after] = rng.integers(1, 100_000, k).astype(np.float64)
-            lob = dataclasses.replace(lob, messages=g)
+            # the garbage prices in LOBSTER units too: the feed's window rule (the check's
+            # kernel) replays the integer prices; rows after t stay (a row is the book after
+            # its message: no row is read before its message)
+            pint = lob.price_int.copy()
+            pint[after] = np.round(g["price"][after] * 1e4).astype(np.int64)
+            lob = dataclasses.replace(lob, messages=g, price_int=pint)
         return dataclasses.replace(data, arrays={"lob": lob})
     out = {}
     for key, a in data.arrays.items():

@@ -43,5 +43,5 @@ def test_bench_data_readers_agree():
 
 def test_bench_book_replays_every_case():
     out = _run("bench_book.py", "--events", "20000", "--repeats", "1")
-    for case in ("l3_lobster", "l3_lobster_check", "l2_binance", "l2_synth"):
+    for case in ("l3_lobster", "l3_lobster_check", "l3_lobster_feed", "l2_binance", "l2_synth"):
         assert f"\n{case} " in out, out

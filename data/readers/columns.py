@@ -105,6 +105,7 @@ EVENT_WORDS = {
     "halt": 7,
     "modify": 8, "replace": 8, "update": 8,
     "clear": 9, "reset": 9,
+    "anon_level": 10, "forget": 11,
 }  # fmt: skip
 
 
@@ -346,9 +347,10 @@ def _sides(s: pl.Series, side_map: Mapping[Any, int] | None, col: str, ctx: dict
 def _events(s: pl.Series, col: str, ctx: dict) -> np.ndarray:
     if s.dtype.is_integer():
         return s.cast(pl.Int8, strict=False).fill_null(-1).to_numpy()
-    out = _lookup(s, dict(EVENT_WORDS) | {str(i): i for i in range(1, 10)}, pl.Int8)
+    out = _lookup(s, dict(EVENT_WORDS) | {str(i): i for i in range(1, 12)}, pl.Int8)
     _bad(out, s, "unknown event type", col, ctx,
-         "use codes 1-9 (data.schema MBO_*) or add/cancel/delete/execute/modify/clear")  # fmt: skip
+         "use codes 1-11 (data.schema MBO_*) or add/cancel/delete/execute/modify/clear/"
+         "anon_level/forget")  # fmt: skip
     return out.to_numpy()
 
 

@@ -22,9 +22,11 @@ from data.schema import (
     DEPTH_CLEAR,
     MBO,
     MBO_ADD,
+    MBO_ANON_LEVEL,
     MBO_CANCEL,
     MBO_DELETE,
     MBO_EXECUTE,
+    MBO_FORGET,
     MBO_MODIFY,
     SELL,
 )
@@ -112,8 +114,8 @@ def _check_mbo(mbo: np.ndarray, book_ev: np.ndarray) -> None:
     from data.validate import require_rows
 
     ev, side, size, oid = mbo["event"], mbo["side"], mbo["size"], mbo["order_id"]
-    require_rows((ev < 1) | (ev > 9), column="event", values=ev,
-                 message="unknown MBO event code", fix="use data.schema MBO_* codes 1-9")
+    require_rows((ev < 1) | (ev > 11), column="event", values=ev,
+                 message="unknown MBO event code", fix="use data.schema MBO_* codes 1-11")
     require_rows(book_ev & ~np.isin(side, (BUY, SELL)), column="side", values=side,
                  message="order side must be BUY (1) or SELL (-1)", fix="map the side column")
     require_rows(book_ev & ~(np.isfinite(size) & (size >= 0)), column="size", values=size,
@@ -380,7 +382,8 @@ class L3Book(BookView):
             raise DataError("expected an MBO array", argument="mbo", value=str(mbo.dtype),
                             fix="convert with data.schema.to_array(frame, 'mbo')")
         ev = mbo["event"]
-        book_ev = np.isin(ev, (MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE, MBO_MODIFY))
+        book_ev = np.isin(ev, (MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE, MBO_MODIFY,
+                               MBO_ANON_LEVEL, MBO_FORGET))
         _check_mbo(mbo, book_ev)
         ticks = to_ticks(np.where(book_ev, mbo["price"], 0.0), self.tick_size, check=book_ev)
         lots = to_ticks(mbo["size"], self.lot_size, what="size", check=book_ev)

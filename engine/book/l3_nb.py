@@ -24,12 +24,14 @@ from numba import njit
 
 from data.schema import (
     MBO_ADD,
+    MBO_ANON_LEVEL,
     MBO_CANCEL,
     MBO_CLEAR,
     MBO_CROSS,
     MBO_DELETE,
     MBO_EXECUTE,
     MBO_EXECUTE_HIDDEN,
+    MBO_FORGET,
     MBO_HALT,
     MBO_MODIFY,
 )
@@ -311,6 +313,27 @@ def l3_set_anon_nb(lv, od, ht, meta, s, tick, q):
 
 
 @njit(cache=True)
+def l3_anon_level_nb(lv, meta, s, tick, q):
+    """Event MBO_ANON_LEVEL: make the anonymous quantity of level (s, tick) exactly ``q`` (its
+    known orders untouched: ``q`` is on top of them); creates the level for ``q > 0`` and
+    removes it when it ends empty."""
+    key = _key(s, tick)
+    n = meta[s]
+    i = lower_bound_nb(lv[s, LV_KEY], n, key)
+    if not (i < n and lv[s, LV_KEY, i] == key):
+        if q <= 0:
+            return OK
+        st = _level_insert(lv, meta, s, i, key)
+        if st != OK:
+            return st
+    lv[s, LV_QTY, i] += q - lv[s, LV_ANON, i]
+    lv[s, LV_ANON, i] = q
+    if lv[s, LV_QTY, i] <= 0 and lv[s, LV_CNT, i] == 0:
+        _level_remove(lv, meta, s, i)
+    return OK
+
+
+@njit(cache=True)
 def l3_forget_beyond_nb(lv, od, ht, meta, s, keep):
     """Forget every level of side ``s`` beyond the best ``keep`` (and unindex their orders).
     Returns the number of levels forgotten."""
@@ -360,8 +383,9 @@ def l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, start, stop):
     """Apply canonical MBO events ``start..stop-1`` (columns: ts, event, order id, side
     BUY=1 / SELL=-1, tick, lots); returns (status, next index).
 
-    Adds, cancels, executions and deletes run inline (the common path); modifies, clears and
-    events on unknown ids call helpers. Hidden/cross executions and halts leave the book.
+    Adds, cancels, executions and deletes run inline (the common path); modifies, clears,
+    anonymous level quantities (MBO_ANON_LEVEL) and events on unknown ids call helpers;
+    MBO_FORGET (a window correction) removes a known order as MBO_DELETE does. Hidden/cross executions and halts leave the book.
     Notes (unknown ids, ...) are counted in ``meta``; events with a negative size or the
     reserved id ``HASH_EMPTY`` (int64 min) are ignored as BAD_EVENT. A capacity status
     (FULL_LEVELS / FULL_ORDERS) stops before the event that did not fit, so the caller can
@@ -379,7 +403,8 @@ def l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, start, stop):
         qq = q[i]
         s = 0 if sd == 1 else (1 if sd == -1 else -1)
         st = OK
-        if ev == MBO_ADD or ev == MBO_CANCEL or ev == MBO_EXECUTE or ev == MBO_DELETE:
+        if ev == MBO_ADD or ev == MBO_CANCEL or ev == MBO_EXECUTE or ev == MBO_DELETE or \
+                ev == MBO_FORGET:
             if s < 0:
                 st = BAD_SIDE
             elif qq < 0 or key_id == HASH_EMPTY:
@@ -475,7 +500,7 @@ def l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, start, stop):
                                 hi = mid
                         j = lo
                     oq = od[slot, OD_QTY]
-                    if ev == MBO_DELETE:
+                    if ev == MBO_DELETE or ev == MBO_FORGET:
                         if qq != oq:
                             st = SIZE_MISMATCH
                         d = oq
@@ -537,6 +562,15 @@ def l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, start, stop):
                 st = l3_modify_nb(lv, od, ht, meta, key_id, s, tk, qq, ts[i])
             if st == FULL_LEVELS or st == FULL_ORDERS:
                 return st, i
+        elif ev == MBO_ANON_LEVEL:
+            if s < 0:
+                st = BAD_SIDE
+            elif qq < 0:
+                st = BAD_EVENT
+            else:
+                st = l3_anon_level_nb(lv, meta, s, tk, qq)
+                if st == FULL_LEVELS:
+                    return st, i
         elif ev == MBO_CLEAR:
             l3_clear_nb(lv, od, ht, meta)
         elif ev != MBO_EXECUTE_HIDDEN and ev != MBO_CROSS and ev != MBO_HALT:

@@ -27,7 +27,14 @@ from numba import njit
 
 from data.errors import DataError
 from data.readers.lobster import DUMMY_ASK, DUMMY_BID, Lobster, read_lobster
-from data.schema import MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE
+from data.schema import (
+    MBO_ADD,
+    MBO_ANON_LEVEL,
+    MBO_CANCEL,
+    MBO_DELETE,
+    MBO_EXECUTE,
+    MBO_FORGET,
+)
 from engine.book import codes as C
 from engine.book.l3_nb import (
     l3_alloc,
@@ -57,15 +64,77 @@ def _qty_at(lv, meta, s, tick):
     return 0
 
 
+@njit(cache=True, inline="always")
+def _put(corr, counts, row, ev, oid, s, tick, q):
+    """Record one window correction (written only while ``corr`` has room; always counted)."""
+    k = counts[4]
+    if k < corr.shape[0]:
+        corr[k, 0] = row
+        corr[k, 1] = ev
+        corr[k, 2] = oid
+        corr[k, 3] = 1 if s == 0 else -1
+        corr[k, 4] = tick
+        corr[k, 5] = q
+    counts[4] = k + 1
+
+
+@njit(cache=True)
+def lobster_window_nb(lv, od, ht, meta, ob, i, L, corr, counts):
+    """The window rule after message ``i`` (steps 2-3 of the module doc) on a market-only book;
+    every change is also recorded in ``corr`` as an MBO event (see :func:`lobster_check_nb`).
+    Returns (status, shallowest depth learned at this row, L if none)."""
+    first_learned = L
+    for s in range(2):
+        n = meta[s]
+        if n > L:
+            for j in range(n - L):  # the levels beyond the best L, worst first
+                key = lv[s, C.LV_KEY, j]
+                tk = key if s == 0 else -key
+                slot = lv[s, C.LV_HEAD, j]
+                while slot >= 0:
+                    _put(corr, counts, i, MBO_FORGET, od[slot, C.OD_ID], s, tk,
+                         od[slot, C.OD_QTY])
+                    counts[5] += 1
+                    slot = od[slot, C.OD_NEXT]
+                if lv[s, C.LV_ANON, j] > 0:
+                    _put(corr, counts, i, MBO_ANON_LEVEL, 0, s, tk, 0)
+                    counts[6] += 1
+            counts[2] += l3_forget_beyond_nb(lv, od, ht, meta, s, L)
+        k = meta[s]
+        while k < L:
+            p, sz = _row_level(ob, i, s, k)
+            if p == C.NO_TICK:
+                break
+            key = p if s == 0 else -p
+            if k > 0 and not key < lv[s, C.LV_KEY, 0]:
+                break  # not beyond the book's worst level: a disagreement, not an entry
+            st = l3_set_anon_nb(lv, od, ht, meta, s, p, sz)
+            if st != C.OK:
+                return st, first_learned
+            _put(corr, counts, i, MBO_ANON_LEVEL, 0, s, p, sz)
+            counts[1] += 1
+            if k < first_learned:
+                first_learned = k
+            k += 1
+    return C.OK, first_learned
+
+
 @njit(cache=True)
 def lobster_check_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, ob, L,
-                     match, first_bad, depth_ok, learned_rows, counts):
+                     match, first_bad, depth_ok, learned_rows, counts, corr):
     """Run the reproduction check; returns a status (fatal codes stop at their row).
 
     Outputs: ``match[N-1]`` rows whose top N levels match; ``first_bad[N-1]`` first row not
     matching at depth N (-1 if none); ``depth_ok[i]`` matching depth of row i;
     ``learned_rows[N-1]`` rows whose top N held a level learned from that very row; ``counts``:
-    [initial levels learned, levels learned later, levels forgotten, rows]."""
+    [initial levels learned, levels learned later, levels forgotten, rows, corrections,
+    forgotten known orders, forgotten anonymous quantities].
+
+    ``corr`` (int64[cap, 6]) receives the book changes the orderbook file made, as MBO events
+    that turn a replay of the messages into this one: rows (message index, event, order id,
+    side BUY=1 / SELL=-1, tick, quantity), the changes after message i at index i, the
+    initial levels at index -1 (MBO_ANON_LEVEL each). Only the first ``cap`` are written;
+    ``counts[4]`` is the total, so a caller sizes ``corr`` from a first run."""
     n = ts.shape[0]
     if n == 0:
         return C.OK
@@ -85,29 +154,18 @@ def lobster_check_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, ob, L,
         l3_set_anon_nb(lv, od, ht, meta, s0, tick[0], _qty_at(lv, meta, s0, tick[0]) - q[0])
     elif e0 == MBO_CANCEL or e0 == MBO_DELETE or e0 == MBO_EXECUTE:
         l3_set_anon_nb(lv, od, ht, meta, s0, tick[0], _qty_at(lv, meta, s0, tick[0]) + q[0])
+    for s in range(2):
+        for j in range(meta[s] - 1, -1, -1):
+            key = lv[s, C.LV_KEY, j]
+            _put(corr, counts, -1, MBO_ANON_LEVEL, 0, s, key if s == 0 else -key,
+                 lv[s, C.LV_ANON, j])
     for i in range(n):
         st, _ = l3_replay_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, i, i + 1)
         if st != C.OK:
             return st
-        first_learned = L
-        for s in range(2):
-            if meta[s] > L:
-                counts[2] += l3_forget_beyond_nb(lv, od, ht, meta, s, L)
-            k = meta[s]
-            while k < L:
-                p, sz = _row_level(ob, i, s, k)
-                if p == C.NO_TICK:
-                    break
-                key = p if s == 0 else -p
-                if k > 0 and not key < lv[s, C.LV_KEY, 0]:
-                    break  # not beyond the book's worst level: a disagreement, not an entry
-                st = l3_set_anon_nb(lv, od, ht, meta, s, p, sz)
-                if st != C.OK:
-                    return st
-                counts[1] += 1
-                if k < first_learned:
-                    first_learned = k
-                k += 1
+        st, first_learned = lobster_window_nb(lv, od, ht, meta, ob, i, L, corr, counts)
+        if st != C.OK:
+            return st
         m = 0
         while m < L:
             same = True
@@ -152,6 +210,12 @@ class LobsterCheck:
     forgotten: int  # levels that left the window
     counters: dict[str, int]  # book notes (unknown order ids, ...)
     depth_ok: np.ndarray  # matching depth of each row
+    forgotten_orders: int = 0  # known orders forgotten with their levels
+    forgotten_anon: int = 0  # forgotten levels that held anonymous quantity
+    #: with ``corrections=True``: int64[m, 6] rows (message index, MBO event, order id, side,
+    #: tick in LOBSTER price units, quantity), the window rule's changes as MBO events
+    #: (:func:`lobster_check_nb`); index -1: the initial levels
+    corrections: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -167,15 +231,20 @@ class LobsterCheck:
                          f"{self.learned_rows[d - 1]:>28,}{bad}")
         lines.append(f"levels learned from the orderbook file: {self.learned_initial} initial "
                      f"(row 1), {self.learned:,} entering the window later; "
-                     f"levels forgotten on leaving it: {self.forgotten:,}")
+                     f"levels forgotten on leaving it: {self.forgotten:,} (with "
+                     f"{self.forgotten_orders:,} known orders, {self.forgotten_anon:,} "
+                     f"anonymous quantities)")
         if self.counters:
             notes = ", ".join(f"{k}: {v:,}" for k, v in self.counters.items())
             lines.append(f"book notes: {notes}")
         return "\n".join(lines)
 
 
-def check_lobster_data(lob: Lobster, *, levels: int | None = None) -> LobsterCheck:
-    """Run the reproduction check on an already read :class:`Lobster` (with orderbook)."""
+def check_lobster_data(lob: Lobster, *, levels: int | None = None,
+                       corrections: bool = False) -> LobsterCheck:
+    """Run the reproduction check on an already read :class:`Lobster` (with orderbook).
+    ``corrections``: also return the window rule's book changes as MBO events (what the tick
+    simulator's LOBSTER feed inserts after each message, ``engine.tick.feed.lobster_feed``)."""
     if lob.orderbook is None:
         raise DataError("the LOBSTER data has no orderbook file", argument="orderbook_file",
                         fix="read it with read_lobster(message_file, orderbook_file)")
@@ -189,21 +258,27 @@ def check_lobster_data(lob: Lobster, *, levels: int | None = None) -> LobsterChe
     n = len(ev)
     book_ev = np.isin(ev["event"], (MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE))
     tick = np.where(book_ev, lob.price_int, 0).astype(np.int64)
-    qty = ev["size"].astype(np.int64)
+    cols = (ev["ts"].copy(), ev["event"].copy(), ev["order_id"].copy(), ev["side"].copy(), tick,
+            ev["size"].astype(np.int64))
     n_adds = int(np.count_nonzero(ev["event"] == MBO_ADD))
     distinct = len(np.unique(tick[book_ev])) if n else 0
-    lv, od, ht, meta = l3_alloc(level_cap=distinct + 4 * L + 16, order_cap=n_adds + 16)
-    match = np.zeros(L, np.int64)
-    first_bad = np.full(L, -1, np.int64)
-    depth_ok = np.zeros(n, np.int64)
-    learned_rows = np.zeros(L, np.int64)
-    counts = np.zeros(4, np.int64)
     ob = np.ascontiguousarray(lob.orderbook)
-    st = lobster_check_nb(lv, od, ht, meta, ev["ts"].copy(), ev["event"].copy(),
-                          ev["order_id"].copy(), ev["side"].copy(), tick, qty, ob, L,
-                          match, first_bad, depth_ok, learned_rows, counts)
-    if st != C.OK:  # capacities are sized from the data: cannot happen
-        raise RuntimeError(f"LOBSTER check stopped: {C.NAMES.get(st, st)}")
+    cap = (n + 64) if corrections else 0
+    while True:
+        lv, od, ht, meta = l3_alloc(level_cap=distinct + 4 * L + 16, order_cap=n_adds + 16)
+        match = np.zeros(L, np.int64)
+        first_bad = np.full(L, -1, np.int64)
+        depth_ok = np.zeros(n, np.int64)
+        learned_rows = np.zeros(L, np.int64)
+        counts = np.zeros(7, np.int64)
+        corr = np.zeros((cap, 6), np.int64)
+        st = lobster_check_nb(lv, od, ht, meta, *cols, ob, L, match, first_bad, depth_ok,
+                              learned_rows, counts, corr)
+        if st != C.OK:  # capacities are sized from the data: cannot happen
+            raise RuntimeError(f"LOBSTER check stopped: {C.NAMES.get(st, st)}")
+        if counts[4] <= cap or not corrections:
+            break
+        cap = int(counts[4])  # the exact count: one more run
     counters = {C.NAMES[c]: int(meta[C.M_COUNT0 + c]) for c in range(1, C.N_CODES)
                 if meta[C.M_COUNT0 + c]}
     return LobsterCheck(
@@ -212,6 +287,8 @@ def check_lobster_data(lob: Lobster, *, levels: int | None = None) -> LobsterChe
         first_mismatch=tuple(int(x) for x in first_bad),
         learned_rows=tuple(int(x) for x in learned_rows), learned_initial=int(counts[0]),
         learned=int(counts[1]), forgotten=int(counts[2]), counters=counters, depth_ok=depth_ok,
+        forgotten_orders=int(counts[5]), forgotten_anon=int(counts[6]),
+        corrections=corr[: counts[4]].copy() if corrections else None,
     )
 
 

@@ -15,6 +15,10 @@ Feed latency gives each row a local receive time ``lts >= ts``, non-decreasing i
   and the local time of a row never depends on rows after it;
 * an int: a constant delay in ns; ``("exponential", a, mean)`` / ``("uniform", a, b)``: seeded
   random delays (ns).
+
+A window correction of an MBO feed (``data.schema.MBO_CORRECTIONS``, after its message) takes
+its message's local time (its delay is drawn and ignored, so the draws of the other rows stay
+the same).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 
 from data.errors import ConfigError, DataError
 from data.readers.lobster import DUMMY_ASK, DUMMY_BID
-from data.schema import DEPTH, MBO, MBO_EXECUTE_HIDDEN, QUOTE, TRADE
+from data.schema import DEPTH, MBO, MBO_CORRECTIONS, MBO_EXECUTE_HIDDEN, QUOTE, TRADE
 from engine.book.book import to_ticks
 
 STREAM_PRIORITY = {"trade": 0, "depth": 1, "mbo": 1, "quote": 2}
@@ -169,6 +173,8 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
     rng = np.random.default_rng(seed) if carry is None else carry.rng
     off = None if carry is None else carry.recorded_offset
     lat = _latency_draws(feed_latency, n, rng, (recv - ts)[order], off)
+    if mbo is not None and n:  # a window correction is received with its message
+        lat[np.isin(mbo["event"], MBO_CORRECTIONS)[order]] = 0
     lts_sorted = np.maximum.accumulate(ts[order] + lat) if n else np.zeros(0, np.int64)
     if carry is not None:
         if n:
@@ -244,31 +250,42 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
 
 def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int = 0) -> Feed:
     """An L3 feed from a :class:`data.readers.lobster.Lobster` (sizes in shares; ``tick_size``
-    the instrument's price grid, 0.01 for US equities; 0.0001 is LOBSTER's unit). With the orderbook file, the book before the first message is
-    its first row with the first message's effect reversed (as ``tape book check`` does),
-    held as anonymous quantity ahead of every later order."""
-    from data.schema import MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE
+    the instrument's price grid, 0.01 for US equities; 0.0001 is LOBSTER's unit).
 
-    feed = build_feed(mbo=lob.messages, tick_size=tick_size, lot_size=1.0,
-                      feed_latency=feed_latency, seed=seed)
-    per_tick = tick_size / 0.0001  # LOBSTER price units per tick
+    With the orderbook file, the feed replays the book ``tape book check`` reproduces
+    (docs/order_book.md): the book before the first message is the file's first row with the
+    first message's effect reversed (``Feed.init_levels``, anonymous quantity ahead of every
+    later order), and after each message the window rule's changes follow at the message's
+    time stamp, as MBO events computed by the check's own kernel
+    (:func:`engine.book.lobster.lobster_check_nb`): an MBO_FORGET of each known order on a
+    level that left the top L, an MBO_ANON_LEVEL 0 for its anonymous quantity, an
+    MBO_ANON_LEVEL with the orderbook file's size for each level that entered the top L from
+    beyond it. The simulator's own orders are never touched by them. Without the orderbook
+    file the feed is the messages alone."""
+    from engine.book.lobster import check_lobster_data
+
     ob = lob.orderbook
     if ob is None or not len(ob):
-        return feed
+        return build_feed(mbo=lob.messages, tick_size=tick_size, lot_size=1.0,
+                          feed_latency=feed_latency, seed=seed)
+    m = lob.messages
+    corr = check_lobster_data(lob, corrections=True).corrections
+    init, rest = corr[corr[:, 0] < 0], corr[corr[:, 0] >= 0]
+    n, k = len(m), len(rest)
+    idx = rest[:, 0]
+    mbo = np.empty(n + k, MBO)
+    mbo[np.arange(n) + np.searchsorted(idx, np.arange(n), side="left")] = m
+    c = np.empty(k, MBO)
+    c["ts"], c["ts_recv"] = m["ts"][idx], m["ts_recv"][idx]
+    c["event"], c["order_id"], c["side"] = rest[:, 1], rest[:, 2], rest[:, 3]
+    c["price"], c["size"] = rest[:, 4] / 1e4, rest[:, 5]
+    mbo[idx + 1 + np.arange(k)] = c
+    feed = build_feed(mbo=mbo, tick_size=tick_size, lot_size=1.0, feed_latency=feed_latency,
+                      seed=seed)
     ok = (ob[:, 0] != DUMMY_ASK) & (ob[:, 2] != DUMMY_BID)  # both sides present
-    feed.top = (lob.messages["ts"][ok], ob[ok, 2] / 1e4, ob[ok, 0] / 1e4)
-    levels = {}
-    for k in range(ob.shape[1] // 4):
-        for s, pc, qc in ((1, 4 * k, 4 * k + 1), (0, 4 * k + 2, 4 * k + 3)):
-            p, q = int(ob[0, pc]), int(ob[0, qc])
-            if abs(p) < 9_999_999_999 and q > 0:
-                levels[(s, int(round(p / per_tick)))] = q
-    m = lob.messages[0]
-    s0 = 0 if m["side"] == 1 else 1
-    t0 = int(feed.D[5][0])
-    if m["event"] == MBO_ADD:
-        levels[(s0, t0)] = levels.get((s0, t0), 0) - int(feed.D[6][0])
-    elif m["event"] in (MBO_CANCEL, MBO_DELETE, MBO_EXECUTE):
-        levels[(s0, t0)] = levels.get((s0, t0), 0) + int(feed.D[6][0])
-    feed.init_levels = tuple((s, p, q) for (s, p), q in sorted(levels.items()) if q > 0)
+    feed.top = (m["ts"][ok], ob[ok, 2] / 1e4, ob[ok, 0] / 1e4)
+    per_tick = tick_size / 0.0001  # LOBSTER price units per tick
+    levels = sorted((0 if sd == 1 else 1, int(round(p / per_tick)), int(q))
+                    for sd, p, q in init[:, 3:6] if q > 0)
+    feed.init_levels = tuple(levels)
     return feed

@@ -14,6 +14,14 @@ exchange, so the quantity ahead of it is exact. It fills when the market's execu
 * an order added on the other side at or through its price fills it in full (it would have
   traded on arrival).
 
+Window corrections (MBO_ANON_LEVEL, MBO_FORGET: a LOBSTER feed's book changes taken from the
+orderbook file, :func:`engine.tick.feed.lobster_feed`) are not market events: they never fill
+and never touch a simulated order. They move it in its queue only through the book: a forgotten
+order ahead of it leaves the FIFO, and anonymous quantity is ahead of every known order, so a
+level learned where it rests (it rested beyond the data's window) puts all of it ahead (the
+worst case: which of those orders came after it is unknown). A wake (W_BOOK / W_TRADE) delivers
+a message together with its corrections.
+
 Fills never change the replayed orders of other participants (a replay cannot react); the
 simulated order's own size leaves the book as it fills. Partial fills follow the executed
 sizes (``partial_fills=False``: all or nothing).
@@ -24,7 +32,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from data.schema import MBO_ADD, MBO_DELETE, MBO_EXECUTE, MBO_EXECUTE_HIDDEN
+from data.schema import (
+    MBO_ADD,
+    MBO_ANON_LEVEL,
+    MBO_DELETE,
+    MBO_EXECUTE,
+    MBO_EXECUTE_HIDDEN,
+    MBO_FORGET,
+)
 from engine.book.codes import (
     ASK,
     BID,
@@ -377,7 +392,7 @@ def exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, bound, wake_note):
 @njit(cache=True)
 def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
     """Like :func:`engine.tick.l2sim_nb.advance_l2_nb` on an MBO feed: W_BOOK after every MBO
-    event, W_TRADE after every execution (types 4 and 5)."""
+    message (with its window corrections), W_TRADE after every execution (types 4 and 5)."""
     m_ts, m_lts, m_ev, m_id, m_side, m_tick, m_lots, m_rank = D
     q_lts, q_rank = Q
     orders, oi, of, live = OS
@@ -425,6 +440,9 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         stop = ld
         if kind == W_BOOK or kind == W_TRADE:
             stop = ld + 1
+            # the message's window corrections (same ts and lts): the wake shows the book after
+            while stop < n and (m_ev[stop] == MBO_ANON_LEVEL or m_ev[stop] == MBO_FORGET):
+                stop += 1
         else:
             while stop < n and m_lts[stop] <= t:
                 stop += 1
