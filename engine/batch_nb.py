@@ -14,12 +14,10 @@ from engine.layout import (
     C_SNAPS,
     C_TRADES,
     DONE,
-    M_MARK,
     N_ACCT,
     N_CNT,
-    SNAP0,
 )
-from engine.portfolio_nb import mark_nb
+from engine.portfolio_nb import mark_equity_exposure_nb, mark_nb
 from engine.step_nb import run_targets_nb
 
 # summary columns
@@ -143,27 +141,7 @@ def run_set_nb(mkt, ts, ev_i, ev_s, ev_v, mode, cfg, symcfg, cash, orders, fills
                        fills, trades, open_tr, acct, cnt, cfg, symcfg, snap, last)
     if r != DONE:
         return r
-    # mark_nb's walk over the state snapshots, writing two columns instead of seven
-    n_snap = cnt[C_SNAPS]
-    pos = np.zeros(n_sym)
-    cash_i = acct[A_INIT]
-    k = 0
-    for i in range(ts.shape[0]):
-        while k < n_snap and snap[k, 0] <= i:
-            cash_i = snap[k, 1]
-            for s in range(n_sym):
-                pos[s] = snap[k, SNAP0 + s]
-            k += 1
-        pv = 0.0
-        gross = 0.0
-        for s in range(n_sym):
-            if pos[s] != 0.0:
-                val = pos[s] * mkt[M_MARK, i, s]
-                pv += val
-                gross += abs(val)
-        e = cash_i + pv
-        v[i] = e
-        x[i] = gross / e if e != 0.0 else np.nan
+    mark_equity_exposure_nb(mkt, snap, cnt[C_SNAPS], acct, v, x)  # mark_nb's arithmetic
     counts[0] = cnt[C_TRADES]
     counts[1] = cnt[C_FILLS]
     return DONE
