@@ -63,7 +63,7 @@ NAN = math.nan
 class StatsIndex:
     """Everything about a run's stats that depends only on its time stamps (and benchmark)."""
 
-    def __init__(self, ts: np.ndarray, conventions: Conventions = Conventions(),
+    def __init__(self, ts: np.ndarray, conventions: Conventions = Conventions(),  # noqa: B008 (frozen)
                  benchmark: np.ndarray | None = None) -> None:
         ts = np.ascontiguousarray(ts, dtype=np.int64)
         if ts.size == 0:
