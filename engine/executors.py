@@ -104,7 +104,8 @@ class LocalExecutor(Executor):
         self.task, self.shared, self.fixed = task, shared, fixed
         if self.workers == 1:
             return
-        shared_dir = Path(workdir) / "shared"
+        # absolute: the pool outlives this sweep, and its workers keep the cwd they started in
+        shared_dir = Path(workdir).resolve() / "shared"
         shared_dir.mkdir(parents=True, exist_ok=True)
         _SEQ[0] += 1
         for k, arr in shared.items():
