@@ -182,3 +182,20 @@ def test_python_block_runs(block, sandbox):
         warnings.simplefilter("ignore")  # the samples' documented quirks warn
         exec(compile(code, str(script), "exec"), ns)
     assert any(not k.startswith("__") for k in ns)
+
+
+@pytest.mark.parametrize("name", ["tick_mm_binance", "tick_ofi_binance"])
+def test_tick_results_table_binance_rows(name):
+    """The Binance rows of docs/tick_fills.md's results table (the GOOG rows are checked by the
+    GOOG runs of tests/test_tick_run.py)."""
+    from tick_helpers import documented_results
+
+    import engine
+
+    doc = documented_results()[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the capture's clock warning
+        res = engine.run(str(REPO / "examples" / f"{name}.toml"))
+    assert (len(res.orders_rec), len(res.fills_rec), res.stats["n_trades"]) == \
+        (doc["orders"], doc["fills"], doc["trades"])
+    assert round(res.stats["final_equity"], 2) == doc["final_equity"]
