@@ -235,7 +235,8 @@ class RayExecutor(Executor):
             import ray  # noqa: F401
         except ImportError as exc:
             raise ConfigError("--executor ray needs the ray package", argument="--executor",
-                              value="ray", fix='pip install "tapereader[ray]"') from exc
+                              value="ray", fix='pip install "ray>=2.9" (or, in the tapereader '
+                                               'folder, pip install -e ".[ray]")') from exc
         if workers is not None and not (isinstance(workers, int) and workers >= 1):
             raise ConfigError("--workers must be a positive integer", argument="--workers",
                               value=workers, fix="e.g. --workers 2")
