@@ -39,9 +39,6 @@ SKIP = {
     ("docs/strategies.md", "ctx.buy(sym=None, *, size"): "signatures, not a program",
     ("docs/strategies.md", "res = engine.run(config=None"): "a signature, not a program",
     ("docs/data.md", "FORMATS = [{"): "an excerpt of data/readers/lobster.py (names its helpers)",
-    ("docs/ml.md", "tape ml run examples/ml_btc_hourly.toml"):
-        "1-2 min per model run; the ml commands are run by tests/test_ml_pipeline.py and "
-        "ml_intraday_mtf by tests/test_cli_readme.py",
     ("docs/ml.md", "from strategies.ml.features import FeatureSet"):
         "trains ~40 random forests and audits them (~4 min); checked by hand 2026-11-27",
     ("docs/reliability.md", "python -m pytest tests/test_fuzz_*.py"): "runs the test suite itself",
@@ -50,6 +47,15 @@ SKIP = {
 }
 # commands of a run block that are synopses (placeholders), not commands
 SYNOPSES = ("FILE...", "CONFIG")
+# single commands of a run block that are not run here, by their start
+SKIP_COMMANDS = {
+    "tape ml run examples/ml_btc_hourly.toml": "1-2 min (40 random forests)",
+    "tape ml run examples/ml_intraday_mtf.toml": "run by tests/test_cli_readme.py",
+    "tape ml run examples/ml_lobster_orderflow.toml":
+        "~12 s; its config is loaded by tests/test_ml_pipeline.py::test_example_configs_load",
+    "tape ml audit examples/ml_intraday_mtf.toml": "~18 s; the audit has tests/test_ml_audit.py",
+    "tape run -s ml_signal": "~45 s (random forests on 37k hourly bars)",
+}
 
 
 def _blocks() -> list[tuple[str, int, str, str]]:
@@ -94,6 +100,9 @@ def test_every_block_is_run_or_skipped_with_a_reason():
     assert len(BLOCKS) >= 25
     for key in SKIP:  # a stale entry (the block changed or went away) fails here
         assert any(b[0] == key[0] and b[3].lstrip().startswith(key[1]) for b in BLOCKS), key
+    commands = [c for b in BLOCKS if b[2] != "python" for c in _commands(b[3])]
+    for start in SKIP_COMMANDS:
+        assert any(c.startswith(start) for c in commands), start
     for name, line, lang, code in RUN:
         if lang != "python":
             assert _commands(code), f"{name}:{line}: a shell block without a tape command"
@@ -126,20 +135,22 @@ def _data_md_inputs(root: Path) -> None:
 
 
 SHELL = [b for b in RUN if b[2] != "python"]
-SLOW_SHELL = {("docs/statarb.md", "tape pairs")}
+SLOW_SHELL = {("docs/statarb.md", "tape pairs"), ("docs/ml.md", "tape ml run")}
 
 
 @pytest.mark.parametrize(
     "block", [pytest.param(b, id=f"{b[0]}:{b[1]}",
-                           marks=[pytest.mark.slow] if (b[0], b[3][:10]) in SLOW_SHELL else [])
+                           marks=[pytest.mark.slow] if any(
+                               b[0] == f and b[3].startswith(s) for f, s in SLOW_SHELL) else [])
               for b in SHELL])
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the samples' documented quirks warn
 def test_shell_block_runs(block, sandbox):
     name, line, _, code = block
     if name == "docs/data.md":
         _data_md_inputs(sandbox)
     ran = 0
     for cmd in _commands(code):
-        if any(s in cmd for s in SYNOPSES):
+        if any(s in cmd for s in SYNOPSES) or any(cmd.startswith(c) for c in SKIP_COMMANDS):
             continue
         _run(shlex.split(cmd)[1:], f"{name}:{line}")
         ran += 1
@@ -158,7 +169,8 @@ def test_cli_md_synopses_are_the_readme_commands():
 
 
 PYTHON = [b for b in RUN if b[2] == "python"]
-SLOW_PYTHON = {"docs/rl.md"}
+SLOW_PYTHON = {("docs/rl.md", "import gymnasium"),  # gymnasium + numba vector env
+               ("docs/strategies.md", "import numpy as np\nimport engine\nfrom numba")}  # step loop
 SETUP = {  # blocks that need data in the catalog first (what the doc's prose says to do)
     "catalog://depth/BTCUSDT": ["data", "import", "data/samples/crypto/"
                                 "hftbacktest_binance-usdm_BTCUSDT_stream_20240718_2357-2400.gz"],
@@ -167,13 +179,16 @@ SETUP = {  # blocks that need data in the catalog first (what the doc's prose sa
 
 @pytest.mark.parametrize(
     "block", [pytest.param(b, id=f"{b[0]}:{b[1]}",
-                           marks=[pytest.mark.slow] if b[0] in SLOW_PYTHON else [])
+                           marks=[pytest.mark.slow] if any(
+                               b[0] == f and b[3].startswith(s) for f, s in SLOW_PYTHON) else [])
               for b in PYTHON])
 def test_python_block_runs(block, sandbox):
     name, line, _, code = block
     for marker, args in SETUP.items():
         if marker in code:
-            _run(args, f"setup of {name}:{line}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the capture's clock warning
+                _run(args, f"setup of {name}:{line}")
     # a real file, so numba's cache=True in a snippet has a place to cache
     script = sandbox / f"snippet_{Path(name).stem}_{line}.py"
     script.write_text(code, encoding="utf-8")
