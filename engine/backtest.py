@@ -117,16 +117,22 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
                   mode)
 
 
+_WARM: set[str] = set()  # the modes whose kernels this process has compiled / loaded
+
+
 def warm_kernels(mode: str) -> float:
     """Compile (or load from numba's cache) the kernels of ``mode`` on a 2-bar market, so the
-    run's timings show compilation apart. Returns the seconds it took (~0 once warm)."""
+    run's timings show compilation apart. Returns the seconds it took (0 once warm: done
+    once per process and mode)."""
+    if mode in _WARM:
+        return 0.0
     import numpy as np
 
     from data.schema import BAR
     from engine.broker import Broker
     from engine.compiled import events
     from engine.market import load_market
-    from engine.portfolio_nb import mark_nb
+    from engine.portfolio_nb import mark_equity_nb, mark_nb
     from engine.step_nb import run_targets_nb
     from engine.types import EQUITY_REC
 
@@ -147,4 +153,6 @@ def warm_kernels(mode: str) -> float:
         b.send_target(0, 0, 256, 0.0, 0)
         b.step(1, 0)
     mark_nb(mk.mkt, mk.ts, b.snap, 0, b.acct, np.empty(2, dtype=EQUITY_REC))
+    mark_equity_nb(mk.mkt, b.snap[:0], 0, b.acct, np.empty(2))
+    _WARM.add(mode)
     return time.perf_counter() - t0

@@ -5,7 +5,9 @@ nan means "no new target" — and the kind of target (``"percent"`` of equity, `
 units, ``"value"`` in quote currency). At bar i's close, a target order is sent for each symbol
 whose value is set and differs from the last value sent (every set value with
 ``repeat=True``, for rebalancing); it is resolved at its fill exactly as
-``ctx.order_target_*`` resolves it (same kernel, same record). ``data`` is the dict
+``ctx.order_target_*`` resolves it (same kernel, same record). Sparse targets: with
+``index`` (increasing bar numbers), ``values`` holds one row per listed bar ([events] or
+[events, symbols]) and every other bar has none. ``data`` is the dict
 ``ctx.data`` gives in ``init``: open..volume ([bars] for one symbol, else [bars, symbols]; nan
 where a symbol has no bar), ``ts`` and ``symbols``.
 """
@@ -29,11 +31,21 @@ class Targets:
     values: np.ndarray  # float64 [bars] or [bars, symbols]; nan = no new target
     kind: str = "percent"
     repeat: bool = False  # True: every set value sends an order (rebalancing), not only changes
+    index: np.ndarray | None = None  # sparse: the bars of the rows of ``values`` (increasing)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise StrategyError("unknown target kind", argument="kind", value=self.kind,
                                 fix=f"use one of {list(KINDS)}")
+
+    def dense(self, n_bars: int) -> np.ndarray:
+        """The values per bar ([n_bars] or [n_bars, symbols]; nan = no new target)."""
+        vals = np.asarray(self.values, dtype=np.float64)
+        if self.index is None:
+            return vals
+        out = np.full((n_bars,) + vals.shape[1:], np.nan)
+        out[np.asarray(self.index, dtype=np.int64)] = vals
+        return out
 
 
 def market_data(market) -> dict[str, np.ndarray]:
@@ -56,10 +68,22 @@ def target_events(strategy, market) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     vals = np.asarray(tg.values, dtype=np.float64)
     if vals.ndim == 1:
         vals = vals[:, None]
-    if vals.shape != (m.n_bars, len(m.symbols)):
+    rows = m.n_bars
+    if tg.index is not None:
+        bars = np.asarray(tg.index)
+        rows = bars.shape[0]
+        if (bars.ndim != 1 or bars.dtype.kind not in "iu" or (rows and (
+                bars[0] < 0 or bars[-1] >= m.n_bars)) or (rows > 1 and (
+                bars[1:] <= bars[:-1]).any())):
+            raise StrategyError("targets index must be increasing bar numbers",
+                                argument="targets.index", value=getattr(bars, "shape", bars),
+                                fix=f"give ints in 0..{m.n_bars - 1}, increasing")
+    if vals.shape != (rows, len(m.symbols)):
         raise StrategyError("targets have the wrong shape", argument="targets",
-                            value=vals.shape, fix=f"return {(m.n_bars, len(m.symbols))}")
+                            value=vals.shape, fix=f"return {(rows, len(m.symbols))}")
     ev_i, ev_s, ev_v = events(vals)
+    if tg.index is not None:
+        ev_i = bars.astype(np.int64, copy=False)[ev_i]
     if np.isinf(ev_v).any():  # the set values only (nan is never inf)
         raise StrategyError("targets must be finite or nan", argument="targets",
                             value="inf", fix="use nan for 'no new target'")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from engine.fills_nb import NO_RC
 from engine.layout import (
     A_CASH,
     C_BLOWN,
@@ -52,7 +53,7 @@ from engine.types import (
 i64 = np.int64
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def liquidate_nb(i, blown, mkt, ts, orders, open_tr, cnt):
     """Margin call at bar ``i``'s close: cancel the live orders of the symbols held (all live
     orders when ``blown``) and send a reduce-only market order closing each position that has
@@ -62,21 +63,27 @@ def liquidate_nb(i, blown, mkt, ts, orders, open_tr, cnt):
     if blown:
         cnt[C_BLOWN] = i + 1
     n_sym = open_tr.shape[0]
-    covered = np.zeros(n_sym, np.bool_)
-    for j in range(cnt[C_FIRST], cnt[C_ORDERS]):
+    j0 = cnt[C_FIRST]
+    n = cnt[C_ORDERS]
+    for j in range(j0, n):
         o = orders[j]
-        if terminal_nb(o.status):
+        if terminal_nb(o.status) or (o.flags & F_LIQUIDATION):
             continue
-        if o.flags & F_LIQUIDATION:
-            covered[o.sym] = True
-        elif blown:
+        if blown:
             finish_nb(orders, j, i64(CANCELLED), i64(R_ACCOUNT_BLOWN), t)
         elif open_tr[o.sym].size > 0.0:
             finish_nb(orders, j, i64(CANCELLED), i64(R_LIQUIDATION), t)
     sent = 0
     for s in range(n_sym):
         ot = open_tr[s]
-        if ot.size > 0.0 and not covered[s]:
+        covered = False  # a live liquidation order of s already (no array: see NO_RC)
+        if ot.size > 0.0:
+            for j in range(j0, n):
+                o = orders[j]
+                if o.sym == s and (o.flags & F_LIQUIDATION) and not terminal_nb(o.status):
+                    covered = True
+                    break
+        if ot.size > 0.0 and not covered:
             j = submit_nb(orders, cnt, t, i64(s), i64(-ot.side), i64(MARKET), i64(GTC),
                           i64(F_LIQUIDATION | F_REDUCE_ONLY), ot.size, np.nan, np.nan, np.nan,
                           i64(0), i64(-1), i64(-1), i64(0), mkt[M_MARK, i, s])
@@ -88,7 +95,7 @@ def liquidate_nb(i, blown, mkt, ts, orders, open_tr, cnt):
     return sent
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg):
     """The margin check at bar ``i``'s close (see the module docstring); sets cnt[C_WATCH].
     Returns the number of liquidation orders sent. (No calls on the path without a margin

@@ -75,6 +75,11 @@ def _ffill(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _not_increasing(src: str) -> None:
+    raise DataError("bar times are not strictly increasing", file=src, column="ts",
+                    fix="sort the bars and drop duplicate times")
+
+
 def _one(obj: Any, symbol: str | None):
     """-> (symbol, BAR array, Instrument | None, source, sha256)."""
     if isinstance(obj, np.ndarray):
@@ -151,13 +156,14 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
         raise ConfigError("the same symbol appears twice", argument="market", value=names,
                           fix="give each data source its own symbol")
     t0, t1 = parse_time(start, "start"), parse_time(end, "end", end_of_day=True)
+    # one symbol, whole range: the order check and the copy into the layout in one pass
+    one_pass = len(items) == 1 and t0 is None and t1 is None and items[0][1].dtype == BAR
     bars: dict[str, np.ndarray] = {}
     sources, instruments = [], []
     for sym, data, inst, src, sha in items:
         data = np.ascontiguousarray(data)
-        if len(data) > 1 and (data["ts"][1:] <= data["ts"][:-1]).any():
-            raise DataError("bar times are not strictly increasing", file=src, column="ts",
-                            fix="sort the bars and drop duplicate times")
+        if not one_pass and len(data) > 1 and (data["ts"][1:] <= data["ts"][:-1]).any():
+            _not_increasing(src)
         if t0 is not None or t1 is not None:  # no mask (a full-length temporary) otherwise
             keep = np.ones(len(data), bool)
             if t0 is not None:
@@ -171,7 +177,18 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
         bars[sym] = data
         sources.append({"symbol": sym, "source": src, "sha256": sha, "rows": int(len(data))})
         instruments.append(inst or Instrument(symbol=sym))
-    if len(bars) == 1:
+    if one_pass:
+        from engine.market_nb import MKT_NAN_CLOSE, MKT_OK, bars_to_mkt_nb
+
+        data = next(iter(bars.values()))
+        ts = np.empty(len(data), np.int64)
+        mkt = np.empty((N_MKT, len(ts), 1))
+        r = bars_to_mkt_nb(data, ts, mkt)
+        if r == MKT_NAN_CLOSE:
+            mkt[M_MARK, :, 0] = _ffill(mkt[M_CLOSE, :, 0])
+        elif r != MKT_OK:
+            _not_increasing(sources[0]["source"])
+    elif len(bars) == 1:
         data = next(iter(bars.values()))
         ts = data["ts"].copy()
         mkt = np.empty((N_MKT, len(ts), 1))

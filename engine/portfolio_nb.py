@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from engine.fills_nb import NO_RC
 from engine.layout import (
     A_BORROW,
     A_CASH,
@@ -34,7 +35,7 @@ def position_nb(open_tr, s):
     return open_tr[s].side * open_tr[s].size
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def _close_part_nb(s, q, price, fee, t, open_tr, trades, cnt, acct):
     """Close ``q`` units of the open trade of symbol ``s`` at ``price``; ``fee``: exit fee."""
     ot = open_tr[s]
@@ -67,7 +68,7 @@ def _close_part_nb(s, q, price, fee, t, open_tr, trades, cnt, acct):
         ot.fees -= entry_fee
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def book_fill_nb(s, side, q, price, fee, t, open_tr, trades, cnt, acct):
     """Book one fill of ``q`` > 0 units (``side`` +1 buy / -1 sell) of symbol ``s``."""
     acct[A_CASH] -= side * q * price + fee
@@ -131,28 +132,38 @@ def snapshot_nb(i, open_tr, acct, cnt, snap):
     cnt[C_SNAPS] = n + 1
 
 
+@njit(inline="always")
+def _mark_bar_nb(mkt, snap, n_snap, i, k, pos, cash, fees):
+    """The state after bar ``i`` (snapshots from row ``k`` on applied to ``pos``, ``cash``,
+    ``fees``) and the value of the positions at its close. Returns (next snapshot row, cash,
+    fees, positions value, gross value). Inlined into both writers below: one copy of the
+    marking arithmetic."""
+    n_sym = mkt.shape[2]
+    while k < n_snap and snap[k, 0] <= i:
+        cash = snap[k, 1]
+        fees = snap[k, 2]
+        for s in range(n_sym):
+            pos[s] = snap[k, SNAP0 + s]
+        k += 1
+    pv = 0.0
+    gross = 0.0
+    for s in range(n_sym):
+        if pos[s] != 0.0:
+            v = pos[s] * mkt[M_MARK, i, s]
+            pv += v
+            gross += abs(v)
+    return k, cash, fees, pv, gross
+
+
 @njit(cache=True)
 def mark_nb(mkt, ts, snap, n_snap, acct, eq):
     """Equity, cash, exposure and fees at every bar's close from the state snapshots."""
-    n_sym = mkt.shape[2]
-    pos = np.zeros(n_sym)
+    pos = np.zeros(mkt.shape[2])
     cash = acct[A_INIT]
     fees = 0.0
     k = 0
     for i in range(ts.shape[0]):
-        while k < n_snap and snap[k, 0] <= i:
-            cash = snap[k, 1]
-            fees = snap[k, 2]
-            for s in range(n_sym):
-                pos[s] = snap[k, SNAP0 + s]
-            k += 1
-        pv = 0.0
-        gross = 0.0
-        for s in range(n_sym):
-            if pos[s] != 0.0:
-                v = pos[s] * mkt[M_MARK, i, s]
-                pv += v
-                gross += abs(v)
+        k, cash, fees, pv, gross = _mark_bar_nb(mkt, snap, n_snap, i, k, pos, cash, fees)
         e = cash + pv
         r = eq[i]
         r.ts = ts[i]
@@ -162,6 +173,19 @@ def mark_nb(mkt, ts, snap, n_snap, acct, eq):
         r.gross_exposure = gross / e if e != 0.0 else np.nan
         r.net_exposure = pv / e if e != 0.0 else np.nan
         r.fees = fees
+
+
+@njit(cache=True)
+def mark_equity_nb(mkt, snap, n_snap, acct, equity):
+    """The equity column of :func:`mark_nb` alone (float64[n_bars]): what a run needs at once;
+    the other columns are derived on demand (engine.result)."""
+    pos = np.zeros(mkt.shape[2])
+    cash = acct[A_INIT]
+    fees = 0.0
+    k = 0
+    for i in range(equity.shape[0]):
+        k, cash, fees, pv, gross = _mark_bar_nb(mkt, snap, n_snap, i, k, pos, cash, fees)
+        equity[i] = cash + pv
 
 
 @njit(cache=True)

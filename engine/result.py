@@ -11,8 +11,18 @@ import numpy as np
 
 from data.timeutil import ns_to_iso
 from engine import types as T
-from engine.layout import A_INIT, C_BLOWN, C_CALLS, C_FILLS, C_ORDERS, C_SNAPS, C_TRADES, M_MARK
-from engine.portfolio_nb import mark_nb
+from engine.layout import (
+    A_INIT,
+    C_BLOWN,
+    C_CALLS,
+    C_FILLS,
+    C_ORDERS,
+    C_SNAPS,
+    C_TRADES,
+    M_MARK,
+    N_ACCT,
+)
+from engine.portfolio_nb import mark_equity_nb, mark_nb
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -72,8 +82,11 @@ class Result:
         # views of the broker's arrays (the broker is not used after the run): no copies
         self.orders_rec = broker.orders[: cnt[C_ORDERS]]
         self.fills_rec = broker.fills[: cnt[C_FILLS]]
-        self.equity_rec = np.empty(m.n_bars, dtype=T.EQUITY_REC)
-        mark_nb(m.mkt, m.ts, broker.snap, int(cnt[C_SNAPS]), broker.acct, self.equity_rec)
+        # the equity per bar now (what every caller reads); the other columns of the equity
+        # records (cash, exposures, fees) from the same snapshots on first use (equity_rec)
+        self._snap = broker.snap[: cnt[C_SNAPS]]
+        self.equity_values = np.empty(m.n_bars)
+        mark_equity_nb(m.mkt, self._snap, int(cnt[C_SNAPS]), broker.acct, self.equity_values)
         self.trades_rec = self._trades(broker)
         self.initial_cash = float(broker.acct[A_INIT])
         # margin calls (engine/margin_nb.py): how many, and the close where equity was <= 0
@@ -81,6 +94,28 @@ class Result:
         self.blown_ts = int(m.ts[cnt[C_BLOWN] - 1]) if cnt[C_BLOWN] > 0 else None
         self._stats: dict | None = None
         self._frames: dict = {}
+
+    _equity_rec: np.ndarray | None = None
+    equity_values: np.ndarray | None = None
+
+    @property
+    def equity_rec(self) -> np.ndarray:
+        """EQUITY_REC per bar (ts, equity, cash, positions_value, exposures, fees), built on
+        first use by ``mark_nb`` from the run's state snapshots (``equity`` is identical to
+        ``equity_values``: the same inlined marking arithmetic)."""
+        if self._equity_rec is None:
+            m = self.market
+            eq = np.empty(m.n_bars, dtype=T.EQUITY_REC)
+            acct = np.zeros(N_ACCT)
+            acct[A_INIT] = self.initial_cash
+            mark_nb(m.mkt, m.ts, self._snap, int(self._snap.shape[0]), acct, eq)
+            self._equity_rec = eq
+        return self._equity_rec
+
+    @equity_rec.setter
+    def equity_rec(self, value: np.ndarray) -> None:  # (runs that build their records whole)
+        self._equity_rec = value
+        self.equity_values = value["equity"]
 
     def _trades(self, broker) -> np.ndarray:
         return trade_records(broker.trades, int(broker.cnt[C_TRADES]), broker.open_tr,
@@ -167,7 +202,7 @@ class Result:
 
     @property
     def final_equity(self) -> float:
-        return float(self.equity_rec["equity"][-1])
+        return float(self.equity_values[-1])
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -209,7 +244,7 @@ class Result:
 
     def __repr__(self) -> str:
         closed = int((self.trades_rec["status"] == T.TRADE_CLOSED).sum())
-        return (f"Result({self.config.strategy!r}, {len(self.equity_rec)} bars, "
+        return (f"Result({self.config.strategy!r}, {len(self.equity_values)} bars, "
                 f"final_equity={self.final_equity:.2f}, trades={closed}, fills={len(self.fills_rec)})")
 
     # --- the run folder -------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from engine.fills_nb import (
+    NO_RC,
     affordable_nb,
     evaluate_nb,
     fee_nb,
@@ -94,7 +95,7 @@ from engine.types import (
 i64 = np.int64  # literal ints as arguments would compile one specialization per value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def price_now_nb(mkt, i, phase, k):
     """Price of symbol ``k`` at the moment orders fill on bar ``i``: the close in phase 1; in
     phase 0 this bar's open when the symbol has a bar, else its last close."""
@@ -106,7 +107,7 @@ def price_now_nb(mkt, i, phase, k):
     return mkt[M_MARK, i - 1, k] if i > 0 else np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def valuation_nb(mkt, i, phase, open_tr, s, pos_s, px, cash):
     """(equity, gross exposure) with symbol ``s`` holding ``pos_s`` valued at ``px`` and the
     other symbols at their prices at that moment (``price_now_nb``)."""
@@ -120,7 +121,7 @@ def valuation_nb(mkt, i, phase, open_tr, s, pos_s, px, cash):
     return cash + pv, gross
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def target_units_nb(orders, j, px, i, phase, mkt, open_tr, acct, cfg, symcfg, maker):
     """Signed target position (units) of target order ``j`` at fill price ``px``."""
     o = orders[j]
@@ -143,7 +144,7 @@ def target_units_nb(orders, j, px, i, phase, mkt, open_tr, acct, cfg, symcfg, ma
     return q if budget >= 0 else -q
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                cfg, symcfg, used):
     """Fill order ``j`` at reference price ``px0`` (risk checks, volume cap, slippage, fees,
@@ -157,9 +158,10 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
     if o.flags & F_TARGETS:
         tgt = target_units_nb(orders, j, px0, i, phase, mkt, open_tr, acct, cfg, symcfg, maker)
         delta = tgt - pos
-        if not maker and delta != 0.0:
+        sf = slip_frac_nb(cfg, abs(delta), vol) if not maker and delta != 0.0 else 0.0
+        if sf != 0.0:  # (with none, the slipped price is px0 and the target the same)
             sd = 1.0 if delta > 0 else -1.0
-            pxs = px0 * (1.0 + sd * slip_frac_nb(cfg, abs(delta), vol))
+            pxs = px0 * (1.0 + sd * sf)
             tgt2 = target_units_nb(orders, j, pxs, i, phase, mkt, open_tr, acct, cfg, symcfg, maker)
             if (tgt2 - pos) * delta > 0:
                 delta = tgt2 - pos
@@ -373,6 +375,16 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
     fees at a new UTC day, records a state snapshot when anything changed. Returns the number
     of fills made. Capacity: the caller guarantees room for 2 fills / trades per working
     order and one snapshot."""
+    return process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+                               cfg, symcfg, snap, np.empty(mkt.shape[2]), np.empty(4))
+
+
+@njit(cache=True)
+def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
+                        symcfg, snap, used, p):
+    """:func:`process_bar_nb` with its scratch arrays given (``used``: float64[n_sym], the
+    volume taken per symbol on this bar; ``p``: float64[4], the bar's path), so that the
+    compiled loops allocate them once instead of once per call."""
     t = ts[i]
     n_fill0 = cnt[C_FILLS]
     changed = False
@@ -393,13 +405,13 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
         return 0
     if _supersede_nb(i, phase, ts, orders, j0, n, mkt.shape[2]):
         changed = True
-    used = np.zeros(mkt.shape[2])
+    for k in range(used.shape[0]):
+        used[k] = 0.0
     # the volume cap is per bar: the close phase counts what the open phase of this bar took
     k = cnt[C_FILLS] - 1
     while k >= 0 and fills[k].ts == t:
         used[fills[k].sym] += fills[k].size
         k -= 1
-    p = np.empty(4)
     skip_to = -1
     for j in range(j0, 2 * n - j0):  # pass 1 (j < n): target orders that trade against the
         sells_first = j < n           # position they resolve to; pass 2: every order in id order
@@ -514,7 +526,10 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
     if cfg[K_AT_CLOSE] != 0.0:
         flags |= F_AT_CLOSE
     e = e0
-    for i in range(i0, n_bars):
+    used = np.empty(n_sym)
+    p = np.empty(4)
+    i = i0
+    while i < n_bars:
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
         if (cnt[C_ORDERS] + 3 * n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
                 or cnt[C_TRADES] + room >= trades.shape[0] or cnt[C_SNAPS] + 2 >= snap.shape[0]):
@@ -526,8 +541,8 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
                 if open_tr[s].side < 0:
                     call = True
         if call:
-            process_bar_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
-                           symcfg, snap)
+            process_bar_into_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+                                cfg, symcfg, snap, used, p)
         elif i >= cnt[C_WATCH]:  # nothing else to do on this bar: the margin check alone
             margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
         sent = False
@@ -542,6 +557,15 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
                           np.nan, np.nan, i64(0), i64(-1), i64(-1), i64(0), mkt[M_CLOSE, i, s])
                 sent = True
         if sent and cfg[K_AT_CLOSE] != 0.0:
-            process_bar_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
-                           symcfg, snap)
+            process_bar_into_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+                                cfg, symcfg, snap, used, p)
+        i += 1
+        # bars where nothing can happen are skipped: no live order, no target event, no
+        # margin check due (cnt[C_WATCH]) and no borrow charge (a day change with a short)
+        if not borrow and cnt[C_FIRST] == cnt[C_ORDERS]:
+            nxt = cnt[C_WATCH]
+            if e < n_ev and ev_i[e] < nxt:
+                nxt = ev_i[e]
+            if nxt > i:
+                i = min(nxt, n_bars)
     return DONE

@@ -36,7 +36,7 @@ from engine.layout import (
     NS_DAY,
 )
 from engine.margin_nb import margin_check_nb
-from engine.step_nb import i64, process_bar_nb, submit_nb
+from engine.step_nb import i64, process_bar_into_nb, submit_nb
 from engine.types import F_AT_CLOSE, MARKET
 
 
@@ -51,6 +51,8 @@ def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, 
         flags |= F_AT_CLOSE
     pos = np.zeros(n_sym)
     out = np.empty(n_sym)
+    used = np.empty(n_sym)
+    p = np.empty(4)
     for i in range(i0, n_bars):
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
         if (cnt[C_ORDERS] + 3 * n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
@@ -62,8 +64,8 @@ def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, 
                 if open_tr[s].side < 0:
                     call = True
         if call:
-            process_bar_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
-                           symcfg, snap)
+            process_bar_into_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+                                cfg, symcfg, snap, used, p)
         elif i >= cnt[C_WATCH]:  # nothing else to do on this bar: the margin check alone
             margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
         for s in range(n_sym):
@@ -80,6 +82,6 @@ def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, 
                           mkt[M_CLOSE, i, s])
                 sent = True
         if sent and cfg[K_AT_CLOSE] != 0.0:
-            process_bar_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
-                           symcfg, snap)
+            process_bar_into_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
+                                cfg, symcfg, snap, used, p)
     return DONE

@@ -185,13 +185,28 @@ EQUITY_REC = np.dtype(
 )
 
 
+_ROW: dict[np.dtype, np.ndarray] = {}  # one default row per dtype (empty() copies it)
+
+
 def empty(dtype: np.dtype, n: int = 0) -> np.ndarray:
     """A zero-filled record array with the unset prices as nan and ids as -1 where relevant."""
-    out = np.zeros(n, dtype=dtype)
-    for name in ("limit_price", "stop_price", "trail", "avg_fill_price", "entry_price", "exit_price"):
-        if name in dtype.names:
-            out[name] = np.nan
-    for name in ("parent_id", "oco_id"):
-        if name in dtype.names:
-            out[name] = -1
+    row = _ROW.get(dtype)
+    if row is None:
+        row = np.zeros(1, dtype=dtype)
+        for name in ("limit_price", "stop_price", "trail", "avg_fill_price", "entry_price",
+                     "exit_price"):
+            if name in dtype.names:
+                row[name] = np.nan
+        for name in ("parent_id", "oco_id"):
+            if name in dtype.names:
+                row[name] = -1
+        _ROW[dtype] = row
+    if n <= 4096:  # small (most calls): one broadcast copy instead of a pass per field
+        out = np.empty(n, dtype=dtype)
+        out[...] = row
+        return out
+    out = np.zeros(n, dtype=dtype)  # large: zeroed pages, then the non-zero fields
+    for name in dtype.names:
+        if row[name][0] != 0:
+            out[name] = row[name][0]
     return out

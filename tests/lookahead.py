@@ -204,11 +204,11 @@ def check_compiled(cls, market, params, t: int, rng, fill_at="next_open") -> int
     full, sf = _run(cls, market, _params(params, market, "full", t, rng), "compiled", fill_at)
     _trades(full)
     c = int(np.searchsorted(full.market.ts, t, side="right")) - 1
-    tg_full = np.asarray(sf.targets(market_data(full.market)).values, dtype=np.float64)
+    tg_full = sf.targets(market_data(full.market)).dense(full.market.n_bars)  # (sparse too)
     for how in ("garbage", "truncate"):
         cut = cut_market(market, t, how, rng)
         res, s2 = _run(cls, cut, _params(params, cut, how, t, rng), "compiled", fill_at)
-        tg = np.asarray(s2.targets(market_data(res.market)).values, dtype=np.float64)
+        tg = s2.targets(market_data(res.market)).dense(res.market.n_bars)
         _equal(tg_full[: c + 1], tg[: c + 1], f"targets up to bar {c} ({how})")
         f1, f2 = full.fills_rec, res.fills_rec
         _equal(f1[f1["ts"] <= t], f2[f2["ts"] <= t], f"fills up to t ({how})")

@@ -4,7 +4,10 @@
   made from the file;
 * ``sma_cross.targets`` (crosses found on the difference of the two averages) equals the
   targets built from :func:`strategies.builtin.sma_cross.crosses`, including exact ties;
-* ``Strategy.param_spec`` is cached per class but follows a changed class attribute.
+* ``Strategy.param_spec`` is cached per class but follows a changed class attribute;
+* a run makes only the equity column; the equity records come on demand, equal;
+* sparse targets (``Targets(index=...)``) run as their dense form, and are checked;
+* the one-pass market of one symbol equals the general path's (nan closes, order check).
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ import numpy as np
 import pytest
 
 import engine
+from data.errors import DataError, StrategyError
+from engine import types as T
+from engine.compiled import Targets
+from engine.layout import M_MARK
 from engine.market import load_market
 from strategies.base import Param, Strategy
 from strategies.builtin.sma_cross import SmaCross, crosses, sma
@@ -69,7 +76,7 @@ def test_sma_cross_targets_equal_the_crosses(fast, slow, long_only):
             if rounded:  # coarse prices: the two averages are often exactly equal
                 close = np.round(close, 0)
             got = SmaCross(fast=fast, slow=slow, long_only=long_only).targets(
-                {"close": close}).values
+                {"close": close}).dense(n)
             want = _targets_from_crosses(close, fast, slow, long_only)
             assert np.array_equal(got, want, equal_nan=True), (n, rounded)
 
@@ -84,3 +91,80 @@ def test_param_spec_follows_a_changed_class_attribute():
     S.k = Param(5, min=1)
     assert S().k == 5
     assert S.param_spec()["k"][1].default == 5
+
+
+def test_equity_values_are_the_records_equity_and_the_records_come_on_demand():
+    for mode in ("compiled", "python"):
+        res = engine.run(market=GOOG, strategy="sma_cross", params={"fast": 5, "slow": 30},
+                         commission=0.002, mode=mode)
+        assert res._equity_rec is None  # only the equity column is made by the run
+        eq = res.equity_values.copy()
+        rec = res.equity_rec
+        assert rec.dtype == T.EQUITY_REC and len(rec) == res.market.n_bars
+        assert rec["equity"].tobytes() == eq.tobytes()
+        assert res.equity_rec is rec  # built once
+        assert np.array_equal(rec["ts"], res.market.ts)
+        # the derived columns: cash + positions value = equity, fees cumulative
+        np.testing.assert_allclose(rec["cash"] + rec["positions_value"], rec["equity"],
+                                   rtol=1e-12)
+        assert (np.diff(rec["fees"]) >= 0).all() and rec["fees"][-1] > 0
+        assert res.final_equity == eq[-1] == res.equity["equity"].iloc[-1]
+
+
+class _Plan(Strategy):
+    name = "sparse_plan_test"
+    sparse: bool = False
+
+    def targets(self, data):
+        n = len(data["close"])
+        bars = np.array([3, 10, 11, 40, n - 2])
+        vals = np.array([0.5, -0.3, np.nan, 1.0, 0.0])
+        if self.sparse:
+            return Targets(vals, "percent", index=bars)
+        t = np.full(n, np.nan)
+        t[bars] = vals
+        return Targets(t, "percent")
+
+
+def test_sparse_targets_run_as_their_dense_form():
+    a = engine.run(market=GOOG, strategy=_Plan(sparse=False), commission=0.001)
+    b = engine.run(market=GOOG, strategy=_Plan(sparse=True), commission=0.001)
+    assert len(a.fills_rec) == 4
+    for name in ("equity_rec", "fills_rec", "trades_rec", "orders_rec"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+    tg = _Plan(sparse=True).targets({"close": np.zeros(50)})
+    dense = tg.dense(50)
+    assert dense.shape == (50,) and np.isnan(dense[[0, 11, 47]]).all() and dense[40] == 1.0
+
+
+@pytest.mark.parametrize("index,values", [
+    (np.array([3, 2]), np.ones(2)),          # not increasing
+    (np.array([-1, 2]), np.ones(2)),         # before the first bar
+    (np.array([1, 10**9]), np.ones(2)),      # after the last bar
+    (np.array([1.0, 2.0]), np.ones(2)),      # not integers
+    (np.array([1, 2]), np.ones(3)),          # one value per listed bar
+])
+def test_sparse_targets_are_checked(index, values):
+    class Bad(Strategy):
+        name = "sparse_bad_test"
+
+        def targets(self, data):
+            return Targets(values, "size", index=index)
+
+    with pytest.raises(StrategyError):
+        engine.run(market=GOOG, strategy=Bad())
+
+
+def test_one_pass_market_equals_the_general_path():
+    mk = load_market(GOOG)
+    bars = mk.bars[mk.symbols[0]].copy()
+    bars["close"][[5, 6, 40]] = np.nan  # the mark carries the last close forward
+    one = load_market({"X": bars})
+    general = load_market({"X": bars}, start=int(bars["ts"][0]))  # (the path with a range)
+    assert one.ts.tobytes() == general.ts.tobytes()
+    assert one.mkt.tobytes() == general.mkt.tobytes()
+    assert one.mkt[M_MARK, 6, 0] == bars["close"][4]
+    bad = bars.copy()
+    bad["ts"][20] = bad["ts"][19]
+    with pytest.raises(DataError, match="strictly increasing"):
+        load_market({"X": bad})

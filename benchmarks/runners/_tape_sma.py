@@ -66,7 +66,7 @@ def _trades(res):
 def fingerprint(res):
     """The keys of P.sma_cross_fingerprint, from the record arrays (no per-trade dicts: those
     would leave garbage for the next timed call's collector)."""
-    eq = res.equity_rec["equity"]
+    eq = res.equity_values
     t = res.trades_rec
     closed = int((t["status"] == 0).sum())
     return {"final_equity": float(eq[-1]), "n_trades": closed, "n_open": len(t) - closed,
@@ -75,7 +75,7 @@ def fingerprint(res):
 
 def details(res, mode):
     return P.sma_cross_details("tapereader-" + mode, VERSIONS, {"time": res.market.ts.astype(
-        "datetime64[ns]")}, res.equity_rec["equity"], _trades(res), {})
+        "datetime64[ns]")}, res.equity_values, _trades(res), {})
 
 
 def main(mode):

@@ -13,6 +13,7 @@ when fills are partial).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from data.errors import StrategyError
 from strategies.base import Param, Strategy
@@ -93,36 +94,80 @@ class SmaCross(Strategy):
     def targets(self, data):
         from engine.compiled import Targets
 
-        close = np.asarray(data["close"], dtype=np.float64)
-        up, down = cross_bars(close, self.fast, self.slow)
-        t = np.full(close.shape, np.nan)
-        t[up] = 1.0
-        if self.long_only:
-            if up.size:  # a cross down before the first long closes nothing
-                t[down[down > up[0]]] = 0.0
-        else:
-            t[down] = -1.0
-        return Targets(t, "percent")
+        close = np.ascontiguousarray(data["close"], dtype=np.float64)
+        if close.ndim != 1:
+            raise StrategyError("sma_cross trades one symbol", argument="market",
+                                value=close.shape, fix="run it on a single symbol")
+        bars, vals = cross_events(close, self.fast, self.slow, self.long_only)
+        return Targets(vals, "percent", index=bars)
+
+
+def cross_events(close: np.ndarray, fast: int, slow: int,
+                 long_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The target events of :meth:`SmaCross.targets`: (bars, targets) with +1 at each strict
+    cross up of ``sma(close, fast)`` over ``sma(close, slow)`` (``fast < slow``), -1 at each
+    cross down (``long_only``: 0, from the first cross up on). One numba pass
+    (:func:`cross_events_nb`) with the arithmetic of :func:`sma` / :func:`crosses`."""
+    close = np.ascontiguousarray(close, dtype=np.float64)
+    n = close.shape[0]
+    if n <= slow:
+        return np.zeros(0, np.int64), np.zeros(0)
+    bars = np.empty(n - slow, np.int64)  # the worst case; only the pages written are touched
+    vals = np.empty(n - slow)
+    m = cross_events_nb(close, np.int64(fast), np.int64(slow), np.bool_(long_only), bars, vals)
+    return bars[:m].copy(), vals[:m].copy()
 
 
 def cross_bars(close: np.ndarray, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
     """The bars of the strict crosses up and down of ``sma(close, fast)`` over
-    ``sma(close, slow)`` (``fast < slow``): the nonzero bars of :func:`crosses`, with the same
-    SMA arithmetic, computed on the difference of the two averages where both are defined (the
-    sign of ``f - s`` is the order of ``f`` and ``s`` exactly, nan compares false both ways)
-    and with fewer full-length temporaries (what the compiled path and a sweep pay per run)."""
+    ``sma(close, slow)``: the nonzero bars of :func:`crosses`."""
+    bars, vals = cross_events(close, fast, slow)
+    return bars[vals > 0], bars[vals < 0]
+
+
+@njit(cache=True)
+def cross_events_nb(close, fast, slow, long_only, bars, vals):
+    """Writes the cross events (see :func:`cross_events`) to ``bars`` / ``vals``; returns
+    how many. The averages are differences of the running sum [0, cumsum(close)] over
+    ``fast`` / ``slow`` values divided by the window, as :func:`sma` computes them (a
+    sequential sum: the same bits as numpy's cumsum); the sign of ``fast - slow`` is their
+    order exactly (nan: neither). The sums ``slow`` bars back live in a ring buffer."""
     n = close.shape[0]
-    if n <= slow:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    c = _csum(close)
-    d = np.subtract(c[slow:], c[slow - fast:n + 1 - fast])  # fast sums at bars slow-1..n-1
-    d /= fast
-    s = np.subtract(c[slow:], c[:n + 1 - slow])
-    s /= slow
-    d -= s  # fast - slow average at bars slow-1 .. n-1
-    with np.errstate(invalid="ignore"):
-        neg = d < 0.0
-        pos = d > 0.0
-    up = np.flatnonzero(neg[:-1] & pos[1:]) + slow  # bar of d[k + 1] is slow + k
-    down = np.flatnonzero(pos[:-1] & neg[1:]) + slow
-    return up, down
+    size = 1
+    while size < slow + 1:
+        size *= 2
+    mask = size - 1
+    ring = np.zeros(size)  # ring[j & mask] = c[j] = sum of close[:j]
+    c = 0.0
+    for j in range(slow):
+        c += close[j]
+        ring[(j + 1) & mask] = c
+    prev = 0  # sign of fast - slow at the previous bar (0: equal or nan)
+    m = 0
+    longed = False
+    for b in range(slow - 1, n):  # averages defined from bar slow - 1 on
+        if b >= slow:
+            c += close[b]
+            ring[(b + 1) & mask] = c
+        fa = c - ring[(b + 1 - fast) & mask]
+        fa /= fast
+        sl = c - ring[(b + 1 - slow) & mask]
+        sl /= slow
+        d = fa - sl
+        sign = 1 if d > 0.0 else (-1 if d < 0.0 else 0)
+        if b >= slow and sign != 0 and prev == -sign:
+            if sign > 0:
+                bars[m] = b
+                vals[m] = 1.0
+                m += 1
+                longed = True
+            elif not long_only:
+                bars[m] = b
+                vals[m] = -1.0
+                m += 1
+            elif longed:
+                bars[m] = b
+                vals[m] = 0.0
+                m += 1
+        prev = sign
+    return m
