@@ -81,6 +81,22 @@ def test_workers_share_mapped_data_and_match_in_process(tmp_path):
     assert two.n_run == len(combos)
 
 
+def test_reused_pool_after_chdir_with_a_relative_out_folder(tmp_path, monkeypatch):
+    """The pool outlives a sweep and its workers keep their first cwd: a relative --out in
+    another folder (a notebook's os.chdir, `tape sweep --out runs/x` from another shell folder
+    in one process) once sent them relative .npy paths (FileNotFoundError)."""
+    combos = _combos()[:6]
+    tables = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        res = run_sweep(sweep_tasks.sma_task, combos, Path("runs") / "s",
+                        shared={"close": _close()}, workers=2, progress=False, chunk_size=2)
+        assert res.status == "complete" and res.n_errors == 0
+        tables.append((tmp_path / name / "runs" / "s" / "results.csv").read_bytes())
+    assert tables[0] == tables[1]
+
+
 def test_failing_combination_is_an_error_row_not_a_lost_sweep(tmp_path):
     combos = [{"fast": f, "slow": 30} for f in (5, 13, 20)]
     res = run_sweep(sweep_tasks.failing_task, combos, tmp_path / "s",
