@@ -72,6 +72,8 @@ def test_goog_ofi_taker_from_the_example_config(samples, tmp_path, monkeypatch):
     fills = pd.read_csv(out / "fills.csv")
     orders = pd.read_csv(out / "orders.csv")
     assert len(fills) > 10 and (fills["liquidity"] == "taker").all()
+    # the summary line counts equity samples and fills, not "bars"
+    assert f"equity samples ({len(fills)} fills)" in r.output and " bars," not in r.output
     sent = orders.set_index("order_id")["ts"]
     assert (fills["ts"].to_numpy() >= sent[fills["order_id"]].to_numpy() + 200_000).all()
     trades = pd.read_csv(out / "trades.csv")
