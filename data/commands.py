@@ -143,7 +143,11 @@ def rm_cmd(kind, symbol, catalog_root) -> None:
 
     cat = Catalog(catalog_root)
     if not cat.delete(kind, symbol):
-        raise click.ClickException(f"catalog {cat.root} has no {kind} data for {symbol!r}")
+        from data.errors import ConfigError
+
+        raise ConfigError(f"catalog {cat.root} has no {kind} data for this symbol",
+                          argument="SYMBOL", value=symbol,
+                          fix="`tape data ls` lists the stored kinds and symbols")
     click.echo(f"{kind}/{symbol}: deleted from {cat.root}")
 
 
@@ -156,7 +160,7 @@ def rm_cmd(kind, symbol, catalog_root) -> None:
 def validate_cmd(paths, as_json, max_issues, kind, fmt, mapping, ts_format, tz, catalog_root):
     """Check files (or catalog://KIND/SYMBOL references) and report every problem.
 
-    Exit status 1 when any file has errors; warnings alone exit 0.
+    Exit status 4 (bad market data) when any file has errors; warnings alone exit 0.
     """
     from data.catalog import Catalog, is_ref, parse_ref
     from data.errors import TapeError

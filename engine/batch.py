@@ -26,9 +26,9 @@ import numpy as np
 
 from data.errors import ConfigError, StrategyError
 from engine.backtest import make_strategy, run
-from engine.batch_nb import B_FILLS, B_TRADES, N_SUMMARY, run_batch_nb
+from engine.batch_nb import N_SUMMARY, run_batch_nb, run_set_nb
 from engine.broker import Broker
-from engine.compiled import target_events
+from engine.compiled import market_data, target_events
 from engine.config import resolve_config
 from engine.layout import DONE, M_MARK
 from engine.market import load_market
@@ -86,7 +86,7 @@ def run_batch(strategy: Any, param_sets: list[dict], *, market: Any = None,
     while True:
         r = run_batch_nb(k, mk.mkt, mk.ts, p.ev_i, p.ev_s, p.ev_v, p.off, p.kind, state.cfg,
                          state.symcfg, float(cfg.cash), state.orders, state.fills, state.trades,
-                         state.open_tr, state.snap, eq, summary, equity)
+                         state.open_tr, state.snap, eq, summary, equity, True)
         if r == DONE:
             break
         k = int(r)
@@ -110,21 +110,20 @@ def run_batch_stats(strategy: Any, param_sets: list[dict], *, market: Any = None
     p = _prepare(strategy, param_sets, market, config, options)
     cfg, mk = p.cfg, p.mk
     idx = _stats_index(mk, float(cfg.cash), cfg.metrics)
-    summary = np.zeros((1, N_SUMMARY))
-    no_equity = np.zeros((0, mk.n_bars))
     state = Broker(mk, cfg, order_cap=int(capacity or p.cap))
-    eq = np.empty(mk.n_bars, dtype=EQUITY_REC)
+    v = np.empty(mk.n_bars)  # equity and gross exposure per bar, reused by every set
+    x = np.empty(mk.n_bars)
+    counts = np.zeros(2, np.int64)
     out = []
     for k in range(p.n_sets):
-        off = p.off[k:k + 2]  # absolute offsets into the event arrays: one set
-        while run_batch_nb(0, mk.mkt, mk.ts, p.ev_i, p.ev_s, p.ev_v, off, p.kind, state.cfg,
-                           state.symcfg, float(cfg.cash), state.orders, state.fills,
-                           state.trades, state.open_tr, state.snap, eq, summary,
-                           no_equity) != DONE:
+        lo, hi = p.off[k], p.off[k + 1]
+        while run_set_nb(mk.mkt, mk.ts, p.ev_i[lo:hi], p.ev_s[lo:hi], p.ev_v[lo:hi], p.kind,
+                         state.cfg, state.symcfg, float(cfg.cash), state.orders, state.fills,
+                         state.trades, state.open_tr, state.snap, v, x, counts) != DONE:
             state.reserve(2 * state.orders.shape[0])
-        row = summary[0]
-        trades = trade_records(state.trades, int(row[B_TRADES]), state.open_tr, mk)
-        out.append(record_stats(idx, eq, trades, state.fills[:int(row[B_FILLS])]))
+        trades = trade_records(state.trades, int(counts[0]), state.open_tr, mk)
+        out.append(record_stats(idx, None, trades, state.fills[:int(counts[1])],
+                                equity=v, exposure=x))
     return out
 
 
@@ -191,6 +190,7 @@ def _prepare(strategy: Any, param_sets: Any, market: Any, config: Any,
     mk = load_market(market, symbol=cfg.symbol, start=cfg.start, end=cfg.end)
     strat_src = strategy if not isinstance(strategy, str) else cfg.strategy
     kinds, evs, params = set(), [], []
+    data = market_data(mk)  # one dict (and data["cache"]) for every set
     for k, p in enumerate(param_sets):
         if not isinstance(p, dict):
             raise ConfigError("each parameter set must be a dict", argument=f"param_sets[{k}]",
@@ -199,7 +199,7 @@ def _prepare(strategy: Any, param_sets: Any, market: Any, config: Any,
         if getattr(type(s), "targets", None) is None:
             raise StrategyError("run_batch needs a strategy with targets()", argument="strategy",
                                 value=type(s).__name__, fix="add a vectorised targets()")
-        ei, es, ev, kind = target_events(s, mk)
+        ei, es, ev, kind = target_events(s, mk, data)
         kinds.add(kind)
         evs.append((ei, es, ev))
         params.append(dict(s.params))

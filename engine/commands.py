@@ -33,10 +33,15 @@ def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = F
 
     res.save(out, report=report)
     s = res.stats
+    sharpe = s.get("sharpe")
+    sharpe = "undefined" if sharpe is None else f"{sharpe:.3f}"  # stats.json has full precision
+    tick = getattr(res, "tick", None)
+    what = (f"{res.market.n_bars} equity samples ({len(res.fills_rec)} fills)" if tick is not None
+            else f"{res.market.n_bars} bars")
     text = [f"{res.config.strategy} on {', '.join(res.symbols)}: "
-            f"{res.market.n_bars} bars, {s.get('n_trades')} closed trades, "
+            f"{what}, {s.get('n_trades')} closed trades, "
             f"final equity {s.get('final_equity'):.2f}, total return "
-            f"{100 * (s.get('total_return') or 0):.2f}%, sharpe {s.get('sharpe')}",
+            f"{100 * (s.get('total_return') or 0):.2f}%, sharpe {sharpe}",
             f"run folder: {out}"] + ([f"report: {out / 'report.html'}"] if report else [])
     summary = {"strategy": res.config.strategy, "params": dict(res.config.params),
                "symbols": list(res.symbols), "bars": int(res.market.n_bars),

@@ -9,7 +9,9 @@ whose value is set and differs from the last value sent (every set value with
 ``index`` (increasing bar numbers), ``values`` holds one row per listed bar ([events] or
 [events, symbols]) and every other bar has none. ``data`` is the dict
 ``ctx.data`` gives in ``init``: open..volume ([bars] for one symbol, else [bars, symbols]; nan
-where a symbol has no bar), ``ts`` and ``symbols``.
+where a symbol has no bar), ``ts``, ``symbols`` and ``cache``: a dict for work that depends
+only on the market (e.g. cumulative sums of the closes), shared by every parameter set of a
+batch or sweep chunk on the same market (``engine.batch``), fresh for a single run.
 """
 
 from __future__ import annotations
@@ -54,13 +56,16 @@ def market_data(market) -> dict[str, np.ndarray]:
                  for k, name in enumerate(("open", "high", "low", "close", "volume"))}
     out["ts"] = market.ts
     out["symbols"] = list(market.symbols)
+    out["cache"] = {}
     return out
 
 
-def target_events(strategy, market) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Call ``strategy.targets`` and return its events and the target kind flag."""
+def target_events(strategy, market, data: dict | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Call ``strategy.targets`` (on ``data``, default ``market_data(market)``) and return
+    its events and the target kind flag."""
     m = market
-    tg = strategy.targets(market_data(m))
+    tg = strategy.targets(market_data(m) if data is None else data)
     if not isinstance(tg, Targets):
         raise StrategyError("targets() must return engine.compiled.Targets",
                             argument="targets", value=type(tg).__name__,

@@ -104,7 +104,8 @@ class LocalExecutor(Executor):
         self.task, self.shared, self.fixed = task, shared, fixed
         if self.workers == 1:
             return
-        shared_dir = Path(workdir) / "shared"
+        # absolute: the pool outlives this sweep, and its workers keep the cwd they started in
+        shared_dir = Path(workdir).resolve() / "shared"
         shared_dir.mkdir(parents=True, exist_ok=True)
         _SEQ[0] += 1
         for k, arr in shared.items():
@@ -234,7 +235,8 @@ class RayExecutor(Executor):
             import ray  # noqa: F401
         except ImportError as exc:
             raise ConfigError("--executor ray needs the ray package", argument="--executor",
-                              value="ray", fix='pip install "tapereader[ray]"') from exc
+                              value="ray", fix='pip install "ray>=2.9" (or, in the tapereader '
+                                               'folder, pip install -e ".[ray]")') from exc
         if workers is not None and not (isinstance(workers, int) and workers >= 1):
             raise ConfigError("--workers must be a positive integer", argument="--workers",
                               value=workers, fix="e.g. --workers 2")

@@ -189,6 +189,21 @@ def mark_equity_nb(mkt, snap, n_snap, acct, equity):
 
 
 @njit(cache=True)
+def mark_equity_exposure_nb(mkt, snap, n_snap, acct, equity, gross_exposure):
+    """The equity and gross-exposure columns of :func:`mark_nb` (float64[n_bars] each): what
+    the stats of a sweep's parameter set read (engine.batch_nb.run_set_nb)."""
+    pos = np.zeros(mkt.shape[2])
+    cash = acct[A_INIT]
+    fees = 0.0
+    k = 0
+    for i in range(equity.shape[0]):
+        k, cash, fees, pv, gross = _mark_bar_nb(mkt, snap, n_snap, i, k, pos, cash, fees)
+        e = cash + pv
+        equity[i] = e
+        gross_exposure[i] = gross / e if e != 0.0 else np.nan
+
+
+@njit(cache=True)
 def close_value_nb(mkt, i, open_tr):
     """Cash-free value of the positions at bar ``i``'s close (marks)."""
     pv = 0.0

@@ -144,9 +144,12 @@ def result_stats(res, indexes: dict[Any, Any] | None = None) -> dict[str, Any]:
     return record_stats(idx, e, res.trades_rec, res.fills_rec)
 
 
-def record_stats(idx, e: np.ndarray, t: np.ndarray, f: np.ndarray) -> dict[str, Any]:
-    """The stats dict of a run from its EQUITY_REC, TRADE_REC (closed then open round trips,
-    as ``Result.trades_rec``) and FILL records, on ``idx`` (a StatsIndex of its clock)."""
+def record_stats(idx, e: np.ndarray | None, t: np.ndarray, f: np.ndarray, *,
+                 equity: np.ndarray | None = None,
+                 exposure: np.ndarray | None = None) -> dict[str, Any]:
+    """The stats dict of a run from its EQUITY_REC ``e`` (or its ``equity`` and ``exposure``
+    columns as float64 arrays), TRADE_REC (closed then open round trips, as
+    ``Result.trades_rec``) and FILL records, on ``idx`` (a StatsIndex of its clock)."""
     from engine import types as T
 
     notional = t["size"] * t["entry_price"]
@@ -155,11 +158,14 @@ def record_stats(idx, e: np.ndarray, t: np.ndarray, f: np.ndarray) -> dict[str, 
                                   where=notional != 0),
               "duration_s": (t["exit_ts"] - t["entry_ts"]) / 1e9, "entry_ts": t["entry_ts"],
               "exit_ts": t["exit_ts"], "fees": t["fees"]}
-    # contiguous copies of the two per-bar columns: every full-length reduction of the stats
-    # then runs on packed float64 (the record's fields are 56 bytes apart)
-    return idx.stats(np.ascontiguousarray(e["equity"]), trades=trades,
+    if e is not None:
+        # contiguous copies of the two per-bar columns (the record's fields are 56 bytes
+        # apart): the stats kernels take packed float64
+        equity = np.ascontiguousarray(e["equity"])
+        exposure = np.ascontiguousarray(e["gross_exposure"])
+    return idx.stats(equity, trades=trades,
                      fills={"size": f["size"], "price": f["price"], "fee": f["fee"]},
-                     exposure=np.ascontiguousarray(e["gross_exposure"]))
+                     exposure=exposure)
 
 
 def _batch_runner():

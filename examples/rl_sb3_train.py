@@ -1,10 +1,11 @@
 """Train a stable-baselines3 agent (PPO, A2C or DQN) on tapereader's bar environment, export
 it to a safe .npz policy, and backtest it with the ``rl_policy`` strategy.
 
-    pip install 'tapereader[rl]'
+    pip install -e ".[rl]"        # in the tapereader folder
     python examples/rl_sb3_train.py --algo PPO --steps 20000 --out runs/rl_ppo
     tape run -s rl_policy -p path=runs/rl_ppo/policy.npz \
-        -d data/samples/equities_daily/GOOG_2004-2013_backtesting.csv --start 2011-01-01
+        -d data/samples/equities_daily/GOOG_2004-2013_backtesting.csv --start 2011-01-01 \
+        --commission 0.001        # the same backtest as the script's own (runs/rl_ppo/backtest)
 
 Training uses GOOG daily bars up to 2010 (random 252-bar windows, 0.1% commission); the
 backtest that follows runs on 2011 onwards, which the agent never saw. ``--envs`` > 1 trains

@@ -21,10 +21,22 @@ import numpy as np
 import pandas as pd
 
 from data.errors import ConfigError, DataError
-from reports import metrics_returns as mr
-from reports import metrics_sharpe as ms
 from reports import metrics_tables as mt
 from reports import metrics_trades as mtr
+from reports.metrics_nb import (
+    E_DD_STEPS,
+    P_CAGR,
+    P_DSR,
+    P_MDD,
+    P_PSR,
+    P_SHARPE,
+    P_VOL,
+    REL_KEYS,
+    RETURN_KEYS,
+    equity_pass,
+    period_stats,
+    relative_stats,
+)
 from reports.timeutil import NS_PER_DAY, NS_PER_YEAR, iso, ns
 
 Sampling = Literal["D", "W", "M", "none"]
@@ -199,6 +211,11 @@ def _returns_of(points: pd.Series) -> pd.Series:
 
 def to_jsonable(value: Any) -> Any:
     """NaN / inf -> None, numpy scalars -> Python, timestamps -> ISO 8601 UTC strings."""
+    t = type(value)
+    if t is float:  # the common cases first (a sweep converts ~90 values per row)
+        return value if math.isfinite(value) else None
+    if t is int or t is str or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -264,9 +281,10 @@ def compute_stats(
         "total_return": float(equity.iloc[-1] / equity.iloc[0] - 1.0)
         if equity.iloc[0] > 0 else math.nan,
     }
-    out.update(_returns_block(r, P, c))
-    out.update(_drawdown_block(equity, pos, rets))
-    out.update(_sharpe_block(r, P, c, int(n_trials)))
+    ps = period_stats(r, P, c, int(n_trials))  # every metric of r, one kernel call
+    out.update(_returns_block(ps))
+    out.update(_drawdown_block(equity, pos, rets, ps))
+    out.update(_sharpe_block(ps, int(n_trials)))
     out.update(_benchmark_block(rets, equity, pos, benchmark, P, c))
     out.update(mtr.trade_stats(trades))
     out.update(_activity_block(equity, trades, fills, exposure))
@@ -299,51 +317,38 @@ _PERIOD_METRICS = ("cagr", "volatility", "sharpe", "sortino", "calmar", "omega",
                    "tracking_error", "correlation")
 
 
-def _returns_block(r: np.ndarray, P: float, c: Conventions) -> dict[str, float]:
-    return {
-        "cagr": mr.cagr(r, P),
-        "volatility": mr.volatility(r, P, c.ddof),
-        "sharpe": mr.sharpe(r, P, c.risk_free, c.ddof),
-        "sortino": mr.sortino(r, P, c.risk_free),
-        "calmar": mr.calmar(r, P),
-        "omega": mr.omega(r, P, c.risk_free),
-        "var": mr.value_at_risk(r, c.var_level),
-        "cvar": mr.conditional_value_at_risk(r, c.var_level),
-        "var_normal": mr.value_at_risk_normal(r, c.var_level, c.ddof),
-        "cvar_normal": mr.conditional_value_at_risk_normal(r, c.var_level, c.ddof),
-        "skew": mr.skew(r),
-        "kurtosis": mr.kurtosis(r),
-        "best_period": mr.best_period(r),
-        "worst_period": mr.worst_period(r),
-        "positive_periods": float(np.mean(r > 0)) if r.size else math.nan,
-    }
+def _returns_block(ps: np.ndarray) -> dict[str, float]:
+    """The metrics of the sampled returns from :func:`reports.metrics_nb.period_stats`."""
+    return {k: float(ps[j]) for j, k in enumerate(RETURN_KEYS)}
 
 
-def _drawdown_block(equity: pd.Series, pos: np.ndarray, rets: pd.Series) -> dict[str, Any]:
+def _drawdown_block(equity: pd.Series, pos: np.ndarray, rets: pd.Series,
+                    ps: np.ndarray) -> dict[str, Any]:
     sampled = equity.iloc[pos]
     periods = mt.drawdown_periods(sampled)
     v = equity.to_numpy()
     deepest = periods.iloc[0] if len(periods) else None
+    dur = periods["duration_days"].to_numpy(np.float64)  # numpy reductions, as StatsIndex
     monthly = mt.monthly_returns(rets.dropna()).to_numpy().ravel()
     monthly = monthly[np.isfinite(monthly)]
     return {
-        "max_drawdown": mr.max_drawdown(rets.dropna().to_numpy()) if len(rets) else 0.0,
-        "max_drawdown_steps": float(np.min(v / np.maximum.accumulate(v) - 1.0)),
+        "max_drawdown": float(ps[P_MDD]) if len(rets) else 0.0,
+        "max_drawdown_steps": float(equity_pass(v)[E_DD_STEPS]),
         "max_drawdown_peak": None if deepest is None else deepest["peak"],
         "max_drawdown_valley": None if deepest is None else deepest["valley"],
         "max_drawdown_recovery": None if deepest is None else deepest["recovery"],
-        "max_drawdown_duration_days": float(periods["duration_days"].max()) if len(periods) else 0.0,
-        "avg_drawdown_duration_days": float(periods["duration_days"].mean()) if len(periods) else 0.0,
+        "max_drawdown_duration_days": float(np.max(dur)) if dur.size else 0.0,
+        "avg_drawdown_duration_days": float(np.mean(dur)) if dur.size else 0.0,
         "n_drawdowns": int(len(periods)),
         "best_month": float(monthly.max()) if monthly.size else math.nan,
         "worst_month": float(monthly.min()) if monthly.size else math.nan,
     }
 
 
-def _sharpe_block(r: np.ndarray, P: float, c: Conventions, n_trials: int) -> dict[str, Any]:
+def _sharpe_block(ps: np.ndarray, n_trials: int) -> dict[str, Any]:
     return {
-        "probabilistic_sharpe": ms.probabilistic_sharpe(r, P, c.risk_free, c.ddof),
-        "deflated_sharpe": ms.deflated_sharpe(r, P, n_trials, c.risk_free, c.ddof),
+        "probabilistic_sharpe": float(ps[P_PSR]),
+        "deflated_sharpe": float(ps[P_DSR]),
         "n_trials": n_trials,
     }
 
@@ -361,19 +366,18 @@ def _benchmark_block(rets, equity, pos, benchmark, P, c) -> dict[str, Any]:
     strat, bench = rets.to_numpy(), b_rets.to_numpy()
     ok = np.isfinite(bench)
     both = ok & np.isfinite(strat)  # periods where both are defined
-    x, y, by = strat[both], bench[both], bench[ok]
-    return {
-        "benchmark_total_return": float(b.iloc[-1] / b.iloc[0] - 1.0),
-        "benchmark_cagr": mr.cagr(by, P),
-        "benchmark_volatility": mr.volatility(by, P, c.ddof),
-        "benchmark_sharpe": mr.sharpe(by, P, c.risk_free, c.ddof),
-        "benchmark_max_drawdown": mr.max_drawdown(by) if by.size else math.nan,
-        "alpha": mr.alpha(x, y, P, c.risk_free),
-        "beta": mr.beta(x, y, P, c.risk_free),
-        "information_ratio": mr.information_ratio(x, y, P, c.ddof),
-        "tracking_error": mr.tracking_error(x, y, P, c.ddof),
-        "correlation": mr.correlation(x, y),
-    }
+    out = {"benchmark_total_return": float(b.iloc[-1] / b.iloc[0] - 1.0)}
+    out.update(benchmark_stats(bench[ok], P, c))
+    out.update(zip(REL_KEYS, relative_stats(strat[both], bench[both], P, c).tolist(), strict=True))
+    return out
+
+
+def benchmark_stats(by: np.ndarray, P: float, c: Conventions) -> dict[str, float]:
+    """benchmark_cagr / _volatility / _sharpe / _max_drawdown of the benchmark's finite
+    sampled returns ``by`` (the same kernel as the strategy's)."""
+    bs = period_stats(by, P, c)
+    return {"benchmark_cagr": float(bs[P_CAGR]), "benchmark_volatility": float(bs[P_VOL]),
+            "benchmark_sharpe": float(bs[P_SHARPE]), "benchmark_max_drawdown": float(bs[P_MDD])}
 
 
 def _activity_block(equity, trades, fills, exposure) -> dict[str, Any]:

@@ -25,14 +25,36 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from data.errors import DataError
-from reports import metrics_returns as mr
-from reports import metrics_sharpe as ms
 from reports import metrics_trades as mtr
-from reports.metrics import (Conventions, _add_undefined, _returns_block, _returns_of,
-                             sample_positions, to_jsonable)
+from reports.metrics import (
+    Conventions,
+    _add_undefined,
+    _returns_block,
+    _returns_of,
+    _sharpe_block,
+    benchmark_stats,
+    sample_positions,
+    to_jsonable,
+)
+from reports.metrics_nb import (
+    E_BAD,
+    E_DD_STEPS,
+    E_SUM,
+    P_MDD,
+    REL_KEYS,
+    X_BAD,
+    X_W_ABS,
+    X_W_ON,
+    X_W_SUM,
+    equity_pass_nb,
+    exposure_pass_nb,
+    last_weight,
+    period_stats,
+    relative_stats,
+)
+from reports.metrics_nb import trade_stats as nb_trade_stats
 from reports.timeutil import NS_PER_DAY, NS_PER_YEAR, iso
 
 NAN = math.nan
@@ -41,7 +63,7 @@ NAN = math.nan
 class StatsIndex:
     """Everything about a run's stats that depends only on its time stamps (and benchmark)."""
 
-    def __init__(self, ts: np.ndarray, conventions: Conventions = Conventions(),
+    def __init__(self, ts: np.ndarray, conventions: Conventions = Conventions(),  # noqa: B008 (frozen)
                  benchmark: np.ndarray | None = None) -> None:
         ts = np.ascontiguousarray(ts, dtype=np.int64)
         if ts.size == 0:
@@ -60,8 +82,7 @@ class StatsIndex:
         # months of the sampled returns (each return is stamped with its period's last step)
         rts = self.index[self.pos][1:]
         self.month_key = rts.year.to_numpy(np.int64) * 12 + rts.month.to_numpy(np.int64)
-        self.weights = mtr._step_weights(ts)
-        self.w_sum = self.weights.sum()
+        self.w_last = last_weight(ts)  # the last step's weight (exposure_pass_nb)
         self.conventions = c.as_dict(self.P)
         self.bench: dict[str, Any] | None = None
         if benchmark is not None:
@@ -71,29 +92,25 @@ class StatsIndex:
                                 argument="benchmark", fix="pass one value per equity step")
             b_rets = _returns_of(pd.Series(b[self.pos])).to_numpy()
             ok = np.isfinite(b_rets)
-            by = b_rets[ok]
-            self.bench = {
-                "rets": b_rets, "ok": ok,
-                "benchmark_total_return": float(b[-1] / b[0] - 1.0),
-                "benchmark_cagr": mr.cagr(by, self.P),
-                "benchmark_volatility": mr.volatility(by, self.P, c.ddof),
-                "benchmark_sharpe": mr.sharpe(by, self.P, c.risk_free, c.ddof),
-                "benchmark_max_drawdown": mr.max_drawdown(by) if by.size else NAN,
-            }
+            self.bench = {"rets": b_rets, "ok": ok,
+                          "benchmark_total_return": float(b[-1] / b[0] - 1.0)}
+            self.bench.update(benchmark_stats(b_rets[ok], self.P, c))
 
     def stats(self, equity: np.ndarray, *, trades: Mapping[str, np.ndarray] | None = None,
               fills: Mapping[str, np.ndarray] | None = None, exposure: np.ndarray | None = None,
               n_trials: int = 1) -> dict[str, Any]:
         """The stats dict of one run (see the module docstring)."""
         c, P = self.c, self.P
-        v = np.asarray(equity, dtype=np.float64)
+        v = np.ascontiguousarray(equity, dtype=np.float64)
         if v.shape != self.ts.shape:
             raise DataError("equity must have one value per time stamp", argument="equity",
                             value=v.shape, fix="pass the equity on the index's clock")
-        bad = np.flatnonzero(~np.isfinite(v))
-        if bad.size:
-            raise DataError("equity has a non-finite value", argument="equity", row=int(bad[0]),
-                            value=str(self.index[bad[0]]), fix="drop or fill the missing values")
+        ep = np.empty(3)
+        equity_pass_nb(v, ep)  # first non-finite step, step drawdown, sum (one pass)
+        if ep[E_BAD] >= 0:
+            bad = int(ep[E_BAD])
+            raise DataError("equity has a non-finite value", argument="equity", row=bad,
+                            value=str(self.index[bad]), fix="drop or fill the missing values")
         pts = v[self.pos]
         with np.errstate(divide="ignore", invalid="ignore"):
             rets = pts[1:] / pts[:-1] - 1.0
@@ -110,34 +127,30 @@ class StatsIndex:
             "final_equity": float(v[-1]),
             "total_return": float(v[-1] / v[0] - 1.0) if v[0] > 0 else math.nan,
         }
-        out.update(_returns_block(r, P, c))
-        out.update(self._drawdown_block(v, pts, rets, r, finite))
-        out["probabilistic_sharpe"] = ms.probabilistic_sharpe(r, P, c.risk_free, c.ddof)
-        out["deflated_sharpe"] = ms.deflated_sharpe(r, P, int(n_trials), c.risk_free, c.ddof)
-        out["n_trials"] = int(n_trials)
+        ps = period_stats(r, P, c, int(n_trials))  # every metric of r, one kernel call
+        out.update(_returns_block(ps))
+        out.update(self._drawdown_block(ep, ps, pts, rets, finite))
+        out.update(_sharpe_block(ps, int(n_trials)))
         out.update(self._benchmark_block(rets))
         out.update(trade_stats(trades))
-        out.update(self._activity_block(v, trades, fills, exposure))
+        out.update(self._activity_block(v, ep, trades, fills, exposure))
         out["conventions"] = self.conventions
         _add_undefined(out, int(r.size), P, c, int(self.ts[-1] - self.ts[0]))
         return to_jsonable(out)
 
     # --- blocks (same order and arithmetic as reports.metrics) ---------------------------------
 
-    def _drawdown_block(self, v, pts, rets, r, finite) -> dict[str, Any]:
+    def _drawdown_block(self, ep, ps, pts, rets, finite) -> dict[str, Any]:
         peak, valley, recovery, durations = drawdown_periods(pts, self.sampled_ts)
         month = _monthly(rets[finite], self.month_key[finite])
         return {
-            "max_drawdown": mr.max_drawdown(r) if rets.size else 0.0,
-            "max_drawdown_steps": drawdown_steps_nb(v),
+            "max_drawdown": float(ps[P_MDD]) if rets.size else 0.0,
+            "max_drawdown_steps": float(ep[E_DD_STEPS]),
             "max_drawdown_peak": peak,
             "max_drawdown_valley": valley,
             "max_drawdown_recovery": recovery,
-            # pandas reductions, as drawdown_periods' frame uses (its mean sums differently)
-            "max_drawdown_duration_days": float(pd.Series(durations).max())
-            if durations.size else 0.0,
-            "avg_drawdown_duration_days": float(pd.Series(durations).mean())
-            if durations.size else 0.0,
+            "max_drawdown_duration_days": float(np.max(durations)) if durations.size else 0.0,
+            "avg_drawdown_duration_days": float(np.mean(durations)) if durations.size else 0.0,
             "n_drawdowns": int(durations.size),
             "best_month": float(month.max()) if month.size else math.nan,
             "worst_month": float(month.min()) if month.size else math.nan,
@@ -151,28 +164,26 @@ class StatsIndex:
         if b is None:
             return dict.fromkeys(keys, math.nan)
         both = b["ok"] & np.isfinite(rets)
-        x, y = rets[both], b["rets"][both]
-        c, P = self.c, self.P
         out = {k: b[k] for k in keys[:5]}
-        out.update({
-            "alpha": mr.alpha(x, y, P, c.risk_free),
-            "beta": mr.beta(x, y, P, c.risk_free),
-            "information_ratio": mr.information_ratio(x, y, P, c.ddof),
-            "tracking_error": mr.tracking_error(x, y, P, c.ddof),
-            "correlation": mr.correlation(x, y),
-        })
+        rel = relative_stats(rets[both], b["rets"][both], self.P, self.c)
+        out.update(zip(REL_KEYS, rel.tolist(), strict=True))
         return out
 
-    def _activity_block(self, v, trades, fills, exposure) -> dict[str, Any]:
+    def _activity_block(self, v, ep, trades, fills, exposure) -> dict[str, Any]:
         if exposure is not None:
-            x = np.asarray(exposure, dtype=np.float64)
-            if not np.isfinite(x).all():
+            x = np.ascontiguousarray(exposure, dtype=np.float64)
+            if x.shape != self.ts.shape:
+                raise DataError("exposure must have one value per time stamp",
+                                argument="exposure", value=x.shape,
+                                fix="pass the exposure on the equity's clock")
+            xp = np.empty(4)
+            exposure_pass_nb(self.ts, x, self.w_last, xp)
+            if xp[X_BAD] >= 0:
                 raise DataError("exposure has a non-finite value", argument="exposure",
-                                fix="drop or fill the missing values")
-            w = self.weights
-            on = np.abs(x) > 0.0
-            in_market = float(w[on].sum() / self.w_sum) if self.w_sum > 0 else NAN
-            avg_gross = float(np.sum(w * np.abs(x)) / self.w_sum)
+                                row=int(xp[X_BAD]), fix="drop or fill the missing values")
+            w_sum = xp[X_W_SUM]
+            in_market = float(xp[X_W_ON] / w_sum) if w_sum > 0 else NAN
+            avg_gross = float(xp[X_W_ABS] / w_sum)
         elif trades is not None:
             frame = pd.DataFrame({"entry_ts": trades["entry_ts"], "exit_ts": trades["exit_ts"]})
             in_market = mtr.time_in_market_from_trades(frame, int(self.ts[0]), int(self.ts[-1]))
@@ -181,39 +192,18 @@ class StatsIndex:
             in_market = avg_gross = NAN
         turnover = NAN
         if fills is not None and v.size >= 2:
-            mean_eq = float(pd.Series(v).mean())
-            span = (self.ts[-1] - self.ts[0]) / NS_PER_YEAR
-            if span > 0 and mean_eq > 0:
-                notional = float(np.abs(np.asarray(fills["size"], np.float64)
-                                        * np.asarray(fills["price"], np.float64)).sum())
-                turnover = notional / mean_eq / span
+            turnover = mtr.turnover_of(np.asarray(fills["size"], np.float64),
+                                       np.asarray(fills["price"], np.float64),
+                                       float(ep[E_SUM] / v.size),
+                                       (self.ts[-1] - self.ts[0]) / NS_PER_YEAR)
         if fills is not None:
-            fees = float(pd.Series(np.asarray(fills["fee"], np.float64)).sum())
+            fees = float(np.sum(np.asarray(fills["fee"], np.float64)))
         elif trades is not None and "fees" in trades:
-            fees = float(pd.Series(np.asarray(trades["fees"], np.float64)).sum())
+            fees = float(np.sum(np.asarray(trades["fees"], np.float64)))
         else:
             fees = NAN
         return {"exposure": in_market, "avg_gross_exposure": avg_gross, "turnover": turnover,
                 "fees_paid": fees}
-
-
-@njit(cache=True, error_model="numpy")  # x / 0 -> inf / nan as in numpy, never raises
-def drawdown_steps_nb(v):
-    """min(v / running max(v) - 1) in one pass: what ``np.min(v / np.maximum.accumulate(v) -
-    1.0)`` gives, bit for bit (the same division per step; the minimum does not depend on the
-    order; rounding is monotone, so subtracting 1 after the minimum changes nothing)."""
-    peak = v[0]
-    lo = v[0] / peak
-    for i in range(1, v.shape[0]):
-        x = v[i]
-        if x > peak:
-            peak = x
-        r = x / peak
-        if r < lo or r != r:  # np.min propagates nan (0 / 0 when the peak is 0)
-            lo = r
-            if r != r:
-                break
-    return lo - 1.0
 
 
 def drawdown_periods(w: np.ndarray, ts: np.ndarray):
@@ -256,39 +246,7 @@ def _monthly(r: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def trade_stats(trades: Mapping[str, np.ndarray] | None) -> dict[str, float | int]:
     """:func:`reports.metrics_trades.trade_stats` on arrays (see the module docstring)."""
     if trades is None:
-        trades = {"pnl": np.zeros(0), "return": np.zeros(0), "closed": np.zeros(0, bool),
-                  "long": np.zeros(0, bool), "duration_s": np.zeros(0)}
-    closed = np.asarray(trades["closed"], dtype=bool)
-    pnl = np.asarray(trades["pnl"], dtype=np.float64)[closed]
-    ret = np.asarray(trades["return"], dtype=np.float64)[closed]
-    long = np.asarray(trades["long"], dtype=bool)[closed]
-    hold = np.asarray(trades["duration_s"], dtype=np.float64)[closed]
-    return {
-        "n_trades": int(closed.sum()),
-        "n_open_trades": int(closed.size - closed.sum()),
-        "n_long_trades": int(long.sum()),
-        "n_short_trades": int((~long).sum()),
-        "win_rate": mtr.win_rate(pnl),
-        "avg_win": mtr.average_win(pnl),
-        "avg_loss": mtr.average_loss(pnl),
-        "payoff_ratio": mtr.payoff_ratio(pnl),
-        "profit_factor": mtr.profit_factor(pnl),
-        "expectancy": mtr.expectancy(pnl),
-        "gross_profit": float(pnl[pnl > 0].sum()),
-        "gross_loss": float(pnl[pnl < 0].sum()),
-        "avg_trade_return": float(ret.mean()) if ret.size else NAN,
-        "best_trade_return": float(ret.max()) if ret.size else NAN,
-        "worst_trade_return": float(ret.min()) if ret.size else NAN,
-        "avg_holding_s": float(hold.mean()) if hold.size else NAN,
-        "max_holding_s": float(hold.max()) if hold.size else NAN,
-        "max_consecutive_wins": _longest_run(pnl > 0),
-        "max_consecutive_losses": _longest_run(pnl < 0),
-    }
-
-
-def _longest_run(flags: np.ndarray) -> int:
-    """Longest run of True values (what metrics_trades.max_consecutive counts), vectorised."""
-    if flags.size == 0 or not flags.any():
-        return 0
-    edges = np.diff(np.concatenate(([0], flags.view(np.int8), [0])))
-    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
+        return nb_trade_stats(np.zeros(0, bool), np.zeros(0), np.zeros(0), np.zeros(0, bool),
+                              np.zeros(0))
+    return nb_trade_stats(trades["closed"], trades["pnl"], trades["return"], trades["long"],
+                          trades["duration_s"])

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from reports.metrics_nb import E_SUM, X_W_ABS, X_W_ON, X_W_SUM, equity_pass, exposure_pass
+from reports.metrics_nb import trade_stats as nb_trade_stats
 from reports.metrics_returns import NAN
 from reports.timeutil import NS_PER_YEAR, ns
 
@@ -74,56 +76,35 @@ def holding_seconds(trades: pd.DataFrame) -> np.ndarray:
 
 
 def trade_stats(trades: pd.DataFrame | None) -> dict[str, float | int]:
-    """Per-closed-trade statistics from a trades.csv frame (see docs/RUN_FOLDER.md)."""
+    """Per-closed-trade statistics from a trades.csv frame (see docs/RUN_FOLDER.md), computed
+    by :func:`reports.metrics_nb.trade_stats_nb` (the functions above are its formulas,
+    one by one; tests/test_metrics_kernel.py holds them together)."""
     if trades is None:
         trades = pd.DataFrame({"pnl": [], "return": [], "status": []})
     closed = closed_trades(trades)
     pnl = closed["pnl"].to_numpy(dtype=np.float64)
-    ret = closed["return"].to_numpy(dtype=np.float64) if "return" in closed else np.array([])
-    side = closed["side"].astype(str).str.lower() if "side" in closed else pd.Series([])
-    hold = holding_seconds(closed) if len(closed) else np.array([])
-    return {
-        "n_trades": int(len(closed)),
-        "n_open_trades": int(len(trades) - len(closed)),
-        "n_long_trades": int((side == "long").sum()),
-        "n_short_trades": int((side == "short").sum()),
-        "win_rate": win_rate(pnl),
-        "avg_win": average_win(pnl),
-        "avg_loss": average_loss(pnl),
-        "payoff_ratio": payoff_ratio(pnl),
-        "profit_factor": profit_factor(pnl),
-        "expectancy": expectancy(pnl),
-        "gross_profit": float(pnl[pnl > 0].sum()),
-        "gross_loss": float(pnl[pnl < 0].sum()),
-        "avg_trade_return": float(ret.mean()) if ret.size else NAN,
-        "best_trade_return": float(ret.max()) if ret.size else NAN,
-        "worst_trade_return": float(ret.min()) if ret.size else NAN,
-        "avg_holding_s": float(hold.mean()) if hold.size else NAN,
-        "max_holding_s": float(hold.max()) if hold.size else NAN,
-        "max_consecutive_wins": max_consecutive(pnl > 0),
-        "max_consecutive_losses": max_consecutive(pnl < 0),
-    }
+    ret = closed["return"].to_numpy(dtype=np.float64) if "return" in closed else None
+    side = closed["side"].astype(str).str.lower() if "side" in closed else None
+    hold = holding_seconds(closed) if len(closed) else np.zeros(0)
+    out = nb_trade_stats(np.ones(len(closed), dtype=bool), pnl, ret,
+                         np.zeros(len(closed), bool) if side is None
+                         else (side == "long").to_numpy(bool), hold)
+    out["n_open_trades"] = int(len(trades) - len(closed))
+    out["n_short_trades"] = 0 if side is None else int((side == "short").sum())
+    return out
 
 
 # --- exposure, turnover, fees ----------------------------------------------------------------
 
 
-def _step_weights(ts: np.ndarray) -> np.ndarray:
-    """Duration each recorded step is held (ns); the last step gets the median spacing."""
-    if ts.size < 2:
-        return np.ones(ts.size)
-    d = np.diff(ts).astype(np.float64)
-    return np.append(d, np.median(d))
-
-
 def time_in_market(exposure: pd.Series) -> float:
-    """Time-weighted share of the run with a non-zero gross exposure."""
+    """Time-weighted share of the run with a non-zero gross exposure (each step weighs until
+    the next one, the last the median spacing; :func:`reports.metrics_nb.exposure_pass_nb`)."""
     ts = ns(exposure.index)
     if ts.size == 0:
         return NAN
-    w = _step_weights(ts)
-    on = np.abs(exposure.to_numpy(dtype=np.float64)) > 0.0
-    return float(w[on].sum() / w.sum()) if w.sum() > 0 else NAN
+    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
+    return float(out[X_W_ON] / out[X_W_SUM]) if out[X_W_SUM] > 0 else NAN
 
 
 def average_gross_exposure(exposure: pd.Series) -> float:
@@ -131,8 +112,8 @@ def average_gross_exposure(exposure: pd.Series) -> float:
     ts = ns(exposure.index)
     if ts.size == 0:
         return NAN
-    w = _step_weights(ts)
-    return float(np.sum(w * np.abs(exposure.to_numpy(dtype=np.float64))) / w.sum())
+    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
+    return float(out[X_W_ABS] / out[X_W_SUM])
 
 
 def time_in_market_from_trades(trades: pd.DataFrame, start_ns: int, end_ns: int) -> float:
@@ -165,17 +146,23 @@ def turnover(fills: pd.DataFrame | None, equity: pd.Series) -> float:
         return NAN
     t = ns(equity.index)
     span = (t[-1] - t[0]) / NS_PER_YEAR
-    mean_eq = float(equity.mean())
-    if span <= 0 or mean_eq <= 0:
+    mean_eq = float(equity_pass(equity.to_numpy(np.float64))[E_SUM] / len(equity))
+    return turnover_of(fills["size"].to_numpy(np.float64), fills["price"].to_numpy(np.float64),
+                       mean_eq, span)
+
+
+def turnover_of(size: np.ndarray, price: np.ndarray, mean_eq: float, span_years: float) -> float:
+    """``sum(|size * price|) / mean_eq / span_years`` (nan when the span or the mean is not
+    positive)."""
+    if span_years <= 0 or mean_eq <= 0:
         return NAN
-    notional = float(np.abs(fills["size"].to_numpy(np.float64) * fills["price"].to_numpy(np.float64)).sum())
-    return notional / mean_eq / span
+    return float(np.abs(size * price).sum()) / mean_eq / span_years
 
 
 def fees_paid(fills: pd.DataFrame | None, trades: pd.DataFrame | None) -> float:
     """Total fees: from fills when given, else from trades (closed and open)."""
     if fills is not None and "fee" in fills.columns:
-        return float(fills["fee"].sum())
+        return float(np.sum(fills["fee"].to_numpy(np.float64)))
     if trades is not None and "fees" in trades.columns:
-        return float(trades["fees"].sum())
+        return float(np.sum(trades["fees"].to_numpy(np.float64)))
     return NAN

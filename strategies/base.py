@@ -82,8 +82,12 @@ def _coerce(value: Any, typ: Any, key: str) -> Any:
         else:
             return str(value)
         raise StrategyError(f"parameter must be {typ.__name__}", argument=key, value=value,
-                            fix=f"give a {typ.__name__}")
+                            fix=f"give a value of type {typ.__name__}, e.g. {key}={_example(typ)}")
     return value
+
+
+def _example(typ: type) -> str:
+    return {int: "10", float: "0.5", bool: "true"}.get(typ, "text")
 
 
 class Strategy:

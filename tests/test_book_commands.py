@@ -42,15 +42,16 @@ def test_check_exits_one_on_a_mismatch(samples, tmp_path):
     assert "first mismatch at row 501" in res.output
 
 
-def test_check_bad_input_exits_two_with_a_clear_message(samples, tmp_path):
+def test_check_bad_input_exits_with_the_documented_codes_and_a_clear_message(samples, tmp_path):
+    # docs/cli.md: 4 = bad market data, 3 = bad argument value (was 2, the usage-error code)
     msg = samples / AMZN
     ob = tmp_path / "ob.csv"
     ob.write_text("1,2,3\n")
     res = CliRunner().invoke(main, ["book", "check", str(msg), str(ob)])
-    assert res.exit_code == 2 and "4 columns per level" in res.output
+    assert res.exit_code == 4 and "4 columns per level" in res.output
     res = CliRunner().invoke(main, ["book", "check", str(msg), str(msg).replace("message", "orderbook"),
                                     "--levels", "9"])
-    assert res.exit_code == 2 and "levels=9" in res.output
+    assert res.exit_code == 3 and "levels=9" in res.output and "Fix:" in res.output
 
 
 def test_binance_command(samples):

@@ -41,7 +41,9 @@ def test_import_ls_and_idempotence(tmp_path, samples):
     assert rm.exit_code == 0 and [d.symbol for d in Catalog(cat).ls()] == ["BTCUSDT"]
     assert not list((cat / "bar/GOOG").glob("date=*"))
     again = CliRunner().invoke(main, ["data", "rm", "bar", "GOOG", "--catalog", str(cat)])
-    assert again.exit_code == 1 and "no bar data for 'GOOG'" in again.output
+    # a bad argument (exit 3, docs/cli.md) naming the value and the fix
+    assert again.exit_code == 3 and "no bar data" in again.output and "'GOOG'" in again.output
+    assert "Fix: `tape data ls`" in again.output
 
 
 def test_env_var_selects_the_catalog(tmp_path, samples):

@@ -304,3 +304,19 @@ def test_missing_markers_skip_rows_with_a_warning(samples, tmp_path):
     with pytest.warns(UserWarning, match="column 'X' has no values"):
         panel = read_wide_closes(wide)
     assert len(panel["SP500"]) == 8312 and "X" not in panel  # an all-missing column is skipped
+
+
+def test_two_number_columns_are_not_a_1970_bar_series(tmp_path):
+    """Regression: any two-column numeric CSV (``a,b / 1,2``) was read as a close-only series
+    stamped in 1970 (the first column taken as epoch seconds) and backtested without a word."""
+    bad = tmp_path / "ab.csv"
+    bad.write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(DataError, match=r"no time column.*epoch stamps before 1980") as e:
+        read_bars(bad)
+    msg = str(e.value)
+    assert "column 'a'" in msg and "row 2" in msg and "name the time column" in msg
+    # the same numbers under a time-like name, or real epoch stamps under any name, still read
+    (tmp_path / "named.csv").write_text("timestamp,close\n1,2\n3,4\n")
+    assert len(read_bars(tmp_path / "named.csv").data) == 2
+    (tmp_path / "epoch.csv").write_text("a,b\n1700000000,2\n1700000060,4\n")
+    assert ns_to_iso(int(read_bars(tmp_path / "epoch.csv").data["ts"][0])).startswith("2023-11-14")

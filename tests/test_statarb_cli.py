@@ -40,8 +40,19 @@ def test_tape_pairs_on_the_shipped_pair_files(tmp_path):
     assert "1 tested" in res.output and "Bonferroni 1 significant" in res.output
 
 
+def test_out_file_in_a_folder_that_does_not_exist_yet(tmp_path):
+    """examples/sentiment_longshort.toml says `tape sentiment ... --out runs/x.csv` before any
+    runs/ folder exists: the folder is created (it was a RunError blaming the disk)."""
+    files = [SAMPLES / "pairs" / f for f in ("GLD_daily_2004-2007.csv", "GDX_daily_2006-2007.csv")]
+    out = tmp_path / "runs" / "new" / "pairs.csv"
+    res = CliRunner().invoke(main, ["pairs", *map(str, files), "--min-obs", "100",
+                                    "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out)) == 1
+
+
 def test_tape_sentiment_writes_a_signal_file(tmp_path):
-    out = tmp_path / "s.csv"
+    out = tmp_path / "runs" / "s.csv"  # runs/ does not exist yet
     tweets = sorted((SAMPLES / "sentiment").glob("stocknet_*_tweets_*.jsonl.gz"))
     res = CliRunner().invoke(main, ["sentiment", *map(str, tweets), "--out", str(out),
                                     "--cutoff", "20:00"])  # fmt: skip

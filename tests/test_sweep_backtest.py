@@ -94,7 +94,7 @@ def test_random_search_is_reproducible(tmp_path):
     kw = dict(grid=["fast=2:30", "slow=20:120:5"], constraints=["fast < slow"], random=12,
               seed=3, workers=1, progress=False, report=False)
     a = sweep("sma_cross", str(KO), out=tmp_path / "a", **kw)
-    b = sweep("sma_cross", str(KO), out=tmp_path / "b", **kw)
+    sweep("sma_cross", str(KO), out=tmp_path / "b", **kw)
     assert len(a.table) == 12
     assert (tmp_path / "a" / "results.csv").read_bytes() == (tmp_path / "b" / "results.csv").read_bytes()
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 import sweep_tasks
+
 from data.errors import ConfigError
 from engine.sweep import default_chunk, run_sweep
 from engine.sweep_space import Constraint, Space, parse_axis
@@ -65,7 +65,7 @@ def test_floats_round_trip_exactly_through_csv(tmp_path):
 def test_workers_share_mapped_data_and_match_in_process(tmp_path):
     combos = _combos()
     close = _close()
-    one = run_sweep(sweep_tasks.sma_task, combos, tmp_path / "one", shared={"close": close},
+    run_sweep(sweep_tasks.sma_task, combos, tmp_path / "one", shared={"close": close},
                     workers=1, progress=False)
     two = run_sweep(sweep_tasks.sma_task, combos, tmp_path / "two", shared={"close": close},
                     workers=2, progress=False, chunk_size=3)
@@ -79,6 +79,22 @@ def test_workers_share_mapped_data_and_match_in_process(tmp_path):
     assert os.getpid() not in set(t["pid"])
     assert t["pid"].nunique() == 2
     assert two.n_run == len(combos)
+
+
+def test_reused_pool_after_chdir_with_a_relative_out_folder(tmp_path, monkeypatch):
+    """The pool outlives a sweep and its workers keep their first cwd: a relative --out in
+    another folder (a notebook's os.chdir, `tape sweep --out runs/x` from another shell folder
+    in one process) once sent them relative .npy paths (FileNotFoundError)."""
+    combos = _combos()[:6]
+    tables = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        res = run_sweep(sweep_tasks.sma_task, combos, Path("runs") / "s",
+                        shared={"close": _close()}, workers=2, progress=False, chunk_size=2)
+        assert res.status == "complete" and res.n_errors == 0
+        tables.append((tmp_path / name / "runs" / "s" / "results.csv").read_bytes())
+    assert tables[0] == tables[1]
 
 
 def test_failing_combination_is_an_error_row_not_a_lost_sweep(tmp_path):
@@ -139,7 +155,7 @@ def test_keyboard_interrupt_keeps_finished_chunks_and_resume_completes(tmp_path)
     assert len(pd.read_csv(tmp_path / "s" / "results.csv")) == 6
     res = run_sweep(sweep_tasks.sma_task, combos, tmp_path / "s", **kw)
     assert res.n_resumed == 6 and res.n_run == len(combos) - 6
-    ref = run_sweep(sweep_tasks.sma_task, combos, tmp_path / "ref", **kw)
+    run_sweep(sweep_tasks.sma_task, combos, tmp_path / "ref", **kw)
     assert (tmp_path / "s" / "results.csv").read_bytes() == \
         (tmp_path / "ref" / "results.csv").read_bytes()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import sweep_tasks
+
 from engine.sweep import run_sweep
 from engine.sweep_space import Constraint, Space, parse_axis
 
@@ -36,8 +36,8 @@ def test_ray_and_local_results_are_bit_identical(tmp_path, ray_cluster):
     kw = dict(shared={"close": close}, progress=False, chunk_size=7)
     a = run_sweep(sweep_tasks.sma_task, combos, tmp_path / "ray", executor="ray",
                   address=ray_cluster, **kw)
-    b = run_sweep(sweep_tasks.sma_task, combos, tmp_path / "local", workers=2, **kw)
-    c = run_sweep(sweep_tasks.sma_task, combos, tmp_path / "serial", workers=1, **kw)
+    run_sweep(sweep_tasks.sma_task, combos, tmp_path / "local", workers=2, **kw)
+    run_sweep(sweep_tasks.sma_task, combos, tmp_path / "serial", workers=1, **kw)
     assert a.n_run == len(combos) and a.status == "complete"
     ray_csv = (tmp_path / "ray" / "results.csv").read_bytes()
     assert ray_csv == (tmp_path / "local" / "results.csv").read_bytes()

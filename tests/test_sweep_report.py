@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 import sweep_tasks
+
 from data.errors import ConfigError
 from engine.sweep import run_sweep
 from engine.sweep_space import Constraint, Space, parse_axis

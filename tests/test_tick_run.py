@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from tick_helpers import documented_results
 
 import engine
 from data.errors import ConfigError
@@ -71,11 +72,18 @@ def test_goog_ofi_taker_from_the_example_config(samples, tmp_path, monkeypatch):
     fills = pd.read_csv(out / "fills.csv")
     orders = pd.read_csv(out / "orders.csv")
     assert len(fills) > 10 and (fills["liquidity"] == "taker").all()
+    # the summary line counts equity samples and fills, not "bars"
+    assert f"equity samples ({len(fills)} fills)" in r.output and " bars," not in r.output
     sent = orders.set_index("order_id")["ts"]
     assert (fills["ts"].to_numpy() >= sent[fills["order_id"]].to_numpy() + 200_000).all()
     trades = pd.read_csv(out / "trades.csv")
     assert (trades["status"] == "closed").sum() > 5
     assert (out / "report.html").exists()
+    doc = documented_results()["tick_ofi_goog"]  # the table of docs/tick_fills.md
+    stats = json.loads((out / "stats.json").read_text())
+    assert (len(orders), len(fills), stats["n_trades"]) == (doc["orders"], doc["fills"],
+                                                            doc["trades"])
+    assert round(stats["final_equity"], 2) == doc["final_equity"]
 
 
 def test_goog_market_making_exact_fifo_run(samples):
@@ -86,6 +94,10 @@ def test_goog_market_making_exact_fifo_run(samples):
     mid = res.market.bars["GOOG"]
     assert f["price"].min() > mid["low"].min() - 1.0 and f["price"].max() < mid["high"].max() + 1
     assert res.mode == "python"  # L3 feeds run the Python hooks
+    doc = documented_results()["tick_mm_goog"]  # the table of docs/tick_fills.md
+    assert (len(res.orders_rec), len(f), res.stats["n_trades"]) == (doc["orders"], doc["fills"],
+                                                                   doc["trades"])
+    assert round(res.stats["final_equity"], 2) == doc["final_equity"]
 
 
 def test_tick_config_errors(samples):

@@ -39,3 +39,19 @@ def sim_for(d=None, t=None, *, tick=1.0, feed_latency="none", **cfg):
 
 
 BOOK = [(0, 1, 99.0, 10), (0, 1, 98.0, 10), (0, -1, 101.0, 5), (0, -1, 102.0, 7)]
+
+
+def documented_results() -> dict[str, dict[str, float]]:
+    """The example results table of docs/tick_fills.md: example name -> orders, fills, closed
+    trades, final equity (tests hold the runs to it, so the page cannot go stale)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "tick_fills.md").read_text("utf-8")
+    out = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`tick_"):
+            num = [float(c.split()[0].replace(",", "")) for c in cells[1:]]
+            out[cells[0].strip("`")] = dict(zip(("orders", "fills", "trades", "final_equity"),
+                                                num, strict=True))
+    return out

@@ -240,6 +240,28 @@ def _numeric(raw: _Raw, col: str) -> np.ndarray:
     return vals.to_numpy()
 
 
+_EPOCH_FLOOR_NS = 315_532_800 * 10**9  # 1980-01-01
+
+
+def _check_guessed_epoch(raw: _Raw, ns: np.ndarray, path: str) -> None:
+    """A first column taken as the time only because no column is named like one, holding plain
+    numbers read as epoch stamps before 1980, is not a time column: ``a,b\n1,2`` would
+    otherwise be a 1970 bar series. Refused, naming the column and the fix."""
+    col = raw.date_col
+    if col is None or col.strip().lower() in _DATE_NAMES or col.strip().lower() == "unix":
+        return
+    numeric = raw.df[col].str.strip_chars().str.contains(r"^-?\d+(\.\d*)?$").all()
+    if numeric and len(ns) and int(ns.min()) < _EPOCH_FLOOR_NS:
+        i = int(np.argmin(ns))
+        raise DataError(
+            "no time column: the first column has no time-like name and its numbers read as "
+            "epoch stamps before 1980",
+            file=path, row=int(raw.lines[i]), column=col, value=raw.df[col][i],
+            fix="name the time column date, datetime, timestamp or time (or give dates such "
+                "as 2020-01-31); epoch stamps after 1980 are accepted under any name",
+        )  # fmt: skip
+
+
 def _stamps(raw: _Raw, tz: str) -> tuple[np.ndarray, bool]:
     """Bar stamps as ns UTC (naive stamps are wall-clock in ``tz``) and whether they hold times."""
     df, path = raw.df, str(raw.info.path)
@@ -253,6 +275,8 @@ def _stamps(raw: _Raw, tz: str) -> tuple[np.ndarray, bool]:
     else:
         text, column = df[raw.date_col], raw.date_col
     ns = parse_timestamps(text, tz=tz, file=path, column=column, first_line=raw.lines)
+    if raw.time_col is None:
+        _check_guessed_epoch(raw, ns, path)
     wall = wall_clock_ns(ns, tz)
     has_time = bool((wall % NS_PER_DAY != 0).any())
     return ns, has_time

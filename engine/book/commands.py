@@ -5,10 +5,6 @@ from __future__ import annotations
 import click
 
 
-class _DataProblem(click.ClickException):
-    exit_code = 2
-
-
 @click.group("book")
 def book() -> None:
     """Order book tools: reproduce LOBSTER books, rebuild Binance books."""
@@ -25,16 +21,12 @@ def check(message_file: str, orderbook_file: str, levels: int | None, date: str 
 
     Prints, per depth N = 1..L, the rows compared and the rows whose top N levels (prices and
     sizes, both sides) match, and how many levels were learned from the orderbook file
-    (levels entering the visible window from beyond it). Exits 1 on any mismatch, 2 on bad
-    input.
+    (levels entering the visible window from beyond it). Exits 1 on any mismatch, 4 on bad
+    market data, 3 on a bad argument (docs/cli.md exit codes).
     """
-    from data.errors import TapeError
     from engine.book.lobster import check_lobster
 
-    try:
-        result = check_lobster(message_file, orderbook_file, levels=levels, date=date)
-    except TapeError as exc:
-        raise _DataProblem(str(exc)) from exc
+    result = check_lobster(message_file, orderbook_file, levels=levels, date=date)
     click.echo(f"message file:   {message_file}")
     click.echo(f"orderbook file: {orderbook_file}")
     click.echo(f"levels L = {result.levels}, rows = {result.rows:,}")
@@ -53,15 +45,11 @@ def check(message_file: str, orderbook_file: str, levels: int | None, date: str 
 def binance(files: tuple[str, ...], tick_size: float | None) -> None:
     """Rebuild the L2 book from Binance USD-M capture FILES (in order) and compare its best
     bid/ask with the bookTicker stream. Exits 1 if any exactly comparable state disagrees."""
-    from data.errors import TapeError
     from data.readers.binance import read_binance_stream
     from engine.book.binance import compare_book_ticker
 
-    try:
-        stream = read_binance_stream(list(files))
-        result = compare_book_ticker(stream, tick_size)
-    except TapeError as exc:
-        raise _DataProblem(str(exc)) from exc
+    stream = read_binance_stream(list(files))  # errors: the exit codes of docs/cli.md (cli.py)
+    result = compare_book_ticker(stream, tick_size)
     click.echo(f"{stream.symbol}: {len(stream.diffs):,} depth diffs, "
                f"{len(stream.snapshots)} snapshot(s), {len(stream.quotes):,} bookTickers, "
                f"{len(stream.trades):,} trades, {len(stream.gaps)} sequence gap(s)")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from data.errors import DataError
+from data.errors import ConfigError, DataError
 from data.readers.lobster import DUMMY_ASK, DUMMY_BID, Lobster, read_lobster
 from data.schema import (
     MBO_ADD,
@@ -251,9 +251,9 @@ def check_lobster_data(lob: Lobster, *, levels: int | None = None,
     file_levels = lob.orderbook.shape[1] // 4
     L = file_levels if levels is None else int(levels)
     if not 1 <= L <= file_levels:
-        raise DataError(f"levels={levels} but the orderbook file has {file_levels} level(s)",
-                        file=lob.orderbook_file, argument="levels", value=levels,
-                        fix=f"use a value between 1 and {file_levels}")
+        raise ConfigError(f"levels={levels} but the orderbook file has {file_levels} level(s)",
+                          file=lob.orderbook_file, argument="levels", value=levels,
+                          fix=f"use a value between 1 and {file_levels}")
     ev = lob.messages
     n = len(ev)
     book_ev = np.isin(ev["event"], (MBO_ADD, MBO_CANCEL, MBO_DELETE, MBO_EXECUTE))

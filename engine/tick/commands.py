@@ -7,8 +7,10 @@ import click
 
 @click.group("tick")
 def tick() -> None:
-    """Tick-level tools: price impact of order flow. (Tick backtests: ``tape run`` with a
-    [tick] config, see examples/tick_*.toml.)"""
+    """Tick-level tools: price impact of order flow.
+
+    Tick backtests are `tape run` with a [tick] config (examples/tick_*.toml; docs/tick_fills.md).
+    """
 
 
 @tick.command("impact")

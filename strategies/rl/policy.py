@@ -144,7 +144,8 @@ def _load_sb3(path: Path, algo: str):
         import stable_baselines3 as sb3
     except ImportError:
         raise ConfigError("stable-baselines3 is not installed", argument="algo", value=algo,
-                          fix="pip install 'tapereader[rl]'") from None
+                          fix="pip install stable-baselines3 torch (or, in the tapereader "
+                              "folder, pip install -e '.[rl]')") from None
     name = (algo or "").upper()
     if name not in ("PPO", "A2C", "DQN"):
         raise ConfigError("which SB3 algorithm made this file?", argument="algo", value=algo,
