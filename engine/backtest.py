@@ -86,14 +86,13 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
                                   params=dict(strat.params))
         return run_tick_backtest(cfg, strat, market, t0)
     mk = load_market(market, symbol=cfg.symbol, start=cfg.start, end=cfg.end)
-    if cfg.data in ((), ("<in-memory>",)):
-        import dataclasses
-
-        cfg = dataclasses.replace(cfg, data=tuple(s["source"] for s in mk.sources))
     import dataclasses
 
-    cfg = dataclasses.replace(cfg, strategy=cfg.strategy or strat.name or type(strat).__name__,
-                              params=dict(strat.params))
+    upd = {"strategy": cfg.strategy or strat.name or type(strat).__name__,
+           "params": dict(strat.params)}
+    if cfg.data in ((), ("<in-memory>",)):
+        upd["data"] = tuple(s["source"] for s in mk.sources)
+    cfg = dataclasses.replace(cfg, **upd)  # (one copy of the frozen config, not two)
     t_load = time.perf_counter() - t0
     mode = cfg.mode
     compiled_ok = _has(strat, "targets") or _has(strat, "step_function")

@@ -108,8 +108,10 @@ def make_symcfg(cfg, market) -> np.ndarray:
     return out
 
 
-def _grow(arr: np.ndarray, need: int) -> np.ndarray:
+def _grow(arr: np.ndarray, need: int, *, exact: bool = False) -> np.ndarray:
     cap = max(arr.shape[0], 16)
+    if exact:  # (a reservation sized from what the run will need: no power-of-two slack)
+        cap = max(cap, need)
     while cap < need:
         cap *= 2
     if cap == arr.shape[0]:
@@ -160,13 +162,15 @@ class Broker:
         if c[C_SNAPS] + 2 > self.snap.shape[0]:
             self.snap = _grow(self.snap, int(c[C_SNAPS] + 2))
 
-    def reserve(self, n_orders: int) -> None:
-        """Pre-size the arrays for about ``n_orders`` orders (fewer restarts when compiled)."""
+    def reserve(self, n_orders: int, *, per_order: int = 2, exact: bool = False) -> None:
+        """Pre-size the arrays for about ``n_orders`` orders (fewer restarts when compiled):
+        ``per_order`` fills, round trips and snapshots each; ``exact``: these sizes, not the
+        next power of two (a run that needs more grows, as always)."""
         n = max(int(n_orders), 16)
-        self.orders = _grow(self.orders, n)
-        self.fills = _grow(self.fills, 2 * n)
-        self.trades = _grow(self.trades, 2 * n)
-        self.snap = _grow(self.snap, 2 * n)
+        self.orders = _grow(self.orders, n, exact=exact)
+        self.fills = _grow(self.fills, per_order * n, exact=exact)
+        self.trades = _grow(self.trades, per_order * n, exact=exact)
+        self.snap = _grow(self.snap, per_order * n, exact=exact)
 
     def step(self, i: int, phase: int) -> int:
         """Run the broker kernel on bar ``i``; returns the number of fills."""

@@ -100,8 +100,12 @@ def run_compiled(broker, strategy) -> None:
     ev_i, ev_s, ev_v, kind = target_events(strategy, m)
     last = np.full(len(m.symbols), np.nan)
     i0 = 0
-    # one order per target event (a margin liquidation adds one: the loop returns to grow)
-    broker.reserve(len(ev_i) + 3 * len(m.symbols) + 16)
+    # one order per target event (a margin liquidation adds one: the loop returns to grow),
+    # about one fill, round trip and snapshot per order (partial fills: the loop grows);
+    # sized exactly: every reserved row is written with the records' defaults, and fresh
+    # memory costs a page fault per 4 KB on the first call of a process
+    n_sym = len(m.symbols)
+    broker.reserve(len(ev_i) + 5 * n_sym + 24, per_order=1, exact=True)
     while True:
         broker.ensure(len(m.symbols) + 1)
         e0 = int(np.searchsorted(ev_i, i0))

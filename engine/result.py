@@ -37,22 +37,23 @@ def trade_records(trades: np.ndarray, n_closed: int, open_tr: np.ndarray,
                   market) -> np.ndarray:
     """The run's round trips: the ``n_closed`` closed ones, then the positions still open
     (marked at the last bar), sorted by entry time, numbered from 0."""
-    closed = trades[:n_closed]
     m = market
     ot = open_tr[open_tr["size"] > 0]
-    open_ = np.zeros(len(ot), dtype=T.TRADE_REC)
-    for k, o in enumerate(ot):
-        s = int(o["sym"])
-        px = float(m.mkt[M_MARK, -1, s])
-        r = open_[k]
-        r["sym"], r["side"], r["status"], r["size"] = s, o["side"], T.TRADE_OPEN, o["size"]
-        r["entry_ts"], r["entry_price"] = o["entry_ts"], o["entry_price"]
+    out = np.empty(n_closed + len(ot), dtype=T.TRADE_REC)
+    out[:n_closed] = trades[:n_closed]
+    if len(ot):
+        s = ot["sym"].astype(np.int64)
+        px = m.mkt[M_MARK, -1][s]
+        r = out[n_closed:]
+        r["trade_id"] = 0
+        r["sym"], r["side"], r["status"], r["size"] = s, ot["side"], T.TRADE_OPEN, ot["size"]
+        r["entry_ts"], r["entry_price"] = ot["entry_ts"], ot["entry_price"]
         r["exit_ts"], r["exit_price"] = m.ts[-1], px
-        r["fees"] = o["fees"]
-        r["pnl"] = o["side"] * o["size"] * (px - o["entry_price"]) - o["fees"]
-    out = np.concatenate([closed, open_])
-    order = np.argsort(out["entry_ts"], kind="stable")
-    out = out[order]
+        r["fees"] = ot["fees"]
+        r["pnl"] = ot["side"] * ot["size"] * (px - ot["entry_price"]) - ot["fees"]
+    e = out["entry_ts"]
+    if len(out) > 1 and (e[1:] < e[:-1]).any():  # (a stable sort of what is in order: itself)
+        out = out[np.argsort(e, kind="stable")]
     out["trade_id"] = np.arange(len(out))
     return out
 
