@@ -25,6 +25,30 @@ B_FINAL, B_RETURN, B_TRADES, B_FILLS, B_FEES, B_MAXDD, B_EXPOSURE, B_MEAN, B_STD
 N_SUMMARY = 9
 
 
+@njit(inline="always")
+def _fresh_account_nb(open_tr, last, acct, cnt, cash):
+    """A fresh account for the next parameter set: no open trade, no last price, ``cash``."""
+    for s in range(open_tr.shape[0]):
+        o = open_tr[s]
+        o.trade_id = 0
+        o.sym = s
+        o.side = 0
+        o.status = 0
+        o.size = 0.0
+        o.entry_ts = 0
+        o.entry_price = np.nan
+        o.exit_ts = 0
+        o.exit_price = np.nan
+        o.pnl = 0.0
+        o.fees = 0.0
+        last[s] = np.nan
+    acct[:] = 0.0
+    acct[A_CASH] = cash
+    acct[A_INIT] = cash
+    cnt[:] = 0
+    cnt[C_DAY] = -1
+
+
 @njit(cache=True)
 def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, orders, fills,
                  trades, open_tr, snap, eq, summary, equity, per_bar):
@@ -41,25 +65,7 @@ def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, or
     for k in range(k0, off.shape[0] - 1):
         lo = off[k]
         hi = off[k + 1]
-        for s in range(n_sym):
-            o = open_tr[s]
-            o.trade_id = 0
-            o.sym = s
-            o.side = 0
-            o.status = 0
-            o.size = 0.0
-            o.entry_ts = 0
-            o.entry_price = np.nan
-            o.exit_ts = 0
-            o.exit_price = np.nan
-            o.pnl = 0.0
-            o.fees = 0.0
-            last[s] = np.nan
-        acct[:] = 0.0
-        acct[A_CASH] = cash
-        acct[A_INIT] = cash
-        cnt[:] = 0
-        cnt[C_DAY] = -1
+        _fresh_account_nb(open_tr, last, acct, cnt, cash)
         r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i[lo:hi], ev_s[lo:hi],
                            ev_v[lo:hi], mode, orders, fills, trades, open_tr, acct, cnt, cfg,
                            symcfg, snap, last)
@@ -120,23 +126,7 @@ def run_set_nb(mkt, ts, ev_i, ev_s, ev_v, mode, cfg, symcfg, cash, orders, fills
     acct = np.zeros(N_ACCT)
     cnt = np.zeros(N_CNT, np.int64)
     last = np.empty(n_sym)
-    for s in range(n_sym):
-        o = open_tr[s]
-        o.trade_id = 0
-        o.sym = s
-        o.side = 0
-        o.status = 0
-        o.size = 0.0
-        o.entry_ts = 0
-        o.entry_price = np.nan
-        o.exit_ts = 0
-        o.exit_price = np.nan
-        o.pnl = 0.0
-        o.fees = 0.0
-        last[s] = np.nan
-    acct[A_CASH] = cash
-    acct[A_INIT] = cash
-    cnt[C_DAY] = -1
+    _fresh_account_nb(open_tr, last, acct, cnt, cash)
     r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i, ev_s, ev_v, mode, orders,
                        fills, trades, open_tr, acct, cnt, cfg, symcfg, snap, last)
     if r != DONE:

@@ -289,18 +289,29 @@ def l3_modify_nb(lv, od, ht, meta, oid, s, tick, q, ts):
 
 
 @njit(cache=True)
-def l3_set_anon_nb(lv, od, ht, meta, s, tick, q):
-    """Make level (s, tick) hold visible size ``q``, as anonymous quantity on top of its known
-    orders (learning a level from a snapshot). ``q`` below the known orders' total is clamped."""
+def _level_for_nb(lv, meta, s, tick, create):
+    """(index, status) of level (s, tick); a missing level is inserted empty when ``create``,
+    else the index is -1 with status OK; a failed insertion gives (-1, its status)."""
     key = _key(s, tick)
     n = meta[s]
     i = lower_bound_nb(lv[s, LV_KEY], n, key)
-    if not (i < n and lv[s, LV_KEY, i] == key):
-        if q <= 0:
-            return OK
-        st = _level_insert(lv, meta, s, i, key)
-        if st != OK:
-            return st
+    if i < n and lv[s, LV_KEY, i] == key:
+        return i, OK
+    if not create:
+        return -1, OK
+    st = _level_insert(lv, meta, s, i, key)
+    if st != OK:
+        return -1, st
+    return i, OK
+
+
+@njit(cache=True)
+def l3_set_anon_nb(lv, od, ht, meta, s, tick, q):
+    """Make level (s, tick) hold visible size ``q``, as anonymous quantity on top of its known
+    orders (learning a level from a snapshot). ``q`` below the known orders' total is clamped."""
+    i, st = _level_for_nb(lv, meta, s, tick, q > 0)
+    if i < 0:
+        return st
     known = lv[s, LV_QTY, i] - lv[s, LV_ANON, i]
     anon = q - known
     if anon < 0:
@@ -317,15 +328,9 @@ def l3_anon_level_nb(lv, meta, s, tick, q):
     """Event MBO_ANON_LEVEL: make the anonymous quantity of level (s, tick) exactly ``q`` (its
     known orders untouched: ``q`` is on top of them); creates the level for ``q > 0`` and
     removes it when it ends empty."""
-    key = _key(s, tick)
-    n = meta[s]
-    i = lower_bound_nb(lv[s, LV_KEY], n, key)
-    if not (i < n and lv[s, LV_KEY, i] == key):
-        if q <= 0:
-            return OK
-        st = _level_insert(lv, meta, s, i, key)
-        if st != OK:
-            return st
+    i, st = _level_for_nb(lv, meta, s, tick, q > 0)
+    if i < 0:
+        return st
     lv[s, LV_QTY, i] += q - lv[s, LV_ANON, i]
     lv[s, LV_ANON, i] = q
     if lv[s, LV_QTY, i] <= 0 and lv[s, LV_CNT, i] == 0:
