@@ -190,7 +190,7 @@ def _prepare(strategy: Any, param_sets: Any, market: Any, config: Any,
     mk = load_market(market, symbol=cfg.symbol, start=cfg.start, end=cfg.end)
     strat_src = strategy if not isinstance(strategy, str) else cfg.strategy
     kinds, evs, params = set(), [], []
-    data = market_data(mk)  # one dict (and data["cache"]) for every set
+    data = market_data(mk)  # one dict for every set
     for k, p in enumerate(param_sets):
         if not isinstance(p, dict):
             raise ConfigError("each parameter set must be a dict", argument=f"param_sets[{k}]",

@@ -56,7 +56,6 @@ def market_data(market) -> dict[str, np.ndarray]:
                  for k, name in enumerate(("open", "high", "low", "close", "volume"))}
     out["ts"] = market.ts
     out["symbols"] = list(market.symbols)
-    out["cache"] = {}
     return out
 
 
