@@ -20,6 +20,7 @@ from engine.fills_nb import (
     round_lot_nb,
     slip_frac_nb,
 )
+from engine.hints_nb import prefetch_nb
 from engine.layout import (
     A_CASH,
     C_BLOWN,
@@ -533,6 +534,7 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
     used = work[:n_sym]
     p = work[n_sym:n_sym + 4]
     i = i0
+    ahead = -1  # the target event whose bars were prefetched (engine/hints_nb.py)
     while i < n_bars:
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
         if (cnt[C_ORDERS] + 3 * n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
@@ -563,6 +565,16 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
         if sent and cfg[K_AT_CLOSE] != 0.0:
             process_bar_into_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                                 cfg, symcfg, snap, used, p)
+        if e < n_ev and e != ahead:  # the next event's bar and the bar its order meets
+            ahead = e
+            b = ev_i[e]
+            s = ev_s[e]
+            prefetch_nb(ts, (b,))
+            prefetch_nb(mkt, (i64(M_CLOSE), b, s))
+            if b + 1 < n_bars:
+                prefetch_nb(ts, (b + 1,))
+                for k in range(mkt.shape[0]):
+                    prefetch_nb(mkt, (k, b + 1, s))
         i += 1
         # bars where nothing can happen are skipped: no live order, no target event, no
         # margin check due (cnt[C_WATCH]) and no borrow charge (a day change with a short)
