@@ -146,7 +146,7 @@ def warm_kernels(mode: str) -> float:
         ev_i, ev_s, ev_v = events(np.full((2, 1), np.nan))
         r = run_targets_nb(0, 0, mk.mkt, mk.ts, ev_i, ev_s, ev_v, 256, b.orders, b.fills,
                            b.trades, b.open_tr, b.acct, b.cnt, b.cfg, b.symcfg, b.snap,
-                           np.full(1, np.nan))
+                           np.full(1, np.nan), np.empty(5))
         del r
     else:
         b.send_target(0, 0, 256, 0.0, 0)

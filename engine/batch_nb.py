@@ -62,13 +62,14 @@ def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, or
     acct = np.zeros(N_ACCT)
     cnt = np.zeros(N_CNT, np.int64)
     last = np.empty(n_sym)
+    work = np.empty(n_sym + 4)
     for k in range(k0, off.shape[0] - 1):
         lo = off[k]
         hi = off[k + 1]
         _fresh_account_nb(open_tr, last, acct, cnt, cash)
         r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i[lo:hi], ev_s[lo:hi],
                            ev_v[lo:hi], mode, orders, fills, trades, open_tr, acct, cnt, cfg,
-                           symcfg, snap, last)
+                           symcfg, snap, last, work)
         if r != DONE:
             return k
         mark_nb(mkt, ts, snap, cnt[C_SNAPS], acct, eq)
@@ -128,7 +129,8 @@ def run_set_nb(mkt, ts, ev_i, ev_s, ev_v, mode, cfg, symcfg, cash, orders, fills
     last = np.empty(n_sym)
     _fresh_account_nb(open_tr, last, acct, cnt, cash)
     r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i, ev_s, ev_v, mode, orders,
-                       fills, trades, open_tr, acct, cnt, cfg, symcfg, snap, last)
+                       fills, trades, open_tr, acct, cnt, cfg, symcfg, snap, last,
+                       np.empty(n_sym + 4))
     if r != DONE:
         return r
     mark_equity_exposure_nb(mkt, snap, cnt[C_SNAPS], acct, v, x)  # mark_nb's arithmetic

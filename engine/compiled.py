@@ -98,6 +98,7 @@ def run_compiled(broker, strategy) -> None:
     m = broker.market
     ev_i, ev_s, ev_v, kind = target_events(strategy, m)
     last = np.full(len(m.symbols), np.nan)
+    work = np.empty(len(m.symbols) + 4)
     i0 = 0
     # one order per target event (a margin liquidation adds one: the loop returns to grow),
     # about one fill, round trip and snapshot per order (partial fills: the loop grows);
@@ -110,7 +111,7 @@ def run_compiled(broker, strategy) -> None:
         e0 = int(np.searchsorted(ev_i, i0))
         r = run_targets_nb(i0, e0, m.mkt, m.ts, ev_i, ev_s, ev_v, kind, broker.orders,
                            broker.fills, broker.trades, broker.open_tr, broker.acct, broker.cnt,
-                           broker.cfg, broker.symcfg, broker.snap, last)
+                           broker.cfg, broker.symcfg, broker.snap, last, work)
         if r == DONE:
             return
         i0 = int(r)

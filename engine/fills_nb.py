@@ -50,7 +50,7 @@ def _no_refcount() -> dict:
 NO_RC = _no_refcount()
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def path_nb(o, h, lo, c, p):
     """Fill ``p`` (float64[4]) with the bar's documented path."""
     p[0] = o
@@ -65,7 +65,7 @@ def path_nb(o, h, lo, c, p):
         p[2] = h
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def touch_nb(p, k0, x0, level, up):
     """First point on the path from (segment k0, price x0) where price >= level (``up``) or
     <= level. Returns (segment, price) or (-1, nan). Segment k runs from p[k-1] to p[k]; k0 = 0
@@ -87,7 +87,7 @@ def trail_level_nb(price, trail, pct, side):
     return price - trail if side < 0 else price + trail
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def trail_walk_nb(p, k0, x0, stop, trail, pct, side):
     """Walk a trailing stop along the path. Returns (segment, fill price, new stop)."""
     if (side < 0 and x0 <= stop) or (side > 0 and x0 >= stop):
@@ -142,7 +142,7 @@ def evaluate_nb(orders, j, p, k0, x0):
     return -1, np.nan, False
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def slip_frac_nb(cfg, size, volume):
     """Adverse price move of a taker fill as a fraction of the reference price."""
     f = cfg[K_SLIP_BPS] * 1e-4 + 0.5 * cfg[K_SPREAD]

@@ -96,7 +96,7 @@ def book_fill_nb(s, side, q, price, fee, t, open_tr, trades, cnt, acct):
         ot.sym = s
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def accrue_borrow_nb(i, days, rate, mkt, open_tr, acct):
     """Borrow fee on every short position for ``days`` calendar days at ``rate`` a year, on
     the value at the previous bar's close (mark). Returns True when something was charged."""
@@ -117,7 +117,7 @@ def accrue_borrow_nb(i, days, rate, mkt, open_tr, acct):
     return charged
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def snapshot_nb(i, open_tr, acct, cnt, snap):
     """Record the state after bar ``i`` (one row per bar that changed it)."""
     n = cnt[C_SNAPS]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from engine.fills_nb import trail_level_nb
+from engine.fills_nb import NO_RC, trail_level_nb
 from engine.layout import C_ORDERS
 from engine.types import (
     CANCELLED,
@@ -23,7 +23,7 @@ from engine.types import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def finish_nb(orders, j, status, reason, t):
     """Terminal status for order ``j``; a filled_size > 0 order that is stopped is CANCELLED."""
     o = orders[j]
@@ -39,7 +39,7 @@ def terminal_nb(st):
     return st == FILLED or st == CANCELLED or st == REJECTED or st == EXPIRED
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def submit_nb(orders, cnt, t, s, side, otype, tif, flags, size, limit, stop, trail, expire_ts,
               parent, oco, tag, ref_price):
     """Write one order row (status NEW, or PENDING for a bracket child). Trailing stops start

@@ -20,6 +20,7 @@ from engine.fills_nb import (
     round_lot_nb,
     slip_frac_nb,
 )
+from engine.hints_nb import prefetch_nb
 from engine.layout import (
     A_CASH,
     C_BLOWN,
@@ -247,7 +248,7 @@ def execute_nb(j, i, phase, px0, maker, mkt, ts, orders, fills, trades, open_tr,
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def _activate_nb(orders, j, i, ts, symcfg):
     """NEW -> WORKING on the order's first eligible bar (or REJECTED with a reason)."""
     o = orders[j]
@@ -274,7 +275,7 @@ def _activate_nb(orders, j, i, ts, symcfg):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def _children_nb(orders, j, t, n):
     """Bracket children of order ``j`` (rows j+1.. with parent_id == j): activate them when the
     parent is done with a fill, cancel them when it ended without one."""
@@ -295,7 +296,7 @@ def _children_nb(orders, j, t, n):
     return n_child
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                  cfg, symcfg, used):
     """Evaluate bracket children j (and its OCO sibling) from (k0, x0); when both would fill
@@ -336,11 +337,12 @@ def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr
         orders[lose].size = orders[win].size - orders[win].filled_size + orders[lose].filled_size
 
 
-@njit(cache=True)
-def _supersede_nb(i, phase, ts, orders, j0, n, n_sym):
+@njit(cache=True, **NO_RC)
+def _supersede_nb(i, phase, ts, orders, j0, n, newest):
     """A target order that starts working on this bar (phase) cancels the older live target
     orders of its symbol (reason ``superseded``): the latest target wins, so partly filled
-    older targets never carry the position past it. Returns True when it cancelled any."""
+    older targets never carry the position past it. Returns True when it cancelled any.
+    ``newest``: float64[n_sym] scratch (overwritten; no allocation, see NO_RC)."""
     t = ts[i]
     found = False
     n_live = 0  # live target orders: nothing to supersede with fewer than two
@@ -352,18 +354,19 @@ def _supersede_nb(i, phase, ts, orders, j0, n, n_sym):
                 found = True
     if not found or n_live < 2:
         return False
-    newest = np.zeros(n_sym, np.bool_)
+    for s in range(newest.shape[0]):
+        newest[s] = 0.0
     done = False
     for j in range(n - 1, j0 - 1, -1):
         o = orders[j]
         if (o.flags & (F_TARGETS | F_WAS_TARGET)) == 0 or _terminal(o.status):
             continue
-        if newest[o.sym]:
+        if newest[o.sym] != 0.0:
             _finish_nb(orders, j, i64(CANCELLED), i64(R_SUPERSEDED), t)
             done = True
         elif o.status == NEW and (o.flags & F_TARGETS) and (
                 o.ts < t if phase == 0 else (o.ts == t and (o.flags & F_AT_CLOSE) != 0)):
-            newest[o.sym] = True
+            newest[o.sym] = 1.0
     return done
 
 
@@ -379,7 +382,7 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                                cfg, symcfg, snap, np.empty(mkt.shape[2]), np.empty(4))
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
                         symcfg, snap, used, p):
     """:func:`process_bar_nb` with its scratch arrays given (``used``: float64[n_sym], the
@@ -403,7 +406,7 @@ def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct,
         if changed:
             snapshot_nb(i, open_tr, acct, cnt, snap)
         return 0
-    if _supersede_nb(i, phase, ts, orders, j0, n, mkt.shape[2]):
+    if _supersede_nb(i, phase, ts, orders, j0, n, used):  # (used: its scratch, reset below)
         changed = True
     for k in range(used.shape[0]):
         used[k] = 0.0
@@ -507,16 +510,18 @@ def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct,
     return cnt[C_FILLS] - n_fill0
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_RC)
 def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trades, open_tr,
-                   acct, cnt, cfg, symcfg, snap, last):
+                   acct, cnt, cfg, symcfg, snap, last, work):
     """The compiled path for vectorised targets, from bar ``i0`` (and target event ``e0``).
 
     Every bar: the working orders (the same kernel and the same calling condition as the
     Python loop), then a target order for each target event of the bar (``ev_i`` bar, ``ev_s``
     symbol, ``ev_v`` value; sorted by bar then symbol) whose value differs from the last one
     sent for that symbol (``mode``: F_TARGET / F_TARGET_VALUE / F_TARGET_PCT). Returns DONE,
-    or the bar to resume at after the caller grew the arrays."""
+    or the bar to resume at after the caller grew the arrays. ``last``: float64[n_sym], the
+    last target sent per symbol (kept across resumes); ``work``: float64[n_sym + 4] scratch
+    (the caller allocates both: this kernel allocates nothing, see NO_RC)."""
     n_bars = ts.shape[0]
     n_sym = mkt.shape[2]
     n_ev = ev_i.shape[0]
@@ -526,9 +531,10 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
     if cfg[K_AT_CLOSE] != 0.0:
         flags |= F_AT_CLOSE
     e = e0
-    used = np.empty(n_sym)
-    p = np.empty(4)
+    used = work[:n_sym]
+    p = work[n_sym:n_sym + 4]
     i = i0
+    ahead = -1  # the target event whose bars were prefetched (engine/hints_nb.py)
     while i < n_bars:
         room = 2 * (cnt[C_ORDERS] - cnt[C_FIRST]) + 2 * n_sym + 4
         if (cnt[C_ORDERS] + 3 * n_sym >= orders.shape[0] or cnt[C_FILLS] + room >= fills.shape[0]
@@ -559,6 +565,16 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
         if sent and cfg[K_AT_CLOSE] != 0.0:
             process_bar_into_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
                                 cfg, symcfg, snap, used, p)
+        if e < n_ev and e != ahead:  # the next event's bar and the bar its order meets
+            ahead = e
+            b = ev_i[e]
+            s = ev_s[e]
+            prefetch_nb(ts, (b,))
+            prefetch_nb(mkt, (i64(M_CLOSE), b, s))
+            if b + 1 < n_bars:
+                prefetch_nb(ts, (b + 1,))
+                for k in range(mkt.shape[0]):
+                    prefetch_nb(mkt, (k, b + 1, s))
         i += 1
         # bars where nothing can happen are skipped: no live order, no target event, no
         # margin check due (cnt[C_WATCH]) and no borrow charge (a day change with a short)
