@@ -75,6 +75,9 @@ class TickData:
     tick_size: float
     lot_size: float
     arrays: dict  # l2: {"depth": DEPTH, "trade": TRADE, "quote": QUOTE}; l3: {"lob": Lobster}
+    #: l3: the messages reproduce the orderbook file (False once garbage replaced the messages
+    #: after a cut: the feed is then built with ``lobster_feed(..., strict=False)``)
+    reproduces: bool = True
 
     @property
     def times(self) -> np.ndarray:
@@ -150,6 +153,8 @@ def cut(data: TickData, t: int, how: str, rng: np.random.Generator) -> TickData:
             pint = lob.price_int.copy()
             pint[after] = np.round(g["price"][after] * 1e4).astype(np.int64)
             lob = dataclasses.replace(lob, messages=g, price_int=pint)
+            # the orderbook rows after t are the real book's: the garbage cannot reproduce them
+            return dataclasses.replace(data, arrays={"lob": lob}, reproduces=False)
         return dataclasses.replace(data, arrays={"lob": lob})
     out = {}
     for key, a in data.arrays.items():
@@ -182,7 +187,7 @@ def feed_of(data: TickData, feed_latency, seed: int):
 
     if data.kind == "l3":
         return lobster_feed(data.arrays["lob"], tick_size=data.tick_size,
-                            feed_latency=feed_latency, seed=seed)
+                            feed_latency=feed_latency, seed=seed, strict=data.reproduces)
     a = data.arrays
     return build_feed(depth=a["depth"], trade=a["trade"], quote=a["quote"],
                       tick_size=data.tick_size, lot_size=data.lot_size,

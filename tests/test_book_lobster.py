@@ -37,7 +37,7 @@ def test_shipped_lobster_files_reproduce_exactly_at_every_depth(samples, name, r
     assert res.rows == rows
     assert res.matching == (rows,) * levels
     assert res.first_mismatch == (-1,) * levels
-    assert res.ok
+    assert res.ok and res.first_difference is None
     # the initial book is learned from row 1: at most L levels per side
     assert 0 < res.learned_initial <= 2 * levels
     # levels may be learned only at the window's edge (position L): never inside it
@@ -65,6 +65,10 @@ def test_a_corrupted_message_is_detected(samples):
     assert not res.ok
     assert min(res.first_mismatch) == i
     assert res.depth_ok[i] < 5
+    # the first difference: that row, at the first level that disagrees, both values differ
+    row, level, side, bp, bs, fp, fs = res.first_difference
+    assert (row, level) == (i, res.depth_ok[i]) and (bp, bs) != (fp, fs)
+    assert side == (0 if msgs["side"][i] == BUY else 1)
 
 
 # --- an independent LOBSTER-style writer over a full-depth reference book -------------------

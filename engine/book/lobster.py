@@ -121,14 +121,16 @@ def lobster_window_nb(lv, od, ht, meta, ob, i, L, corr, counts):
 
 @njit(cache=True)
 def lobster_check_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, ob, L,
-                     match, first_bad, depth_ok, learned_rows, counts, corr):
+                     match, first_bad, depth_ok, learned_rows, counts, corr, diff):
     """Run the reproduction check; returns a status (fatal codes stop at their row).
 
     Outputs: ``match[N-1]`` rows whose top N levels match; ``first_bad[N-1]`` first row not
     matching at depth N (-1 if none); ``depth_ok[i]`` matching depth of row i;
     ``learned_rows[N-1]`` rows whose top N held a level learned from that very row; ``counts``:
     [initial levels learned, levels learned later, levels forgotten, rows, corrections,
-    forgotten known orders, forgotten anonymous quantities].
+    forgotten known orders, forgotten anonymous quantities]; ``diff`` (int64[7]) the first
+    disagreement: (row, level index, side 0 bid / 1 ask, book price, book size, file price,
+    file size), prices NO_TICK for an empty level; ``diff[0]`` stays -1 if every row matches.
 
     ``corr`` (int64[cap, 6]) receives the book changes the orderbook file made, as MBO events
     that turn a replay of the messages into this one: rows (message index, event, order id,
@@ -172,12 +174,15 @@ def lobster_check_nb(lv, od, ht, meta, ts, event, oid, side, tick, q, ob, L,
             for s in range(2):
                 p, sz = _row_level(ob, i, s, m)
                 nl = meta[s]
+                mine, mine_sz = C.NO_TICK, 0
                 if m < nl:
                     key = lv[s, C.LV_KEY, nl - 1 - m]
                     mine = key if s == 0 else -key
-                    if mine != p or lv[s, C.LV_QTY, nl - 1 - m] != sz:
-                        same = False
-                elif p != C.NO_TICK:
+                    mine_sz = lv[s, C.LV_QTY, nl - 1 - m]
+                if mine != p or mine_sz != sz:
+                    if same and diff[0] < 0:
+                        diff[0], diff[1], diff[2] = i, m, s
+                        diff[3], diff[4], diff[5], diff[6] = mine, mine_sz, p, sz
                     same = False
             if not same:
                 break
@@ -216,10 +221,37 @@ class LobsterCheck:
     #: tick in LOBSTER price units, quantity), the window rule's changes as MBO events
     #: (:func:`lobster_check_nb`); index -1: the initial levels
     corrections: np.ndarray | None = None
+    #: the first disagreement, None if every row matches: (row index, level index, side 0 bid
+    #: / 1 ask, book price, book size, orderbook file price, file size), LOBSTER price units,
+    #: price NO_TICK for an empty level (see :meth:`mismatch_error`)
+    first_difference: tuple[int, ...] | None = None
 
     @property
     def ok(self) -> bool:
         return all(m == self.rows for m in self.matching)
+
+    def mismatch_error(self) -> DataError:
+        """The :class:`DataError` for a failed check (``ok`` False): the first message row whose
+        book disagrees with the orderbook file, the level, side and column, both values."""
+        i, k, s, bp, bs, fp, fs = self.first_difference
+        nm = "bid" if s == 0 else "ask"
+        col = f"{nm}_{'price' if bp != fp else 'size'}_{k + 1}"
+        bad = self.rows - self.matching[-1]
+        return DataError(
+            f"the LOBSTER messages do not reproduce the orderbook file: after message {i + 1} "
+            f"(message file {self.message_file}) the book replayed from the messages has "
+            f"{nm} level {k + 1} {_level_text(bp, bs)}, the orderbook file "
+            f"{_level_text(fp, fs)} ({bad:,} of {self.rows:,} rows disagree)",
+            file=self.orderbook_file, row=i + 1, column=col,
+            value={"messages": [bp if bp != C.NO_TICK else None, bs],
+                   "orderbook": [fp if fp != C.NO_TICK else None, fs]},
+            fix="pair the message file with its own orderbook file (LOBSTER writes them "
+                "together: same symbol, day, time window and level; `tape run` takes the file "
+                "named like the message file with 'message' replaced by 'orderbook'), or "
+                "replay the messages alone (read_lobster without the orderbook file; for "
+                "`tape run`, move the orderbook file away), or build the feed on them anyway "
+                "with lobster_feed(lob, strict=False) (docs/tick_fills.md); `tape book check "
+                "MESSAGE ORDERBOOK` prints the comparison at every depth")
 
     def table(self) -> str:
         lines = [f"{'depth N':>8} {'rows compared':>14} {'rows matching':>14} {'match %':>9} "
@@ -272,8 +304,9 @@ def check_lobster_data(lob: Lobster, *, levels: int | None = None,
         learned_rows = np.zeros(L, np.int64)
         counts = np.zeros(7, np.int64)
         corr = np.zeros((cap, 6), np.int64)
+        diff = np.full(7, -1, np.int64)
         st = lobster_check_nb(lv, od, ht, meta, *cols, ob, L, match, first_bad, depth_ok,
-                              learned_rows, counts, corr)
+                              learned_rows, counts, corr, diff)
         if st != C.OK:  # capacities are sized from the data: cannot happen
             raise RuntimeError(f"LOBSTER check stopped: {C.NAMES.get(st, st)}")
         if counts[4] <= cap or not corrections:
@@ -289,7 +322,14 @@ def check_lobster_data(lob: Lobster, *, levels: int | None = None,
         learned=int(counts[1]), forgotten=int(counts[2]), counters=counters, depth_ok=depth_ok,
         forgotten_orders=int(counts[5]), forgotten_anon=int(counts[6]),
         corrections=corr[: counts[4]].copy() if corrections else None,
+        first_difference=tuple(int(x) for x in diff) if diff[0] >= 0 else None,
     )
+
+
+def _level_text(price: int, size: int) -> str:
+    if price == C.NO_TICK:
+        return "empty (no level)"
+    return f"price {price / 1e4:.4f} size {size:,}"
 
 
 def check_lobster(message_file: str | Path, orderbook_file: str | Path, *,

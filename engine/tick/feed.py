@@ -248,7 +248,8 @@ def build_feed(*, depth: np.ndarray | None = None, trade: np.ndarray | None = No
                 feed_latency=str(feed_latency), has_batches=batches)
 
 
-def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int = 0) -> Feed:
+def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int = 0,
+                 strict: bool = True) -> Feed:
     """An L3 feed from a :class:`data.readers.lobster.Lobster` (sizes in shares; ``tick_size``
     the instrument's price grid, 0.01 for US equities; 0.0001 is LOBSTER's unit).
 
@@ -261,7 +262,16 @@ def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int
     level that left the top L, an MBO_ANON_LEVEL 0 for its anonymous quantity, an
     MBO_ANON_LEVEL with the orderbook file's size for each level that entered the top L from
     beyond it. The simulator's own orders are never touched by them. Without the orderbook
-    file the feed is the messages alone."""
+    file the feed is the messages alone.
+
+    ``strict`` (default): the messages must reproduce the orderbook file at every row and
+    level (the check of ``tape book check``, whose result comes with the corrections); if they
+    do not (a messages file paired with another day's, depth's or symbol's orderbook file, a
+    truncated or corrupted file) a :class:`~data.errors.DataError` names the first row, level,
+    side and both values. ``strict=False`` builds the feed anyway (the corrections still set
+    the levels entering the window to the orderbook file's sizes, so the book then follows
+    neither file exactly): for deliberately altered data, e.g. the look-ahead suite's garbage
+    after a cut."""
     from engine.book.lobster import check_lobster_data
 
     ob = lob.orderbook
@@ -269,7 +279,10 @@ def lobster_feed(lob, *, tick_size: float = 0.01, feed_latency="none", seed: int
         return build_feed(mbo=lob.messages, tick_size=tick_size, lot_size=1.0,
                           feed_latency=feed_latency, seed=seed)
     m = lob.messages
-    corr = check_lobster_data(lob, corrections=True).corrections
+    res = check_lobster_data(lob, corrections=True)
+    if strict and not res.ok:
+        raise res.mismatch_error()
+    corr = res.corrections
     init, rest = corr[corr[:, 0] < 0], corr[corr[:, 0] >= 0]
     n, k = len(m), len(rest)
     idx = rest[:, 0]
