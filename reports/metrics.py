@@ -7,8 +7,9 @@
 UTC DatetimeIndex. Returns are simple returns of equity SAMPLED at the declared frequency
 (``Conventions.sampling``, daily by default: the last recorded value of each UTC day), measured
 from the first recorded value (the starting capital), so a loss in the first period counts.
-Each metric is a small function in ``metrics_returns`` / ``metrics_sharpe`` / ``metrics_trades``
-/ ``metrics_tables``; formulas and the differences with other libraries are in docs/metrics.md.
+Every metric is computed by the numba kernels of ``metrics_nb`` (their one implementation;
+``metrics_returns`` / ``metrics_sharpe`` name them one by one), the tables by ``metrics_tables``;
+formulas and the differences with other libraries are in docs/metrics.md.
 """
 
 from __future__ import annotations

@@ -5,9 +5,8 @@ A sweep computes stats for thousands of runs that share their time stamps (and b
 ``compute_stats`` most of the time goes into things that depend only on the time index
 (sampling positions, periods per year, month groups, step weights) and into pandas objects.
 :class:`StatsIndex` computes those once; :meth:`StatsIndex.stats` then takes plain numpy arrays
-and calls the SAME metric functions (``metrics_returns``, ``metrics_sharpe``,
-``metrics_trades``) on the same inputs in the same order, so every value is identical to
-``compute_stats`` (tests/test_metrics_fast.py holds them together, key by key, bit for bit).
+and calls the SAME kernels (:mod:`reports.metrics_nb`) on the same inputs in the same order,
+so every value is identical to ``compute_stats`` (tests/test_metrics_fast.py holds them together, key by key, bit for bit).
 
     idx = StatsIndex(ts, conventions, benchmark=bench)   # ts: int64 ns, sorted
     stats = idx.stats(equity, trades=trades, fills=fills, exposure=exposure)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from reports.metrics_returns import excess_returns
+from reports.metrics_nb import excess_returns
 from reports.timeutil import NS_PER_DAY, ns
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
