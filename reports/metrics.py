@@ -384,8 +384,7 @@ def benchmark_stats(by: np.ndarray, P: float, c: Conventions) -> dict[str, float
 def _activity_block(equity, trades, fills, exposure) -> dict[str, Any]:
     if exposure is not None:
         exposure = _check_series(exposure, "exposure")
-        in_market = mtr.time_in_market(exposure)
-        avg_gross = mtr.average_gross_exposure(exposure)
+        in_market, avg_gross = mtr.exposure_stats(exposure)
     elif trades is not None:
         t0, t1 = ns(equity.index[[0, -1]])
         in_market, avg_gross = mtr.time_in_market_from_trades(trades, t0, t1), math.nan

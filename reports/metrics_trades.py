@@ -53,23 +53,31 @@ def trade_stats(trades: pd.DataFrame | None) -> dict[str, float | int]:
 # --- exposure, turnover, fees ----------------------------------------------------------------
 
 
-def time_in_market(exposure: pd.Series) -> float:
-    """Time-weighted share of the run with a non-zero gross exposure (each step weighs until
-    the next one, the last the median spacing; :func:`reports.metrics_nb.exposure_pass_nb`)."""
+def exposure_ratios(xp: np.ndarray) -> tuple[float, float]:
+    """(time in market, average gross exposure) from :func:`reports.metrics_nb.exposure_pass`'s
+    output: the time-weighted share of steps with a non-zero gross exposure and the
+    time-weighted mean of |gross exposure| (position value / equity)."""
+    w_sum = xp[X_W_SUM]
+    return (float(xp[X_W_ON] / w_sum) if w_sum > 0 else math.nan, float(xp[X_W_ABS] / w_sum))
+
+
+def exposure_stats(exposure: pd.Series) -> tuple[float, float]:
+    """:func:`exposure_ratios` of an exposure series (each step weighs until the next one, the
+    last the median spacing; :func:`reports.metrics_nb.exposure_pass_nb`)."""
     ts = ns(exposure.index)
     if ts.size == 0:
-        return math.nan
-    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
-    return float(out[X_W_ON] / out[X_W_SUM]) if out[X_W_SUM] > 0 else math.nan
+        return math.nan, math.nan
+    return exposure_ratios(exposure_pass(ts, exposure.to_numpy(dtype=np.float64)))
+
+
+def time_in_market(exposure: pd.Series) -> float:
+    """Time-weighted share of the run with a non-zero gross exposure (:func:`exposure_stats`)."""
+    return exposure_stats(exposure)[0]
 
 
 def average_gross_exposure(exposure: pd.Series) -> float:
-    """Time-weighted mean of |gross exposure| (position value / equity)."""
-    ts = ns(exposure.index)
-    if ts.size == 0:
-        return math.nan
-    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
-    return float(out[X_W_ABS] / out[X_W_SUM])
+    """Time-weighted mean of |gross exposure| (:func:`exposure_stats`)."""
+    return exposure_stats(exposure)[1]
 
 
 def time_in_market_from_trades(trades: pd.DataFrame, start_ns: int, end_ns: int) -> float:
@@ -115,10 +123,11 @@ def turnover_of(size: np.ndarray, price: np.ndarray, mean_eq: float, span_years:
     return float(np.abs(size * price).sum()) / mean_eq / span_years
 
 
-def fees_paid(fills: pd.DataFrame | None, trades: pd.DataFrame | None) -> float:
-    """Total fees: from fills when given, else from trades (closed and open)."""
-    if fills is not None and "fee" in fills.columns:
-        return float(np.sum(fills["fee"].to_numpy(np.float64)))
-    if trades is not None and "fees" in trades.columns:
-        return float(np.sum(trades["fees"].to_numpy(np.float64)))
+def fees_paid(fills, trades) -> float:
+    """Total fees: from fills when given, else from trades (closed and open); frames or mappings
+    of arrays (the ``fee`` / ``fees`` columns)."""
+    if fills is not None and "fee" in fills:
+        return float(np.sum(np.asarray(fills["fee"], dtype=np.float64)))
+    if trades is not None and "fees" in trades:
+        return float(np.sum(np.asarray(trades["fees"], dtype=np.float64)))
     return math.nan
