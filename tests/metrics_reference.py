@@ -192,34 +192,28 @@ def conditional_value_at_risk_normal(r, level: float = 0.95, ddof: int = 1) -> f
     return float(np.mean(r)) - sd * float(norm.pdf(norm.ppf(a))) / a
 
 
-def skew(r, *, bias: bool = False) -> float:
-    """Skewness. ``bias=False``: adjusted Fisher-Pearson G1 (pandas, QuantStats); True: g1 (scipy)."""
+def _standardised_moment(r, k: int) -> tuple[int, float]:
+    """``(n, mean(d^k) / mean(d^2)^(k/2))`` of the deviations ``d`` from the mean; nan with
+    fewer than ``k`` values or no dispersion."""
     r = _arr(r)
-    n = r.size
-    if n < 3:
-        return NAN
+    if r.size < k:
+        return r.size, NAN
     d = r - r.mean()
     m2 = float(np.mean(d * d))
-    if m2 == 0.0:
-        return NAN
-    g1 = float(np.mean(d**3)) / m2**1.5
-    return g1 if bias else g1 * math.sqrt(n * (n - 1)) / (n - 2)
+    return r.size, (float(np.mean(d**k)) / m2 ** (k / 2) if m2 != 0.0 else NAN)
+
+
+def skew(r, *, bias: bool = False) -> float:
+    """Skewness. ``bias=False``: adjusted Fisher-Pearson G1 (pandas, QuantStats); True: g1 (scipy)."""
+    n, g1 = _standardised_moment(r, 3)
+    return g1 if bias or math.isnan(g1) else g1 * math.sqrt(n * (n - 1)) / (n - 2)
 
 
 def kurtosis(r, *, bias: bool = False) -> float:
     """EXCESS kurtosis (normal = 0). ``bias=False``: G2 (pandas, QuantStats); True: g2 (scipy)."""
-    r = _arr(r)
-    n = r.size
-    if n < 4:
-        return NAN
-    d = r - r.mean()
-    m2 = float(np.mean(d * d))
-    if m2 == 0.0:
-        return NAN
-    g2 = float(np.mean(d**4)) / m2**2 - 3.0
-    if bias:
-        return g2
-    return ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
+    n, m4 = _standardised_moment(r, 4)
+    g2 = m4 - 3.0
+    return g2 if bias or math.isnan(g2) else ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
 
 
 def best_period(r) -> float:
@@ -340,20 +334,9 @@ def expected_max_sharpe(n_trials: int, trials_sharpe_std: float) -> float:
     return trials_sharpe_std * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
 
 
-def deflated_sharpe_from_moments(
-    sr: float,
-    n: int,
-    skew_: float,
-    excess_kurt: float,
-    n_trials: int,
-    trials_sharpe_std: float | None = None,
-) -> float:
-    """DSR: the PSR against the Sharpe ratio the best of ``n_trials`` zero-skill trials would show.
-
-    ``trials_sharpe_std`` is the standard deviation of the per-period Sharpe ratios across the
-    trials; when unknown it defaults to the estimator's standard error under the null
-    (``1 / sqrt(n - 1)``), i.e. trials that differ only by noise.
-    """
+def deflated_sharpe_from_moments(sr, n, skew_, excess_kurt, n_trials, trials_sharpe_std=None):
+    """PSR against the expected maximum Sharpe of ``n_trials`` zero-skill trials (whose Sharpe
+    ratios spread by ``trials_sharpe_std``, by default the null standard error)."""
     if n < 2:
         return NAN
     std = 1.0 / math.sqrt(n - 1) if trials_sharpe_std is None else trials_sharpe_std
@@ -361,30 +344,19 @@ def deflated_sharpe_from_moments(
     return probabilistic_sharpe_from_moments(sr, n, skew_, excess_kurt, sr0)
 
 
-def probabilistic_sharpe(
-    r, periods: float, risk_free: float = 0.0, ddof: int = 1, sr_benchmark: float = 0.0
-) -> float:
+def probabilistic_sharpe(r, periods, risk_free=0.0, ddof=1, sr_benchmark=0.0) -> float:
     """PSR of a return series (``sr_benchmark`` per period); bias-corrected skew and kurtosis."""
     r = _arr(r)
     sr = sharpe(r, periods, risk_free, ddof, annualize=False)
     return probabilistic_sharpe_from_moments(sr, r.size, skew(r), kurtosis(r), sr_benchmark)
 
 
-def deflated_sharpe(
-    r,
-    periods: float,
-    n_trials: int = 1,
-    risk_free: float = 0.0,
-    ddof: int = 1,
-    trials_sharpe_std: float | None = None,
-) -> float:
-    """DSR of a return series selected as the best of ``n_trials`` (see
-    :func:`deflated_sharpe_from_moments`)."""
+def deflated_sharpe(r, periods, n_trials=1, risk_free=0.0, ddof=1, trials_sharpe_std=None):
+    """DSR of a return series picked as the best of ``n_trials``."""
     r = _arr(r)
     sr = sharpe(r, periods, risk_free, ddof, annualize=False)
-    return deflated_sharpe_from_moments(
-        sr, r.size, skew(r), kurtosis(r), n_trials, trials_sharpe_std
-    )
+    return deflated_sharpe_from_moments(sr, r.size, skew(r), kurtosis(r), n_trials,
+                                        trials_sharpe_std)
 
 
 # --- per closed trade (pnl of the closed round trips) -----------------------------------------
