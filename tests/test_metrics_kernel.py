@@ -189,3 +189,45 @@ def test_trade_kernel_equals_reference_formulas(n):
     one = trade_stats(np.ones(2, bool), np.array([5.0, 1.0]), np.array([0.1, np.nan]),
                       np.ones(2, bool), np.ones(2))
     assert one["profit_factor"] == math.inf and math.isnan(one["best_trade_return"])
+
+
+def test_named_metrics_are_the_stats_json_values():
+    """reports.metrics_returns / metrics_sharpe (what the agent strategy, the report tables and
+    the sweep report call) give stats.json's numbers bit for bit: one implementation."""
+    from reports import metrics_returns as mr
+    from reports import metrics_sharpe as ms
+    from reports.metrics import compute_stats, period_returns
+
+    rng = np.random.default_rng(11)
+    idx = pd.date_range("2020-01-01", periods=400, freq="D", tz="UTC")
+    eq = pd.Series(1e5 * np.cumprod(1 + rng.normal(0.0004, 0.01, 400)), index=idx)
+    bench = pd.Series(1e5 * np.cumprod(1 + rng.normal(0.0003, 0.012, 400)), index=idx)
+    conv = Conventions(risk_free=0.02)
+    s = compute_stats(eq, benchmark=bench, conventions=conv, n_trials=9)
+    P = s["conventions"]["periods_per_year"]
+    r = period_returns(eq, conv).dropna().to_numpy()
+    b = period_returns(bench, conv).dropna().to_numpy()
+    m = mr.return_metrics(r, P, risk_free=0.02, n_trials=9)
+    m.update(mr.relative_metrics(r, b, P, risk_free=0.02))
+    keys = (*RETURN_KEYS, "max_drawdown", "probabilistic_sharpe", "deflated_sharpe", *REL_KEYS)
+    assert all(s[k] is not None for k in keys)
+    assert {k: m[k] for k in keys} == {k: s[k] for k in keys}
+    assert m["total_return"] == pytest.approx(s["total_return"], rel=1e-12)
+    named = {"sharpe": mr.sharpe(r, P, 0.02), "sortino": mr.sortino(r, P, 0.02),
+             "max_drawdown": mr.max_drawdown(r), "cagr": mr.cagr(r, P), "skew": mr.skew(r),
+             "kurtosis": mr.kurtosis(r), "alpha": mr.alpha(r, b, P, 0.02),
+             "beta": mr.beta(r, b, P, 0.02), "information_ratio": mr.information_ratio(r, b, P),
+             "probabilistic_sharpe": ms.probabilistic_sharpe(r, P, 0.02),
+             "deflated_sharpe": ms.deflated_sharpe(r, P, 9, 0.02)}
+    assert named == {k: s[k] for k in named}
+    # from the moments (the sweep report's path): the same up to the annualised Sharpe's rounding
+    dsr = ms.deflated_sharpe_from_moments(s["sharpe"] / math.sqrt(P), s["n_periods"], s["skew"],
+                                          s["kurtosis"], 9)
+    assert dsr == pytest.approx(s["deflated_sharpe"], rel=1e-12)
+    # the convention switches convert the kernel's value
+    assert mr.cagr(r, P, years=r.size / P) == pytest.approx(s["cagr"], rel=1e-12)
+    assert mr.sharpe(r, P, 0.02, annualize=False) * math.sqrt(P) == pytest.approx(s["sharpe"])
+    assert mr.skew(r, bias=True) == pytest.approx(mref.skew(r, bias=True), rel=1e-11)
+    assert mr.kurtosis(r, bias=True) == pytest.approx(mref.kurtosis(r, bias=True), rel=1e-11)
+    assert mr.alpha(r, b, P, 0.02, compounding="geometric") == pytest.approx(
+        mref.alpha(r, b, P, 0.02, compounding="geometric"), rel=1e-11)
