@@ -1,17 +1,18 @@
-"""The per-step reductions of the stats (one pass each over the recorded steps), in numba.
+"""The stats.json metrics in numba: the one implementation of each formula of docs/metrics.md.
 
-A run records one equity value per bar (100k-1M steps); the period metrics use only the sampled
-points (one per day by default), but a few stats.json keys reduce over every step:
-``max_drawdown_steps`` and the mean equity of ``turnover`` (:func:`equity_pass_nb`),
-``exposure`` and ``avg_gross_exposure`` (:func:`exposure_pass_nb`). These kernels are their
-single definition: :func:`reports.metrics.compute_stats` (through
-:mod:`reports.metrics_trades`) and :class:`reports.metrics_fast.StatsIndex` (a sweep's rows)
-both call them on the same arrays, so the two give the same bits. Sums are sequential, in step
-order (not numpy's pairwise order: values can differ from ``numpy.sum`` in the last bits).
+``period_stats_nb`` (the sampled returns), ``relative_stats_nb`` (against a benchmark),
+``trade_stats_nb`` (per closed round trip) and the per-step reductions: a run records one
+equity value per bar (100k-1M steps); the period metrics use only the sampled points (one per
+day by default), but a few stats.json keys reduce over every step: ``max_drawdown_steps`` and
+the mean equity of ``turnover`` (:func:`equity_pass_nb`), ``exposure`` and
+``avg_gross_exposure`` (:func:`exposure_pass_nb`). :func:`reports.metrics.compute_stats` and
+:class:`reports.metrics_fast.StatsIndex` (a sweep's rows) both call them on the same arrays, so
+the two give the same bits; ``reports.metrics_returns`` / ``metrics_sharpe`` name them one by
+one. Sums are sequential, in step order (not numpy's pairwise order: values can differ from
+``numpy.sum`` in the last bits).
 
 Each kernel writes its results into ``out`` (float64) and returns nothing; a non-finite input
-is reported as its first position (``-1`` when there is none), never raised.
-"""
+is reported as its first position (``-1`` when there is none), never raised."""
 
 from __future__ import annotations
 
@@ -162,10 +163,8 @@ def exposure_pass(ts: np.ndarray, x: np.ndarray, w_last: float | None = None) ->
 
 
 # --- the metrics of the sampled returns ------------------------------------------------------
-# The formulas of docs/metrics.md, computed in two passes over the returns: their one
-# implementation (reports.metrics_returns / metrics_sharpe name them one by one over these
-# kernels). tests/test_metrics_kernel.py holds them to the independent numpy formulas of
-# tests/metrics_reference.py (to 1e-11 relative).
+# Two passes over the returns. tests/test_metrics_kernel.py holds them to the independent
+# numpy formulas of tests/metrics_reference.py (to 1e-11 relative).
 
 #: out[] of period_stats_nb, in stats.json order (the first 15 are ``RETURN_KEYS``);
 #: P_GROWTH is the compounded growth ``prod(1 + r)``
@@ -179,8 +178,6 @@ RETURN_KEYS = ("cagr", "volatility", "sharpe", "sortino", "calmar", "omega", "va
 #: out[] of relative_stats_nb
 REL_KEYS = ("alpha", "beta", "information_ratio", "tracking_error", "correlation")
 N_REL = 5
-
-
 EULER_GAMMA = 0.5772156649015329
 
 
