@@ -7,8 +7,9 @@
 UTC DatetimeIndex. Returns are simple returns of equity SAMPLED at the declared frequency
 (``Conventions.sampling``, daily by default: the last recorded value of each UTC day), measured
 from the first recorded value (the starting capital), so a loss in the first period counts.
-Each metric is a small function in ``metrics_returns`` / ``metrics_sharpe`` / ``metrics_trades``
-/ ``metrics_tables``; formulas and the differences with other libraries are in docs/metrics.md.
+Every metric is computed by the numba kernels of ``metrics_nb`` (their one implementation;
+``metrics_returns`` / ``metrics_sharpe`` name them one by one), the tables by ``metrics_tables``;
+formulas and the differences with other libraries are in docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -383,8 +384,7 @@ def benchmark_stats(by: np.ndarray, P: float, c: Conventions) -> dict[str, float
 def _activity_block(equity, trades, fills, exposure) -> dict[str, Any]:
     if exposure is not None:
         exposure = _check_series(exposure, "exposure")
-        in_market = mtr.time_in_market(exposure)
-        avg_gross = mtr.average_gross_exposure(exposure)
+        in_market, avg_gross = mtr.exposure_stats(exposure)
     elif trades is not None:
         t0, t1 = ns(equity.index[[0, -1]])
         in_market, avg_gross = mtr.time_in_market_from_trades(trades, t0, t1), math.nan

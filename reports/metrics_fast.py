@@ -5,9 +5,8 @@ A sweep computes stats for thousands of runs that share their time stamps (and b
 ``compute_stats`` most of the time goes into things that depend only on the time index
 (sampling positions, periods per year, month groups, step weights) and into pandas objects.
 :class:`StatsIndex` computes those once; :meth:`StatsIndex.stats` then takes plain numpy arrays
-and calls the SAME metric functions (``metrics_returns``, ``metrics_sharpe``,
-``metrics_trades``) on the same inputs in the same order, so every value is identical to
-``compute_stats`` (tests/test_metrics_fast.py holds them together, key by key, bit for bit).
+and calls the SAME kernels (:mod:`reports.metrics_nb`) on the same inputs in the same order,
+so every value is identical to ``compute_stats`` (tests/test_metrics_fast.py holds them together, key by key, bit for bit).
 
     idx = StatsIndex(ts, conventions, benchmark=bench)   # ts: int64 ns, sorted
     stats = idx.stats(equity, trades=trades, fills=fills, exposure=exposure)
@@ -45,9 +44,6 @@ from reports.metrics_nb import (
     P_MDD,
     REL_KEYS,
     X_BAD,
-    X_W_ABS,
-    X_W_ON,
-    X_W_SUM,
     equity_pass_nb,
     exposure_pass_nb,
     last_weight,
@@ -55,6 +51,7 @@ from reports.metrics_nb import (
     relative_stats,
 )
 from reports.metrics_nb import trade_stats as nb_trade_stats
+from reports.metrics_tables import compound, drawdown_spans
 from reports.timeutil import NS_PER_DAY, NS_PER_YEAR, iso
 
 NAN = math.nan
@@ -181,9 +178,7 @@ class StatsIndex:
             if xp[X_BAD] >= 0:
                 raise DataError("exposure has a non-finite value", argument="exposure",
                                 row=int(xp[X_BAD]), fix="drop or fill the missing values")
-            w_sum = xp[X_W_SUM]
-            in_market = float(xp[X_W_ON] / w_sum) if w_sum > 0 else NAN
-            avg_gross = float(xp[X_W_ABS] / w_sum)
+            in_market, avg_gross = mtr.exposure_ratios(xp)
         elif trades is not None:
             frame = pd.DataFrame({"entry_ts": trades["entry_ts"], "exit_ts": trades["exit_ts"]})
             in_market = mtr.time_in_market_from_trades(frame, int(self.ts[0]), int(self.ts[-1]))
@@ -196,33 +191,21 @@ class StatsIndex:
                                        np.asarray(fills["price"], np.float64),
                                        float(ep[E_SUM] / v.size),
                                        (self.ts[-1] - self.ts[0]) / NS_PER_YEAR)
-        if fills is not None:
-            fees = float(np.sum(np.asarray(fills["fee"], np.float64)))
-        elif trades is not None and "fees" in trades:
-            fees = float(np.sum(np.asarray(trades["fees"], np.float64)))
-        else:
-            fees = NAN
         return {"exposure": in_market, "avg_gross_exposure": avg_gross, "turnover": turnover,
-                "fees_paid": fees}
+                "fees_paid": mtr.fees_paid(fills, trades)}
 
 
 def drawdown_periods(w: np.ndarray, ts: np.ndarray):
-    """(peak, valley, recovery of the deepest period, durations in days of every period) with
-    the arithmetic of :func:`reports.metrics_tables.drawdown_periods`."""
+    """(peak, valley, recovery of the deepest period, durations in days of every period) of
+    :func:`reports.metrics_tables.drawdown_spans`, as :func:`~reports.metrics_tables.drawdown_periods`
+    gives them."""
     if w.size < 2:
         return None, None, None, np.zeros(0)
-    running = np.maximum.accumulate(w)
-    under = w < running
-    dd = w / running - 1.0
-    edges = np.diff(np.concatenate(([0], under.view(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    dd, starts, ends, valleys = drawdown_spans(w)
     if starts.size == 0:
         return None, None, None, np.zeros(0)
     last = w.size - 1
     end_pos = np.minimum(ends, last)
-    valleys = np.array([s + int(np.argmin(dd[s:e])) for s, e in zip(starts, ends, strict=True)],
-                       dtype=np.int64)
     peak_ts, end_ts = ts[starts - 1], ts[end_pos]
     order = np.argsort(dd[valleys], kind="stable")  # deepest first, as the frame is sorted
     durations = ((end_ts - peak_ts) / NS_PER_DAY)[order]
@@ -238,8 +221,7 @@ def _monthly(r: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return r
     cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     bounds = np.concatenate(([0], cut, [r.size]))
-    out = np.array([float(np.prod(1.0 + r[a:b]) - 1.0)
-                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    out = np.array([compound(r[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     return out[np.isfinite(out)]
 
 

@@ -1,17 +1,18 @@
-"""The per-step reductions of the stats (one pass each over the recorded steps), in numba.
+"""The stats.json metrics in numba: the one implementation of each formula of docs/metrics.md.
 
-A run records one equity value per bar (100k-1M steps); the period metrics use only the sampled
-points (one per day by default), but a few stats.json keys reduce over every step:
-``max_drawdown_steps`` and the mean equity of ``turnover`` (:func:`equity_pass_nb`),
-``exposure`` and ``avg_gross_exposure`` (:func:`exposure_pass_nb`). These kernels are their
-single definition: :func:`reports.metrics.compute_stats` (through
-:mod:`reports.metrics_trades`) and :class:`reports.metrics_fast.StatsIndex` (a sweep's rows)
-both call them on the same arrays, so the two give the same bits. Sums are sequential, in step
-order (not numpy's pairwise order: values can differ from ``numpy.sum`` in the last bits).
+``period_stats_nb`` (the sampled returns), ``relative_stats_nb`` (against a benchmark),
+``trade_stats_nb`` (per closed round trip) and the per-step reductions: a run records one
+equity value per bar (100k-1M steps); the period metrics use only the sampled points (one per
+day by default), but a few stats.json keys reduce over every step: ``max_drawdown_steps`` and
+the mean equity of ``turnover`` (:func:`equity_pass_nb`), ``exposure`` and
+``avg_gross_exposure`` (:func:`exposure_pass_nb`). :func:`reports.metrics.compute_stats` and
+:class:`reports.metrics_fast.StatsIndex` (a sweep's rows) both call them on the same arrays, so
+the two give the same bits; ``reports.metrics_returns`` / ``metrics_sharpe`` name them one by
+one. Sums are sequential, in step order (not numpy's pairwise order: values can differ from
+``numpy.sum`` in the last bits).
 
 Each kernel writes its results into ``out`` (float64) and returns nothing; a non-finite input
-is reported as its first position (``-1`` when there is none), never raised.
-"""
+is reported as its first position (``-1`` when there is none), never raised."""
 
 from __future__ import annotations
 
@@ -162,25 +163,68 @@ def exposure_pass(ts: np.ndarray, x: np.ndarray, w_last: float | None = None) ->
 
 
 # --- the metrics of the sampled returns ------------------------------------------------------
-# The formulas of reports.metrics_returns / metrics_sharpe (docs/metrics.md), computed in two
-# passes over the returns instead of ~50 numpy calls. Those modules remain the readable
-# reference; tests/test_metrics_kernel.py holds the two together (to 1e-12 relative).
+# Two passes over the returns. tests/test_metrics_kernel.py holds them to the independent
+# numpy formulas of tests/metrics_reference.py (to 1e-11 relative).
 
-#: out[] of period_stats_nb, in stats.json order (the first 15 are ``RETURN_KEYS``)
+#: out[] of period_stats_nb, in stats.json order (the first 15 are ``RETURN_KEYS``);
+#: P_GROWTH is the compounded growth ``prod(1 + r)``
 (P_CAGR, P_VOL, P_SHARPE, P_SORTINO, P_CALMAR, P_OMEGA, P_VAR, P_CVAR, P_VAR_NORMAL,
- P_CVAR_NORMAL, P_SKEW, P_KURT, P_BEST, P_WORST, P_POSITIVE, P_MDD, P_PSR, P_DSR) = range(18)
-N_PERIOD = 18
+ P_CVAR_NORMAL, P_SKEW, P_KURT, P_BEST, P_WORST, P_POSITIVE, P_MDD, P_PSR, P_DSR,
+ P_GROWTH) = range(19)
+N_PERIOD = 19
 RETURN_KEYS = ("cagr", "volatility", "sharpe", "sortino", "calmar", "omega", "var", "cvar",
                "var_normal", "cvar_normal", "skew", "kurtosis", "best_period", "worst_period",
                "positive_periods")
 #: out[] of relative_stats_nb
 REL_KEYS = ("alpha", "beta", "information_ratio", "tracking_error", "correlation")
 N_REL = 5
+EULER_GAMMA = 0.5772156649015329
+
+
+def per_period_rate(annual_rate: float, periods: float) -> float:
+    """An annual rate converted geometrically to one period: ``(1 + R)^(1/P) - 1`` (0 for 0)."""
+    return 0.0 if annual_rate == 0.0 else (1.0 + annual_rate) ** (1.0 / periods) - 1.0
+
+
+def excess_returns(r, periods: float, risk_free: float = 0.0) -> np.ndarray:
+    """Returns minus :func:`per_period_rate` of ``risk_free``, as the kernels take them."""
+    r = np.asarray(r, dtype=np.float64)
+    return r if risk_free == 0.0 else r - per_period_rate(risk_free, periods)
+
+
+def expected_max_sharpe(n_trials: int, trials_sharpe_std: float) -> float:
+    """Expected maximum of ``n_trials`` per-period Sharpe estimates whose true value is zero
+    and whose standard deviation across trials is ``trials_sharpe_std`` (the "False Strategy"
+    theorem): ``std * ((1 - g) * Z^-1(1 - 1/N) + g * Z^-1(1 - 1/(N e)))``, ``g`` = Euler's gamma.
+    Zero for a single trial. The deflated Sharpe's benchmark (:func:`period_stats_nb`'s
+    ``k_dsr`` is its value for a unit ``std``)."""
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    if n_trials == 1:
+        return 0.0
+    nd = NormalDist()
+    z1 = nd.inv_cdf(1.0 - 1.0 / n_trials)
+    z2 = nd.inv_cdf(1.0 - 1.0 / (n_trials * math.e))
+    return trials_sharpe_std * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
+
+
+@njit(cache=True, error_model="numpy")
+def cagr_nb(wealth, years):
+    """Compound annual growth ``wealth^(1/years) - 1`` of the compounded growth ``wealth``
+    (nan for a non-positive span, a negative wealth, or an overflow of a finite wealth)."""
+    if years > 0.0 and wealth >= 0.0:
+        g = wealth ** (1.0 / years) - 1.0
+        return g if (np.isfinite(g) or not np.isfinite(wealth)) else np.nan
+    return np.nan
 
 
 @njit(cache=True)
-def _psr_nb(sr, n, sk, ku, sr_b):
-    """Probabilistic Sharpe (metrics_sharpe.probabilistic_sharpe_from_moments)."""
+def psr_nb(sr, n, sk, ku, sr_b):
+    """Probabilistic Sharpe: ``Phi((sr - sr_b) / se)`` of the per-period Sharpe ``sr`` of
+    ``n`` returns with skew ``sk`` and EXCESS kurtosis ``ku``, ``se`` its standard error
+    (Mertens 2002: ``sqrt((1 - sk * sr + (ku + 3 - 1) / 4 * sr^2) / (n - 1))``); nan when
+    undefined. Against ``sr_b`` = the expected maximum Sharpe of the trials: the deflated
+    Sharpe."""
     if n < 2:
         return np.nan
     var = (1.0 - sk * sr + (ku + 3.0 - 1.0) / 4.0 * sr * sr) / (n - 1)
@@ -257,10 +301,8 @@ def period_stats_nb(r, P, rp, ddof, q, z, tail, k_dsr, out):
         m4 += d2 * d2
         dx = (r[i] - rp) - mx
         mx2 += dx * dx
-    years = n / P
-    if years > 0.0 and wealth >= 0.0:
-        g = wealth ** (1.0 / years) - 1.0
-        out[P_CAGR] = g if (np.isfinite(g) or not np.isfinite(wealth)) else np.nan
+    out[P_GROWTH] = wealth
+    out[P_CAGR] = cagr_nb(wealth, n / P)
     sr = np.nan  # per period
     if n > ddof:
         sd = np.sqrt(m2 / (n - ddof))
@@ -314,9 +356,9 @@ def period_stats_nb(r, P, rp, ddof, q, z, tail, k_dsr, out):
     out[P_BEST] = best
     out[P_WORST] = worst
     out[P_POSITIVE] = pos / n
-    out[P_PSR] = _psr_nb(sr, n, sk, ku, 0.0)
+    out[P_PSR] = psr_nb(sr, n, sk, ku, 0.0)
     if n >= 2:
-        out[P_DSR] = _psr_nb(sr, n, sk, ku, 1.0 / np.sqrt(n - 1.0) * k_dsr)
+        out[P_DSR] = psr_nb(sr, n, sk, ku, 1.0 / np.sqrt(n - 1.0) * k_dsr)
 
 
 @njit(cache=True, error_model="numpy")
@@ -405,19 +447,11 @@ def relative_stats_nb(x, y, P, rp, ddof, out):
 @functools.lru_cache(maxsize=64)
 def _constants(var_level: float, n_trials: int) -> tuple[float, float, float, float]:
     """(q, z, tail, k_dsr) of period_stats_nb for a VaR level and a number of trials."""
-    from reports.metrics_sharpe import expected_max_sharpe
-
     nd = NormalDist()
     a = 1.0 - var_level
     q = 100.0 * (1.0 - var_level) / 100.0  # numpy.percentile's quantile of the same level
     return q, nd.inv_cdf(1.0 - var_level), nd.pdf(nd.inv_cdf(a)) / a, \
         expected_max_sharpe(n_trials, 1.0)
-
-
-def _rate(risk_free: float, P: float) -> float:
-    from reports.metrics_returns import per_period_rate
-
-    return 0.0 if risk_free == 0.0 else per_period_rate(risk_free, P)
 
 
 def period_stats(r: np.ndarray, P: float, conventions, n_trials: int = 1) -> np.ndarray:
@@ -427,7 +461,7 @@ def period_stats(r: np.ndarray, P: float, conventions, n_trials: int = 1) -> np.
     q, z, tail, k = _constants(float(c.var_level), int(n_trials))
     out = np.empty(N_PERIOD)
     period_stats_nb(np.ascontiguousarray(r, dtype=np.float64), float(P),
-                    _rate(c.risk_free, P), int(c.ddof), q, z, tail, k, out)
+                    per_period_rate(c.risk_free, P), int(c.ddof), q, z, tail, k, out)
     return out
 
 
@@ -436,7 +470,7 @@ def relative_stats(x: np.ndarray, y: np.ndarray, P: float, conventions) -> np.nd
     out = np.empty(N_REL)
     relative_stats_nb(np.ascontiguousarray(x, dtype=np.float64),
                       np.ascontiguousarray(y, dtype=np.float64), float(P),
-                      _rate(conventions.risk_free, P), int(conventions.ddof), out)
+                      per_period_rate(conventions.risk_free, P), int(conventions.ddof), out)
     return out
 
 

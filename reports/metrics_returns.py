@@ -1,265 +1,127 @@
-"""Returns-based and benchmark-relative metrics, one small function each.
+"""Returns-based and benchmark-relative metrics by name, over the kernels of stats.json.
 
-Every function takes a 1-D float array ``r`` of simple per-period returns (already sampled at the
-declared frequency, see :mod:`reports.metrics`) and the convention values it needs as plain
-arguments, so each formula can be read, tested and compared with other libraries on its own.
-Formulas and the known differences with QuantStats and empyrical are in ``docs/metrics.md``.
+Each function takes a 1-D float array ``r`` of finite simple per-period returns (already sampled
+at the declared frequency, see :mod:`reports.metrics`) and the convention values it needs as
+plain arguments, and returns what :func:`reports.metrics_nb.period_stats_nb` /
+:func:`~reports.metrics_nb.relative_stats_nb` compute for stats.json: the formulas have one
+implementation, the kernels (docs/metrics.md). The keyword switches (``annualize``, ``bias``,
+``years``, ``compounding``) convert a kernel value to another library's convention.
 
-Undefined results (too few observations, zero denominators) are ``nan``; :func:`compute_stats`
-turns them into ``None`` in stats.json.
+    m = return_metrics(r, 252)           # every metric of stats.json's returns block, by key
+    sortino(r, 252), max_drawdown(r)     # one of them
+
+Undefined results (too few observations, zero denominators) are ``nan``.
 """
 
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
-_NORMAL = NormalDist()
-NAN = float("nan")
+from reports.metrics import Conventions
+from reports.metrics_nb import (
+    P_CAGR,
+    P_DSR,
+    P_GROWTH,
+    P_KURT,
+    P_MDD,
+    P_PSR,
+    P_SHARPE,
+    P_SKEW,
+    P_SORTINO,
+    REL_KEYS,
+    RETURN_KEYS,
+    cagr_nb,
+    excess_returns,
+    per_period_rate,
+    period_stats,
+    relative_stats,
+)
+
+__all__ = ["alpha", "beta", "cagr", "excess_returns", "information_ratio", "kurtosis",
+           "max_drawdown", "per_period_rate", "period_stats_of", "relative_metrics",
+           "return_metrics", "sharpe", "skew", "sortino"]
 
 
-def _arr(r) -> np.ndarray:
-    return np.asarray(r, dtype=np.float64)
+def period_stats_of(r, periods: float, risk_free: float = 0.0, ddof: int = 1,
+                    var_level: float = 0.95, n_trials: int = 1) -> np.ndarray:
+    """The kernel's output array (``reports.metrics_nb.P_*``) for the returns ``r``."""
+    c = Conventions(risk_free=risk_free, ddof=ddof, var_level=var_level)
+    return period_stats(np.asarray(r, dtype=np.float64), float(periods), c, int(n_trials))
 
 
-def _no_dispersion(sd: float, x: np.ndarray) -> bool:
-    """A standard deviation that is zero or floating-point noise (constant returns)."""
-    return not math.isfinite(sd) or sd <= 1e-12 * float(np.max(np.abs(x)))
+def return_metrics(r, periods: float, *, risk_free: float = 0.0, ddof: int = 1,
+                   var_level: float = 0.95, n_trials: int = 1) -> dict[str, float]:
+    """Every metric of stats.json's returns block (``RETURN_KEYS``) plus ``total_return``
+    (compounded), ``max_drawdown``, ``probabilistic_sharpe`` and ``deflated_sharpe``."""
+    ps = period_stats_of(r, periods, risk_free, ddof, var_level, n_trials)
+    out = {k: float(ps[j]) for j, k in enumerate(RETURN_KEYS)}
+    out.update(total_return=float(ps[P_GROWTH] - 1.0), max_drawdown=float(ps[P_MDD]),
+               probabilistic_sharpe=float(ps[P_PSR]), deflated_sharpe=float(ps[P_DSR]))
+    return out
 
 
-def per_period_rate(annual_rate: float, periods: float) -> float:
-    """An annual rate converted geometrically to one period: ``(1 + R)^(1/P) - 1``."""
-    return (1.0 + annual_rate) ** (1.0 / periods) - 1.0
-
-
-def excess_returns(r, periods: float, risk_free: float = 0.0) -> np.ndarray:
-    """Returns minus the per-period risk-free rate (annual rate converted geometrically)."""
-    r = _arr(r)
-    if risk_free == 0.0:
-        return r
-    return r - per_period_rate(risk_free, periods)
-
-
-# --- growth -----------------------------------------------------------------------------------
-
-
-def total_return(r) -> float:
-    """Compounded return over the whole sample: ``prod(1 + r) - 1``."""
-    r = _arr(r)
-    return float(np.prod(1.0 + r) - 1.0) if r.size else NAN
+def relative_metrics(r, b, periods: float, *, risk_free: float = 0.0,
+                     ddof: int = 1) -> dict[str, float]:
+    """alpha (arithmetic), beta, information_ratio, tracking_error, correlation of ``r``
+    against the benchmark returns ``b`` (periods where either is not finite are dropped)."""
+    r, b = np.asarray(r, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ok = np.isfinite(r) & np.isfinite(b)
+    c = Conventions(risk_free=risk_free, ddof=ddof)
+    return dict(zip(REL_KEYS, relative_stats(r[ok], b[ok], float(periods), c).tolist(),
+                    strict=True))
 
 
 def cagr(r, periods: float, *, years: float | None = None) -> float:
     """Compound annual growth rate ``prod(1 + r)^(1/years) - 1``.
 
     ``years`` defaults to the number of periods over ``periods`` per year (QuantStats 0.0.86 and
-    empyrical); pass the calendar span in years for the calendar base (backtesting.py).
+    empyrical, stats.json); pass the calendar span in years for the calendar base
+    (backtesting.py).
     """
-    r = _arr(r)
-    if r.size == 0:
-        return NAN
-    years = r.size / periods if years is None else years
-    wealth = float(np.prod(1.0 + r))
-    if years <= 0 or wealth < 0:
-        return NAN
-    try:
-        return wealth ** (1.0 / years) - 1.0
-    except OverflowError:  # a gain annualised from a few seconds: not a number a float holds
-        return NAN
-
-
-# --- dispersion and risk-adjusted ratios ------------------------------------------------------
-
-
-def volatility(r, periods: float, ddof: int = 1) -> float:
-    """Annualised standard deviation of returns: ``std(r, ddof) * sqrt(P)``."""
-    r = _arr(r)
-    if r.size <= ddof:
-        return NAN
-    return float(np.std(r, ddof=ddof) * math.sqrt(periods))
+    ps = period_stats_of(r, periods)
+    return float(ps[P_CAGR] if years is None else cagr_nb(ps[P_GROWTH], float(years)))
 
 
 def sharpe(r, periods: float, risk_free: float = 0.0, ddof: int = 1, *, annualize=True) -> float:
-    """Sharpe ratio ``mean(x) / std(x, ddof) * sqrt(P)`` with ``x`` the excess returns."""
-    x = excess_returns(r, periods, risk_free)
-    if x.size <= ddof:
-        return NAN
-    sd = float(np.std(x, ddof=ddof))
-    if _no_dispersion(sd, x):
-        return NAN
-    ratio = float(np.mean(x)) / sd
-    return ratio * math.sqrt(periods) if annualize else ratio
-
-
-def downside_deviation(r, target: float = 0.0) -> float:
-    """Per-period downside deviation ``sqrt(sum(min(r - target, 0)^2) / N)`` over ALL periods."""
-    d = np.minimum(_arr(r) - target, 0.0)
-    return float(math.sqrt(np.sum(d * d) / d.size)) if d.size else NAN
+    """Sharpe ratio ``mean(x) / std(x, ddof) * sqrt(P)`` with ``x`` the excess returns
+    (``annualize=False``: per period)."""
+    s = float(period_stats_of(r, periods, risk_free, ddof)[P_SHARPE])
+    return s if annualize else s / math.sqrt(periods)
 
 
 def sortino(r, periods: float, risk_free: float = 0.0, *, annualize: bool = True) -> float:
-    """Sortino ratio ``mean(x) / downside_deviation(x) * sqrt(P)`` (x = excess returns).
-
-    The downside deviation divides by the number of all periods, not of the losing ones
-    (QuantStats, empyrical, Sortino & Price 1994).
-    """
-    x = excess_returns(r, periods, risk_free)
-    if x.size < 2:
-        return NAN
-    dd = downside_deviation(x)
-    if dd == 0.0:
-        return NAN
-    ratio = float(np.mean(x)) / dd
-    return ratio * math.sqrt(periods) if annualize else ratio
-
-
-def omega(r, periods: float, risk_free: float = 0.0, required_return: float = 0.0) -> float:
-    """Omega ratio: sum of gains over sum of losses of ``x - threshold``.
-
-    ``x`` are excess returns; ``required_return`` is annual and converted geometrically.
-    """
-    x = excess_returns(r, periods, risk_free)
-    if x.size < 2:
-        return NAN
-    d = x - per_period_rate(required_return, periods)
-    gains = float(d[d > 0.0].sum())
-    losses = -float(d[d < 0.0].sum())
-    return gains / losses if losses > 0.0 else NAN
-
-
-# --- drawdowns -------------------------------------------------------------------------------
-
-
-def wealth_path(r) -> np.ndarray:
-    """Compounded wealth starting at 1 BEFORE the first return: ``[1, (1+r1), (1+r1)(1+r2), ...]``."""
-    r = _arr(r)
-    out = np.empty(r.size + 1)
-    out[0] = 1.0
-    np.cumprod(1.0 + r, out=out[1:])
-    return out
-
-
-def drawdown_path(r) -> np.ndarray:
-    """Drawdown after each period (``<= 0``), measured from the running peak including the start.
-
-    A loss in the very first period is a drawdown from the starting capital.
-    """
-    w = wealth_path(r)
-    return (w / np.maximum.accumulate(w) - 1.0)[1:]
+    """Sortino ratio ``mean(x) / DD * sqrt(P)``, ``DD = sqrt(sum(min(x, 0)^2) / N)`` over ALL
+    periods (QuantStats, empyrical, Sortino & Price 1994)."""
+    s = float(period_stats_of(r, periods, risk_free)[P_SORTINO])
+    return s if annualize else s / math.sqrt(periods)
 
 
 def max_drawdown(r) -> float:
     """Deepest drawdown on the compounded path including the start (a fraction ``<= 0``)."""
-    r = _arr(r)
-    return float(drawdown_path(r).min()) if r.size else NAN
-
-
-def calmar(r, periods: float) -> float:
-    """Calmar ratio ``CAGR / |max drawdown|`` (``nan`` without a drawdown)."""
-    mdd = max_drawdown(r)
-    if not mdd < 0.0:
-        return NAN
-    return cagr(r, periods) / abs(mdd)
-
-
-# --- distribution ----------------------------------------------------------------------------
-
-
-def value_at_risk(r, level: float = 0.95) -> float:
-    """Historical VaR: the ``1 - level`` quantile of returns (linear interpolation), a return."""
-    r = _arr(r)
-    return float(np.percentile(r, 100.0 * (1.0 - level))) if r.size else NAN
-
-
-def conditional_value_at_risk(r, level: float = 0.95) -> float:
-    """Historical CVaR (expected shortfall): mean of the returns at or below the historical VaR."""
-    r = _arr(r)
-    if r.size == 0:
-        return NAN
-    tail = r[r <= value_at_risk(r, level)]
-    return float(tail.mean()) if tail.size else NAN
-
-
-def value_at_risk_normal(r, level: float = 0.95, ddof: int = 1) -> float:
-    """Parametric (Gaussian) VaR ``mu + sigma * z_(1-level)`` (QuantStats' default VaR)."""
-    r = _arr(r)
-    if r.size <= ddof:
-        return NAN
-    return float(np.mean(r)) + float(np.std(r, ddof=ddof)) * _NORMAL.inv_cdf(1.0 - level)
-
-
-def conditional_value_at_risk_normal(r, level: float = 0.95, ddof: int = 1) -> float:
-    """Parametric (Gaussian) CVaR ``mu - sigma * pdf(z_a) / a`` with ``a = 1 - level``."""
-    r = _arr(r)
-    if r.size <= ddof:
-        return NAN
-    a = 1.0 - level
-    sd = float(np.std(r, ddof=ddof))
-    return float(np.mean(r)) - sd * _NORMAL.pdf(_NORMAL.inv_cdf(a)) / a
+    return float(period_stats_of(r, 1.0)[P_MDD])
 
 
 def skew(r, *, bias: bool = False) -> float:
-    """Skewness. ``bias=False``: adjusted Fisher-Pearson G1 (pandas, QuantStats); True: g1 (scipy)."""
-    r = _arr(r)
-    n = r.size
-    if n < 3:
-        return NAN
-    d = r - r.mean()
-    m2 = float(np.mean(d * d))
-    if m2 == 0.0:
-        return NAN
-    g1 = float(np.mean(d**3)) / m2**1.5
-    return g1 if bias else g1 * math.sqrt(n * (n - 1)) / (n - 2)
+    """Skewness. ``bias=False``: adjusted Fisher-Pearson G1 (pandas, QuantStats, stats.json);
+    True: g1 (scipy)."""
+    g = float(period_stats_of(r, 1.0)[P_SKEW])
+    n = np.size(r)
+    return g * (n - 2) / math.sqrt(n * (n - 1)) if bias and n >= 3 else g
 
 
 def kurtosis(r, *, bias: bool = False) -> float:
-    """EXCESS kurtosis (normal = 0). ``bias=False``: G2 (pandas, QuantStats); True: g2 (scipy)."""
-    r = _arr(r)
-    n = r.size
-    if n < 4:
-        return NAN
-    d = r - r.mean()
-    m2 = float(np.mean(d * d))
-    if m2 == 0.0:
-        return NAN
-    g2 = float(np.mean(d**4)) / m2**2 - 3.0
-    if bias:
-        return g2
-    return ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
-
-
-def best_period(r) -> float:
-    r = _arr(r)
-    return float(r.max()) if r.size else NAN
-
-
-def worst_period(r) -> float:
-    r = _arr(r)
-    return float(r.min()) if r.size else NAN
-
-
-# --- relative to a benchmark -----------------------------------------------------------------
-
-
-def _paired(r, b) -> tuple[np.ndarray, np.ndarray]:
-    r, b = _arr(r), _arr(b)
-    ok = np.isfinite(r) & np.isfinite(b)
-    return r[ok], b[ok]
+    """EXCESS kurtosis (normal = 0). ``bias=False``: G2 (pandas, QuantStats, stats.json);
+    True: g2 (scipy)."""
+    g = float(period_stats_of(r, 1.0)[P_KURT])
+    n = np.size(r)
+    return (g * (n - 2) * (n - 3) / (n - 1) - 6.0) / (n + 1) if bias and n >= 4 else g
 
 
 def beta(r, b, periods: float = 252.0, risk_free: float = 0.0) -> float:
     """OLS slope of excess returns on benchmark excess returns: ``cov(x, y) / var(y)``."""
-    r, b = _paired(r, b)
-    if r.size < 2:
-        return NAN
-    x, y = excess_returns(r, periods, risk_free), excess_returns(b, periods, risk_free)
-    dy = y - y.mean()
-    var = float(np.mean(dy * dy))
-    if var < 1e-30:
-        return NAN
-    return float(np.mean(dy * (x - x.mean()))) / var
+    return relative_metrics(r, b, periods, risk_free=risk_free)["beta"]
 
 
 def alpha(
@@ -267,47 +129,17 @@ def alpha(
 ) -> float:
     """Jensen's alpha, annualised: per-period ``a = mean(x - beta * y)`` on excess returns.
 
-    ``compounding="arithmetic"`` gives ``a * P`` (QuantStats ``greeks``);
+    ``compounding="arithmetic"`` gives ``a * P`` (QuantStats ``greeks``, stats.json);
     ``"geometric"`` gives ``(1 + a)^P - 1`` (empyrical ``alpha``).
     """
-    r, b = _paired(r, b)
-    bt = beta(r, b, periods, risk_free)
-    if not math.isfinite(bt):
-        return NAN
-    x, y = excess_returns(r, periods, risk_free), excess_returns(b, periods, risk_free)
-    a = float(np.mean(x - bt * y))
-    if compounding == "arithmetic":
-        return a * periods
-    if compounding == "geometric":
-        return (1.0 + a) ** periods - 1.0
-    raise ValueError(f"compounding must be 'arithmetic' or 'geometric', got {compounding!r}")
-
-
-def tracking_error(r, b, periods: float, ddof: int = 1, *, annualize: bool = True) -> float:
-    """Standard deviation of active returns ``r - b``, annualised with ``sqrt(P)``."""
-    r, b = _paired(r, b)
-    if r.size <= ddof:
-        return NAN
-    te = float(np.std(r - b, ddof=ddof))
-    return te * math.sqrt(periods) if annualize else te
+    if compounding not in ("arithmetic", "geometric"):
+        raise ValueError(f"compounding must be 'arithmetic' or 'geometric', got {compounding!r}")
+    a = relative_metrics(r, b, periods, risk_free=risk_free)["alpha"]
+    return a if compounding == "arithmetic" else (1.0 + a / periods) ** periods - 1.0
 
 
 def information_ratio(r, b, periods: float, ddof: int = 1, *, annualize: bool = True) -> float:
     """``mean(r - b) / std(r - b, ddof)``, annualised with ``sqrt(P)`` (QuantStats and empyrical
     report it per period: ``annualize=False``)."""
-    r, b = _paired(r, b)
-    if r.size <= ddof:
-        return NAN
-    te = float(np.std(r - b, ddof=ddof))
-    if _no_dispersion(te, r - b):
-        return NAN
-    ratio = float(np.mean(r - b)) / te
-    return ratio * math.sqrt(periods) if annualize else ratio
-
-
-def correlation(r, b) -> float:
-    """Pearson correlation of period returns with benchmark returns."""
-    r, b = _paired(r, b)
-    if r.size < 2 or np.std(r) == 0.0 or np.std(b) == 0.0:
-        return NAN
-    return float(np.corrcoef(r, b)[0, 1])
+    ir = relative_metrics(r, b, periods, ddof=ddof)["information_ratio"]
+    return ir if annualize else ir / math.sqrt(periods)

@@ -9,14 +9,20 @@ import math
 import numpy as np
 import pandas as pd
 
-from reports.metrics_returns import excess_returns
+from reports.metrics_nb import excess_returns
 from reports.timeutil import NS_PER_DAY, ns
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def compound(r: np.ndarray) -> float:
+    """Compounded return of simple returns: ``prod(1 + r) - 1`` (the monthly / yearly tables,
+    stats.json's best and worst month)."""
+    return float(np.prod(1.0 + r) - 1.0)
+
+
 def _compound(groups) -> pd.Series:
-    return groups.apply(lambda x: float(np.prod(1.0 + x.to_numpy()) - 1.0))
+    return groups.apply(lambda x: compound(x.to_numpy()))
 
 
 def monthly_returns(returns: pd.Series) -> pd.DataFrame:
@@ -62,6 +68,22 @@ def rolling_volatility(
     )
 
 
+def drawdown_spans(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The drawdown periods of the wealth ``w`` (float64, >= 2 values) as positions:
+    ``(dd, starts, ends, valleys)`` with ``dd = w / running max(w) - 1``, ``starts`` the first
+    position under water (the peak is the one before), ``ends`` the first back at the peak
+    (``len(w)`` when it never recovers) and ``valleys`` the deepest position of each period.
+    The one definition of the drawdown periods of stats.json and the report tables."""
+    running = np.maximum.accumulate(w)
+    dd = w / running - 1.0
+    edges = np.diff(np.concatenate(([0], (w < running).view(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    valleys = np.array([s + int(np.argmin(dd[s:e])) for s, e in zip(starts, ends, strict=True)],
+                       dtype=np.int64)
+    return dd, starts, ends, valleys
+
+
 def drawdown_periods(wealth: pd.Series) -> pd.DataFrame:
     """Every drawdown period of a wealth (or equity) series, deepest first.
 
@@ -77,18 +99,11 @@ def drawdown_periods(wealth: pd.Series) -> pd.DataFrame:
     w = wealth.to_numpy(dtype=np.float64)
     if w.size < 2:
         return pd.DataFrame(columns=cols)
-    running = np.maximum.accumulate(w)
-    under = w < running
-    dd = w / running - 1.0
-    edges = np.diff(np.concatenate(([0], under.view(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)  # first under-water position
-    ends = np.flatnonzero(edges == -1)  # first position back at the peak (may be len(w))
+    dd, starts, ends, valleys = drawdown_spans(w)
     ts = ns(wealth.index)
     last = w.size - 1
     rec = ends <= last
     end_pos = np.minimum(ends, last)
-    valleys = np.array([s + int(np.argmin(dd[s:e])) for s, e in zip(starts, ends, strict=True)],
-                       dtype=np.int64)
     peak_ts, valley_ts, end_ts = ts[starts - 1], ts[valleys], ts[end_pos]
     out = pd.DataFrame(
         {

@@ -1,7 +1,9 @@
-"""Trade-based metrics (per CLOSED round trip of trades.csv), exposure, turnover and fees.
+"""Trade-based metrics (per CLOSED round trip of trades.csv), exposure, turnover and fees: the
+frames of a run folder turned into the arrays of the kernels in :mod:`reports.metrics_nb`, which
+compute them (their one implementation).
 
-These are labelled "per closed trade" everywhere they are shown: they are not comparable with
-the per-period "win rate" of QuantStats, which counts positive days.
+The trade metrics are labelled "per closed trade" everywhere they are shown: they are not
+comparable with the per-period "win rate" of QuantStats, which counts positive days.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import pandas as pd
 
 from reports.metrics_nb import E_SUM, X_W_ABS, X_W_ON, X_W_SUM, equity_pass, exposure_pass
 from reports.metrics_nb import trade_stats as nb_trade_stats
-from reports.metrics_returns import NAN
 from reports.timeutil import NS_PER_YEAR, ns
 
 
@@ -24,51 +25,6 @@ def closed_trades(trades: pd.DataFrame) -> pd.DataFrame:
     return trades[trades["status"].astype(str).str.lower() == "closed"]
 
 
-def win_rate(pnl: np.ndarray) -> float:
-    """Share of closed trades with ``pnl > 0`` (break-even trades count as non-wins)."""
-    return float(np.mean(pnl > 0.0)) if pnl.size else NAN
-
-
-def average_win(pnl: np.ndarray) -> float:
-    wins = pnl[pnl > 0.0]
-    return float(wins.mean()) if wins.size else NAN
-
-
-def average_loss(pnl: np.ndarray) -> float:
-    """Mean P&L of losing trades (a negative number)."""
-    losses = pnl[pnl < 0.0]
-    return float(losses.mean()) if losses.size else NAN
-
-
-def payoff_ratio(pnl: np.ndarray) -> float:
-    """Average win over the absolute average loss."""
-    w, lo = average_win(pnl), average_loss(pnl)
-    return w / abs(lo) if math.isfinite(w) and math.isfinite(lo) and lo != 0.0 else NAN
-
-
-def profit_factor(pnl: np.ndarray) -> float:
-    """Gross profit over gross loss; ``inf`` (shown as undefined) when no trade lost."""
-    gross_loss = -float(pnl[pnl < 0.0].sum())
-    gross_profit = float(pnl[pnl > 0.0].sum())
-    if gross_loss == 0.0:
-        return math.inf if gross_profit > 0.0 else NAN
-    return gross_profit / gross_loss
-
-
-def expectancy(pnl: np.ndarray) -> float:
-    """Mean net P&L per closed trade (currency)."""
-    return float(pnl.mean()) if pnl.size else NAN
-
-
-def max_consecutive(flags: np.ndarray) -> int:
-    """Longest run of True values."""
-    best = run = 0
-    for f in flags:
-        run = run + 1 if f else 0
-        best = max(best, run)
-    return best
-
-
 def holding_seconds(trades: pd.DataFrame) -> np.ndarray:
     if "duration_s" in trades.columns:
         return trades["duration_s"].to_numpy(dtype=np.float64)
@@ -77,8 +33,8 @@ def holding_seconds(trades: pd.DataFrame) -> np.ndarray:
 
 def trade_stats(trades: pd.DataFrame | None) -> dict[str, float | int]:
     """Per-closed-trade statistics from a trades.csv frame (see docs/RUN_FOLDER.md), computed
-    by :func:`reports.metrics_nb.trade_stats_nb` (the functions above are its formulas,
-    one by one; tests/test_metrics_kernel.py holds them together)."""
+    by :func:`reports.metrics_nb.trade_stats_nb` (docs/metrics.md; tests/test_metrics_kernel.py
+    holds it to the numpy formulas of tests/metrics_reference.py)."""
     if trades is None:
         trades = pd.DataFrame({"pnl": [], "return": [], "status": []})
     closed = closed_trades(trades)
@@ -97,29 +53,37 @@ def trade_stats(trades: pd.DataFrame | None) -> dict[str, float | int]:
 # --- exposure, turnover, fees ----------------------------------------------------------------
 
 
-def time_in_market(exposure: pd.Series) -> float:
-    """Time-weighted share of the run with a non-zero gross exposure (each step weighs until
-    the next one, the last the median spacing; :func:`reports.metrics_nb.exposure_pass_nb`)."""
+def exposure_ratios(xp: np.ndarray) -> tuple[float, float]:
+    """(time in market, average gross exposure) from :func:`reports.metrics_nb.exposure_pass`'s
+    output: the time-weighted share of steps with a non-zero gross exposure and the
+    time-weighted mean of |gross exposure| (position value / equity)."""
+    w_sum = xp[X_W_SUM]
+    return (float(xp[X_W_ON] / w_sum) if w_sum > 0 else math.nan, float(xp[X_W_ABS] / w_sum))
+
+
+def exposure_stats(exposure: pd.Series) -> tuple[float, float]:
+    """:func:`exposure_ratios` of an exposure series (each step weighs until the next one, the
+    last the median spacing; :func:`reports.metrics_nb.exposure_pass_nb`)."""
     ts = ns(exposure.index)
     if ts.size == 0:
-        return NAN
-    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
-    return float(out[X_W_ON] / out[X_W_SUM]) if out[X_W_SUM] > 0 else NAN
+        return math.nan, math.nan
+    return exposure_ratios(exposure_pass(ts, exposure.to_numpy(dtype=np.float64)))
+
+
+def time_in_market(exposure: pd.Series) -> float:
+    """Time-weighted share of the run with a non-zero gross exposure (:func:`exposure_stats`)."""
+    return exposure_stats(exposure)[0]
 
 
 def average_gross_exposure(exposure: pd.Series) -> float:
-    """Time-weighted mean of |gross exposure| (position value / equity)."""
-    ts = ns(exposure.index)
-    if ts.size == 0:
-        return NAN
-    out = exposure_pass(ts, exposure.to_numpy(dtype=np.float64))
-    return float(out[X_W_ABS] / out[X_W_SUM])
+    """Time-weighted mean of |gross exposure| (:func:`exposure_stats`)."""
+    return exposure_stats(exposure)[1]
 
 
 def time_in_market_from_trades(trades: pd.DataFrame, start_ns: int, end_ns: int) -> float:
     """Share of ``[start, end]`` covered by the union of trade holding intervals."""
     if end_ns <= start_ns:
-        return NAN
+        return math.nan
     if trades is None or len(trades) == 0:
         return 0.0
     s = np.clip(trades["entry_ts"].to_numpy(np.int64), start_ns, end_ns)
@@ -143,7 +107,7 @@ def turnover(fills: pd.DataFrame | None, equity: pd.Series) -> float:
     """Annualised turnover: traded notional ``sum(|size * price|)`` over mean equity, per
     calendar year (365.25 days) of the run."""
     if fills is None or len(equity) < 2:
-        return NAN
+        return math.nan
     t = ns(equity.index)
     span = (t[-1] - t[0]) / NS_PER_YEAR
     mean_eq = float(equity_pass(equity.to_numpy(np.float64))[E_SUM] / len(equity))
@@ -155,14 +119,15 @@ def turnover_of(size: np.ndarray, price: np.ndarray, mean_eq: float, span_years:
     """``sum(|size * price|) / mean_eq / span_years`` (nan when the span or the mean is not
     positive)."""
     if span_years <= 0 or mean_eq <= 0:
-        return NAN
+        return math.nan
     return float(np.abs(size * price).sum()) / mean_eq / span_years
 
 
-def fees_paid(fills: pd.DataFrame | None, trades: pd.DataFrame | None) -> float:
-    """Total fees: from fills when given, else from trades (closed and open)."""
-    if fills is not None and "fee" in fills.columns:
-        return float(np.sum(fills["fee"].to_numpy(np.float64)))
-    if trades is not None and "fees" in trades.columns:
-        return float(np.sum(trades["fees"].to_numpy(np.float64)))
-    return NAN
+def fees_paid(fills, trades) -> float:
+    """Total fees: from fills when given, else from trades (closed and open); frames or mappings
+    of arrays (the ``fee`` / ``fees`` columns)."""
+    if fills is not None and "fee" in fills:
+        return float(np.sum(np.asarray(fills["fee"], dtype=np.float64)))
+    if trades is not None and "fees" in trades:
+        return float(np.sum(np.asarray(trades["fees"], dtype=np.float64)))
+    return math.nan

@@ -1,18 +1,17 @@
-"""reports.metrics_nb (the kernels every stats.json comes from) against the readable numpy
-formulas of reports.metrics_returns / metrics_sharpe / metrics_trades: every metric, on varied
-samples (short, constant, losses to zero, all gains), every convention that changes a formula.
+"""reports.metrics_nb (the kernels every stats.json comes from, the one implementation of each
+metric) against the independent numpy formulas of tests/metrics_reference.py: every metric, on
+varied samples (short, constant, losses to zero, all gains), every convention that changes a formula.
 The sums run in another order than numpy's, so values agree to rounding, not bit for bit."""
 
 from __future__ import annotations
 
 import math
 
+import metrics_reference as mref
 import numpy as np
 import pandas as pd
 import pytest
 
-from reports import metrics_returns as mr
-from reports import metrics_sharpe as ms
 from reports import metrics_trades as mtr
 from reports.metrics import Conventions
 from reports.metrics_nb import (
@@ -57,18 +56,18 @@ CONVENTIONS = [Conventions(), Conventions(risk_free=0.03, ddof=0, var_level=0.99
 def _reference(r, P, c, n_trials):
     rf, dd, lv = c.risk_free, c.ddof, c.var_level
     ref = {
-        "cagr": mr.cagr(r, P), "volatility": mr.volatility(r, P, dd),
-        "sharpe": mr.sharpe(r, P, rf, dd), "sortino": mr.sortino(r, P, rf),
-        "calmar": mr.calmar(r, P), "omega": mr.omega(r, P, rf),
-        "var": mr.value_at_risk(r, lv), "cvar": mr.conditional_value_at_risk(r, lv),
-        "var_normal": mr.value_at_risk_normal(r, lv, dd),
-        "cvar_normal": mr.conditional_value_at_risk_normal(r, lv, dd),
-        "skew": mr.skew(r), "kurtosis": mr.kurtosis(r), "best_period": mr.best_period(r),
-        "worst_period": mr.worst_period(r),
+        "cagr": mref.cagr(r, P), "volatility": mref.volatility(r, P, dd),
+        "sharpe": mref.sharpe(r, P, rf, dd), "sortino": mref.sortino(r, P, rf),
+        "calmar": mref.calmar(r, P), "omega": mref.omega(r, P, rf),
+        "var": mref.value_at_risk(r, lv), "cvar": mref.conditional_value_at_risk(r, lv),
+        "var_normal": mref.value_at_risk_normal(r, lv, dd),
+        "cvar_normal": mref.conditional_value_at_risk_normal(r, lv, dd),
+        "skew": mref.skew(r), "kurtosis": mref.kurtosis(r), "best_period": mref.best_period(r),
+        "worst_period": mref.worst_period(r),
         "positive_periods": float(np.mean(r > 0)) if r.size else math.nan,
     }
-    return ref, mr.max_drawdown(r), ms.probabilistic_sharpe(r, P, rf, dd), \
-        ms.deflated_sharpe(r, P, n_trials, rf, dd)
+    return ref, mref.max_drawdown(r), mref.probabilistic_sharpe(r, P, rf, dd), \
+        mref.deflated_sharpe(r, P, n_trials, rf, dd)
 
 
 @pytest.mark.parametrize("conv", CONVENTIONS, ids=["default", "rf-ddof0-99", "weekly-90"])
@@ -100,10 +99,10 @@ def test_relative_kernel_equals_reference_formulas(conv):
               (rng.normal(0, 0.01, 25), np.full(25, 0.002))]  # constant benchmark
     for x, b in cases:
         got = dict(zip(REL_KEYS, relative_stats(x, b, P, conv), strict=True))
-        ref = {"alpha": mr.alpha(x, b, P, conv.risk_free), "beta": mr.beta(x, b, P, conv.risk_free),
-               "information_ratio": mr.information_ratio(x, b, P, conv.ddof),
-               "tracking_error": mr.tracking_error(x, b, P, conv.ddof),
-               "correlation": mr.correlation(x, b)}
+        ref = {"alpha": mref.alpha(x, b, P, conv.risk_free), "beta": mref.beta(x, b, P, conv.risk_free),
+               "information_ratio": mref.information_ratio(x, b, P, conv.ddof),
+               "tracking_error": mref.tracking_error(x, b, P, conv.ddof),
+               "correlation": mref.correlation(x, b)}
         if len(x) > 1 and (np.ptp(x) == 0 or np.ptp(b) == 0):
             # a constant series has no dispersion: numpy's pairwise mean of n equal values
             # may miss the value by an ulp and give a correlation of ~1e-17 instead of nan
@@ -169,17 +168,17 @@ def test_trade_kernel_equals_reference_formulas(n):
     ref = {"n_trades": int(closed.sum()), "n_open_trades": int((~closed).sum()),
            "n_long_trades": int((long & closed).sum()),
            "n_short_trades": int((~long & closed).sum()),
-           "win_rate": mtr.win_rate(p), "avg_win": mtr.average_win(p),
-           "avg_loss": mtr.average_loss(p), "payoff_ratio": mtr.payoff_ratio(p),
-           "profit_factor": mtr.profit_factor(p), "expectancy": mtr.expectancy(p),
+           "win_rate": mref.win_rate(p), "avg_win": mref.average_win(p),
+           "avg_loss": mref.average_loss(p), "payoff_ratio": mref.payoff_ratio(p),
+           "profit_factor": mref.profit_factor(p), "expectancy": mref.expectancy(p),
            "gross_profit": float(p[p > 0].sum()), "gross_loss": float(p[p < 0].sum()),
            "avg_trade_return": float(r.mean()) if r.size else math.nan,
            "best_trade_return": float(r.max()) if r.size else math.nan,
            "worst_trade_return": float(r.min()) if r.size else math.nan,
            "avg_holding_s": float(h.mean()) if h.size else math.nan,
            "max_holding_s": float(h.max()) if h.size else math.nan,
-           "max_consecutive_wins": mtr.max_consecutive(p > 0),
-           "max_consecutive_losses": mtr.max_consecutive(p < 0)}
+           "max_consecutive_wins": mref.max_consecutive(p > 0),
+           "max_consecutive_losses": mref.max_consecutive(p < 0)}
     assert list(got) == list(ref)
     for k, v in ref.items():
         if isinstance(v, int):
@@ -190,3 +189,45 @@ def test_trade_kernel_equals_reference_formulas(n):
     one = trade_stats(np.ones(2, bool), np.array([5.0, 1.0]), np.array([0.1, np.nan]),
                       np.ones(2, bool), np.ones(2))
     assert one["profit_factor"] == math.inf and math.isnan(one["best_trade_return"])
+
+
+def test_named_metrics_are_the_stats_json_values():
+    """reports.metrics_returns / metrics_sharpe (what the agent strategy, the report tables and
+    the sweep report call) give stats.json's numbers bit for bit: one implementation."""
+    from reports import metrics_returns as mr
+    from reports import metrics_sharpe as ms
+    from reports.metrics import compute_stats, period_returns
+
+    rng = np.random.default_rng(11)
+    idx = pd.date_range("2020-01-01", periods=400, freq="D", tz="UTC")
+    eq = pd.Series(1e5 * np.cumprod(1 + rng.normal(0.0004, 0.01, 400)), index=idx)
+    bench = pd.Series(1e5 * np.cumprod(1 + rng.normal(0.0003, 0.012, 400)), index=idx)
+    conv = Conventions(risk_free=0.02)
+    s = compute_stats(eq, benchmark=bench, conventions=conv, n_trials=9)
+    P = s["conventions"]["periods_per_year"]
+    r = period_returns(eq, conv).dropna().to_numpy()
+    b = period_returns(bench, conv).dropna().to_numpy()
+    m = mr.return_metrics(r, P, risk_free=0.02, n_trials=9)
+    m.update(mr.relative_metrics(r, b, P, risk_free=0.02))
+    keys = (*RETURN_KEYS, "max_drawdown", "probabilistic_sharpe", "deflated_sharpe", *REL_KEYS)
+    assert all(s[k] is not None for k in keys)
+    assert {k: m[k] for k in keys} == {k: s[k] for k in keys}
+    assert m["total_return"] == pytest.approx(s["total_return"], rel=1e-12)
+    named = {"sharpe": mr.sharpe(r, P, 0.02), "sortino": mr.sortino(r, P, 0.02),
+             "max_drawdown": mr.max_drawdown(r), "cagr": mr.cagr(r, P), "skew": mr.skew(r),
+             "kurtosis": mr.kurtosis(r), "alpha": mr.alpha(r, b, P, 0.02),
+             "beta": mr.beta(r, b, P, 0.02), "information_ratio": mr.information_ratio(r, b, P),
+             "probabilistic_sharpe": ms.probabilistic_sharpe(r, P, 0.02),
+             "deflated_sharpe": ms.deflated_sharpe(r, P, 9, 0.02)}
+    assert named == {k: s[k] for k in named}
+    # from the moments (the sweep report's path): the same up to the annualised Sharpe's rounding
+    dsr = ms.deflated_sharpe_from_moments(s["sharpe"] / math.sqrt(P), s["n_periods"], s["skew"],
+                                          s["kurtosis"], 9)
+    assert dsr == pytest.approx(s["deflated_sharpe"], rel=1e-12)
+    # the convention switches convert the kernel's value
+    assert mr.cagr(r, P, years=r.size / P) == pytest.approx(s["cagr"], rel=1e-12)
+    assert mr.sharpe(r, P, 0.02, annualize=False) * math.sqrt(P) == pytest.approx(s["sharpe"])
+    assert mr.skew(r, bias=True) == pytest.approx(mref.skew(r, bias=True), rel=1e-11)
+    assert mr.kurtosis(r, bias=True) == pytest.approx(mref.kurtosis(r, bias=True), rel=1e-11)
+    assert mr.alpha(r, b, P, 0.02, compounding="geometric") == pytest.approx(
+        mref.alpha(r, b, P, 0.02, compounding="geometric"), rel=1e-11)

@@ -146,8 +146,8 @@ def test_trade_statistics_by_hand():
     assert t["max_consecutive_losses"] == 1 and t["max_consecutive_wins"] == 1
     assert t["n_long_trades"] == 3 and t["n_short_trades"] == 2
     assert mtr.fees_paid(None, trades) == 6.0
-    no_loss = mtr.profit_factor(np.array([1.0, 2.0]))
-    assert math.isinf(no_loss)
+    no_loss = mtr.trade_stats(pd.DataFrame({"pnl": [1.0, 2.0], "duration_s": [1.0, 1.0]}))
+    assert math.isinf(no_loss["profit_factor"])
 
 
 def test_sma_trades_reconcile_with_equity():

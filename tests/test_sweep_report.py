@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import sweep_tasks
+from metrics_reference import deflated_sharpe
 
 from data.errors import ConfigError
 from engine.sweep import run_sweep
 from engine.sweep_space import Constraint, Space, parse_axis
-from reports.metrics_sharpe import deflated_sharpe
 from reports.sweep_report import deflated_best, heatmap, ranked, write_sweep_report
 
 

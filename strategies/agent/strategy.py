@@ -178,8 +178,9 @@ class Agent(Strategy):
 
     def report_stats(self) -> dict[str, float]:
         """Agent-benchmark numbers: cumulative return, max drawdown and Sortino of the agent and
-        of an equal-weight buy-and-hold of its symbols (per-bar simple returns, 252 per year)."""
-        from reports.metrics_returns import max_drawdown, sortino
+        of an equal-weight buy-and-hold of its symbols (per-bar simple returns, 252 per year;
+        the stats.json kernels through :func:`reports.metrics_returns.return_metrics`)."""
+        from reports.metrics_returns import return_metrics
 
         steps = self.journal.steps
         out: dict[str, float] = {
@@ -193,7 +194,8 @@ class Agent(Strategy):
                 continue
             r = p[1:] / p[:-1] - 1.0
             out[f"{key}_cum_return"] = float(p[-1] / p[0] - 1.0)
-            out[f"{key}_max_drawdown"] = float(max_drawdown(r))
-            s = float(sortino(r, 252.0))
+            m = return_metrics(r, 252.0)
+            out[f"{key}_max_drawdown"] = m["max_drawdown"]
+            s = m["sortino"]
             out[f"{key}_sortino"] = s if math.isfinite(s) else float("nan")
         return out
