@@ -530,7 +530,9 @@ def _close_only_column(raw: _Raw) -> str | None:
     cols = raw.df.columns
     if all(_find(cols, k) is not None for k in ("open", "high", "low")):
         return None
-    if _find(cols, "close") is not None and _find(cols, "open") is None:
+    if any(_find(cols, k) is not None for k in ("open", "high", "low")):
+        return None  # some OHLC columns under unknown names: the caller names the missing ones
+    if _find(cols, "close") is not None:
         return _find(cols, "close")
     values = [c for c in cols if c not in (raw.date_col, raw.time_col)]
     return values[0] if len(values) == 1 else None
