@@ -68,17 +68,8 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
     stats = dict(res.stats)
     atomic_json(run_dir / "stats.json", stats)
     t_files = time.perf_counter() - t0
-    t_report = 0.0
-    if report:
-        from reports.html import write_report
-
-        t1 = time.perf_counter()
-        write_report(run_dir)
-        t_report = time.perf_counter() - t1
     timings = dict(res.timings)
     timings["write"] = t_files
-    timings["report"] = t_report
-    timings["total"] = sum(v for k, v in timings.items() if k != "total")
     closed = int((res.trades["status"] == "closed").sum())
     manifest = {
         "status": "complete",
@@ -97,5 +88,18 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
                    "fills": int(len(res.fills_rec)), "trades": closed,
                    "open_trades": int(len(res.trades) - closed)},
     }
+    t_report = 0.0
+    if report:
+        from reports.html import write_report
+
+        t1 = time.perf_counter()
+        # the report shows the manifest this save writes last (its timings without the
+        # report's own, which is not known yet)
+        write_report(run_dir, manifest=manifest)
+        t_report = time.perf_counter() - t1
+    timings = dict(timings)
+    timings["report"] = t_report
+    timings["total"] = sum(v for k, v in timings.items() if k != "total")
+    manifest["timings"] = timings
     atomic_json(manifest_path, manifest)
     return run_dir
