@@ -46,3 +46,59 @@ def test_out_of_range_parameter_names_the_bound(tmp_path, param, expect):
                       "-o", str(tmp_path / "r"), "-q"])
     assert code == 5, out
     assert expect in out and "None" not in out
+
+
+BUGGY = '''
+import numpy as np
+from strategies.base import Strategy
+
+
+class Buggy(Strategy):
+    name = "buggy"
+    fail_at: int = 40
+
+    def on_bar(self, ctx):
+        if ctx.i == self.fail_at:
+            return {}["missing"]
+        if ctx.position() == 0:
+            ctx.buy(size=1)
+
+
+class BadTargets(Strategy):
+    name = "bad_targets"
+
+    def targets(self, data):
+        return np.log(data["close"]) / undefined_name  # noqa: F821
+'''
+
+
+def _buggy(tmp_path: Path) -> Path:
+    path = tmp_path / "my_strats.py"
+    path.write_text(BUGGY)
+    return path
+
+
+def test_exception_in_strategy_code_names_file_line_and_bar(tmp_path):
+    path = _buggy(tmp_path)
+    code, out = _run(["run", "-s", f"{path}:Buggy", "-d", GOOG, "-o", str(tmp_path / "r")])
+    assert code == 5, out
+    assert f"file {path}, line 12, in on_bar()" in out
+    assert "KeyError: 'missing'" in out and "return {}[\"missing\"]" in out
+    assert "at bar 40 (2004-10-15T20:00:00Z)" in out
+    assert not (tmp_path / "r" / "manifest.json").exists()
+
+
+def test_exception_in_compiled_targets_names_file_and_line(tmp_path):
+    path = _buggy(tmp_path)
+    code, out = _run(["run", "-s", f"{path}:BadTargets", "-d", GOOG, "-o", str(tmp_path / "r")])
+    assert code == 5, out
+    assert f"file {path}, line 21, in targets()" in out and "NameError" in out
+
+
+def test_python_api_keeps_the_exception_and_adds_where(tmp_path):
+    import engine
+
+    path = _buggy(tmp_path)
+    with pytest.raises(KeyError) as e:
+        engine.run(market=GOOG, strategy=f"{path}:Buggy", params={"fail_at": 3})
+    assert any("at bar 3 (2004-08-24T20:00:00Z) by Buggy" in n for n in e.value.__notes__)
