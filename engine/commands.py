@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -28,10 +31,46 @@ def _params(items: tuple[str, ...]) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def _save_before_stopping():
+    """Ctrl-C while the run folder is written waits for the save to finish (about a second),
+    so the folder is never left half-written; the command then stops with exit 130. Only in
+    the main thread, and only over Python's default SIGINT handler."""
+    hits: list[int] = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield hits
+        return
+
+    def later(signum, frame):  # noqa: ARG001 - signal handler signature
+        if not hits:
+            click.echo("interrupt: finishing the run folder first...", err=True)
+        hits.append(signum)
+
+    previous = signal.signal(signal.SIGINT, later)
+    try:
+        yield hits
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(out: Path, saved: bool) -> None:
+    ctx = click.get_current_context()
+    if saved:
+        click.echo(f"interrupted: the run folder {out} was completed first", err=True)
+    else:
+        click.echo(f"interrupted before the results were written: {out} was not changed; "
+                   "run the command again", err=True)
+    ctx.exit(130)
+
+
 def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = False) -> None:
     from data.cli_output import emit
 
-    res.save(out, report=report)
+    with _save_before_stopping() as hits:
+        res.save(out, report=report)
+    if hits:
+        _interrupted(out, saved=True)
     s = res.stats
     sharpe = s.get("sharpe")
     sharpe = "undefined" if sharpe is None else f"{sharpe:.3f}"  # stats.json has full precision
@@ -84,6 +123,11 @@ def run_command(config, strategy, data, symbol, params, cash, commission, slippa
                 end=end, mode=mode, seed=seed)
     try:
         res = engine.run(config, **{k: v for k, v in opts.items() if v is not None})
+    except TapeError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        _interrupted(out, saved=False)
+    try:
         _finish(res, out, report, quiet, as_json)
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
@@ -100,6 +144,11 @@ def demo_command(out, quiet, as_json):
     try:
         res = engine.run(market=str(DEMO_DATA), strategy="sma_cross",
                          params={"fast": 10, "slow": 20}, cash=10_000.0, commission=0.002)
+    except TapeError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        _interrupted(out, saved=False)
+    try:
         _finish(res, out, True, quiet, as_json)
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
