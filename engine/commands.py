@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from data.cli_output import output_options
-from data.errors import TapeError
+from data.errors import ConfigError, TapeError
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "samples" / "equities_daily" / (
     "GOOG_2004-2013_backtesting.csv")
@@ -64,6 +64,35 @@ def _interrupted(out: Path, saved: bool) -> None:
     ctx.exit(130)
 
 
+def _engine_options(params: dict, opts: dict, strategy: str | None, config) -> dict:
+    """Move ``--param`` keys that are engine options (and not parameters of the strategy) to
+    ``opts``, as ``tape sweep --param`` does; returns the strategy parameters."""
+    from engine.sweep_backtest import option_names
+
+    names = set(option_names())
+    engine_keys = [k for k in params if k in names]
+    if not engine_keys:
+        return params
+    ref = strategy
+    if ref is None and config is not None:
+        from engine.config import load_toml
+
+        ref = load_toml(config).get("strategy", {}).get("name")
+    info = None
+    if isinstance(ref, str) and ref:
+        from strategies.registry import describe
+
+        info = describe(ref)
+    for k in engine_keys:
+        if info is not None and info.param(k) is not None:
+            continue
+        if opts.get(k) is not None:
+            raise ConfigError(f"{k} is given twice", argument=f"--param {k}", value=params[k],
+                              fix=f"give either --{k.replace('_', '-')} or --param {k}=...")
+        opts[k] = params.pop(k)
+    return params
+
+
 def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = False) -> None:
     from data.cli_output import emit
 
@@ -97,16 +126,22 @@ def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = F
               "(repeat for several symbols)")
 @click.option("--symbol", help="symbol of a single data file")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="strategy parameter (repeatable)")
-@click.option("--cash", type=float, help="starting cash")
-@click.option("--commission", type=float, help="commission as a fraction of notional")
-@click.option("--slippage", type=float, help="slippage in basis points")
+              help="strategy parameter, or engine option of a run config's [broker] / [run] "
+              "(lot_size=0, max_leverage=2, borrow_rate=0.01...); repeatable")
+@click.option("--cash", type=float, help="starting cash  [default: 10000]")
+@click.option("--commission", type=float,
+              help="commission as a fraction of notional (0.001 = 10 bp)  [default: 0]")
+@click.option("--slippage", type=float, help="slippage in basis points  [default: 0]")
 @click.option("--fill-at", type=click.Choice(["next_open", "signal_close"]),
-              help="market order fills")
-@click.option("--start", help="first bar time (ISO, UTC when naive)")
-@click.option("--end", help="last bar time (ISO, UTC when naive)")
-@click.option("--mode", type=click.Choice(["auto", "python", "compiled"]), help="run path")
-@click.option("--seed", type=int, help="random seed")
+              help="market orders fill at the next bar's open or at the signal bar's close  "
+              "[default: next_open]")
+@click.option("--start", help="first bar close time, inclusive (ISO; UTC when naive)")
+@click.option("--end", help="last bar close time, inclusive (ISO; UTC when naive; a date alone "
+              "means the whole day)")
+@click.option("--mode", type=click.Choice(["auto", "python", "compiled"]),
+              help="run path: python (on_bar hooks) or compiled (targets / step function); "
+              "auto picks python when the strategy has on_bar  [default: auto]")
+@click.option("--seed", type=int, help="random seed  [default: 0]")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               default=Path("runs/latest"), show_default=True, help="run folder to write")
 @click.option("--report/--no-report", default=True, show_default=True,
@@ -114,14 +149,23 @@ def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = F
 @output_options
 def run_command(config, strategy, data, symbol, params, cash, commission, slippage, fill_at,
                 start, end, mode, seed, out, report, quiet, as_json):
-    """Run a backtest from a TOML CONFIG and/or flags; write a run folder."""
+    """Run a backtest from a TOML CONFIG and/or flags; write a run folder.
+
+    \b
+    tape run -s sma_cross -d data/samples/pairs/daily-KO.csv -p fast=10 -p slow=30 \\
+        --commission 0.001 --out runs/ko
+    tape run examples/pairs_ko_pep.toml --out runs/ko_pep
+
+    Flags override the CONFIG's values; defaults are those of a run config (docs/strategies.md).
+    """
     import engine
 
     opts = dict(strategy=strategy, data=list(data) if len(data) > 1 else (data[0] if data else None),
-                symbol=symbol, params=_params(params) or None, cash=cash,
+                symbol=symbol, params=None, cash=cash,
                 commission=commission, slippage=slippage, fill_at=fill_at, start=start,
                 end=end, mode=mode, seed=seed)
     try:
+        opts["params"] = _engine_options(_params(params), opts, strategy, config) or None
         res = engine.run(config, **{k: v for k, v in opts.items() if v is not None})
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None

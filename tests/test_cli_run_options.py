@@ -1,0 +1,51 @@
+"""`tape run --param` takes engine options as `tape sweep --param` does, and `tape run --help`
+shows the defaults the flags fall back to.
+
+Regression: `tape run -p lot_size=0` failed with "unknown parameter of strategy 'sma_cross'"
+while `tape sweep -p lot_size=0` worked, and --cash/--commission/--fill-at/--mode/--seed showed
+no default in --help.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOG = str(ROOT / "data" / "samples" / "equities_daily" / "GOOG_2004-2013_backtesting.csv")
+
+
+def test_param_takes_engine_options(tmp_path):
+    out = tmp_path / "r"
+    res = CliRunner().invoke(main, ["run", "-s", "sma_cross", "-d", GOOG, "-p", "fast=10",
+                                    "-p", "lot_size=0", "-p", "max_leverage=2", "-o", str(out),
+                                    "-q"])
+    assert res.exit_code == 0, res.output
+    cfg = tomllib.loads((out / "config.toml").read_text())
+    assert cfg["broker"]["lot_size"] == 0.0 and cfg["broker"]["max_leverage"] == 2.0
+    assert cfg["strategy"]["params"]["fast"] == 10
+    sizes = pd.read_csv(out / "trades.csv")["size"]
+    assert (sizes % 1 != 0).any()  # fractional units: lot_size 0 took effect
+
+
+def test_param_and_flag_for_the_same_option_is_an_error(tmp_path):
+    res = CliRunner().invoke(main, ["run", "-s", "sma_cross", "-d", GOOG, "--cash", "5000",
+                                    "-p", "cash=7000", "-o", str(tmp_path / "r")])
+    assert res.exit_code == 3, res.output
+    assert "cash is given twice" in res.output and "--param cash" in res.output
+
+
+def test_run_help_shows_defaults():
+    res = CliRunner().invoke(main, ["run", "--help"])
+    assert res.exit_code == 0
+    text = " ".join(res.output.split("Options:", 1)[1].split())
+    for flag, default in (("--cash", "10000"), ("--commission", "0"), ("--slippage", "0"),
+                          ("--fill-at", "next_open"), ("--mode", "auto"), ("--seed", "0")):
+        part = text.split(flag, 1)[1].split(" --", 1)[0]
+        assert f"[default: {default}]" in part, (flag, part)
+    assert "inclusive" in text.split("--end", 1)[1][:120]
