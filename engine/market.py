@@ -103,8 +103,11 @@ def _one(obj: Any, symbol: str | None):
             b = resolve(text)
             return b.symbol, b.data, b.instrument, text, b.sha256
         if not Path(text).exists():
+            where = ("" if Path(text).is_absolute() else
+                     f"; relative paths are read from the current folder, {Path.cwd()}, also "
+                     "in a config file: run from the folder the path is relative to")
             raise ConfigError("data file not found", argument="data", value=text,
-                              fix="check the path (relative paths are from the current folder)")
+                              fix=f"check the path{where}")
         b = read_bars(text, symbol=symbol)
         return b.symbol, b.data, b.instrument, text, b.sha256
     raise ConfigError("unsupported market data", argument="market", value=type(obj).__name__,

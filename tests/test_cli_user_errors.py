@@ -102,3 +102,11 @@ def test_python_api_keeps_the_exception_and_adds_where(tmp_path):
     with pytest.raises(KeyError) as e:
         engine.run(market=GOOG, strategy=f"{path}:Buggy", params={"fail_at": 3})
     assert any("at bar 3 (2004-08-24T20:00:00Z) by Buggy" in n for n in e.value.__notes__)
+
+
+def test_missing_relative_data_path_names_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out = _run(["run", "-s", "sma_cross", "-d", "data/GOOG.csv", "-o", "r", "-q"])
+    assert code == 3, out
+    assert "data file not found" in out and "'data/GOOG.csv'" in out
+    assert f"current folder, {tmp_path}" in " ".join(out.split())
