@@ -111,11 +111,31 @@ def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = F
             f"final equity {s.get('final_equity'):.2f}, total return "
             f"{100 * (s.get('total_return') or 0):.2f}%, sharpe {sharpe}",
             f"run folder: {out}"] + ([f"report: {out / 'report.html'}"] if report else [])
+    rejected = _rejects(res)
+    if rejected:
+        n = sum(rejected.values())
+        reasons = ", ".join(f"{k} {v}" for k, v in rejected.items())
+        text.insert(1, f"warning: {n} of {len(res.orders)} orders were rejected ({reasons}); "
+                       "orders.csv has each one's reject_reason (docs/fills.md)")
     summary = {"strategy": res.config.strategy, "params": dict(res.config.params),
                "symbols": list(res.symbols), "bars": int(res.market.n_bars),
                "run_dir": str(out), "report": str(out / "report.html") if report else None,
+               "rejected_orders": rejected,
                "stats": {k: v for k, v in s.items() if k != "conventions"}}
     emit(summary, text, as_json=as_json, quiet=quiet)
+
+
+def _rejects(res) -> dict[str, int]:
+    """Rejected orders by reason (a strategy whose every order is refused otherwise ends with
+    '0 closed trades' and no word why)."""
+    orders = getattr(res, "orders", None)
+    if orders is None or "status" not in getattr(orders, "columns", ()):
+        return {}
+    rej = orders[orders["status"] == "rejected"]
+    if not len(rej):
+        return {}
+    reasons = rej["reject_reason"].fillna("").replace("", "unknown")
+    return {str(k): int(v) for k, v in reasons.value_counts().items()}
 
 
 @click.command("run")

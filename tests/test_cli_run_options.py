@@ -49,3 +49,37 @@ def test_run_help_shows_defaults():
         part = text.split(flag, 1)[1].split(" --", 1)[0]
         assert f"[default: {default}]" in part, (flag, part)
     assert "inclusive" in text.split("--end", 1)[1][:120]
+
+
+TOO_BIG = '''
+from strategies.base import Strategy
+
+
+class TooBig(Strategy):
+    name = "too_big"
+
+    def on_bar(self, ctx):
+        if ctx.position() == 0 and len(ctx.open_orders()) == 0:
+            ctx.buy(size=1e9)
+'''
+
+
+def test_rejected_orders_are_reported(tmp_path):
+    """Regression: a strategy whose every order was refused for buying power ended with
+    '0 closed trades' and no word why."""
+    path = tmp_path / "too_big.py"
+    path.write_text(TOO_BIG)
+    args = ["run", "-s", f"{path}:TooBig", "-d", GOOG, "-o", str(tmp_path / "r")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    orders = pd.read_csv(tmp_path / "r" / "orders.csv")
+    n = int((orders["status"] == "rejected").sum())
+    assert n > 2000
+    assert f"warning: {n} of {len(orders)} orders were rejected (buying_power {n})" in res.output
+    import json
+
+    res = CliRunner().invoke(main, args + ["--json"])
+    assert json.loads(res.stdout)["rejected_orders"] == {"buying_power": n}
+    demo = CliRunner().invoke(main, ["run", "-s", "sma_cross", "-d", GOOG, "-o",
+                                     str(tmp_path / "ok")])
+    assert "rejected" not in demo.output
