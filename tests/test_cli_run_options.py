@@ -82,4 +82,4 @@ def test_rejected_orders_are_reported(tmp_path):
     assert json.loads(res.stdout)["rejected_orders"] == {"buying_power": n}
     demo = CliRunner().invoke(main, ["run", "-s", "sma_cross", "-d", GOOG, "-o",
                                      str(tmp_path / "ok")])
-    assert "rejected" not in demo.output
+    assert "warning" not in demo.output and demo.exit_code == 0
