@@ -94,6 +94,19 @@ def strategy_code_error(exc: Exception) -> StrategyError | None:
                              "whole traceback)")
 
 
+def _called_from(exc: TapeError) -> str:
+    """Where the user's strategy code made the call that raised ``exc`` (a ctx.buy with an
+    unknown symbol...): file, line and bar; empty when it was not called from user code."""
+    where = _user_frame(exc.__traceback__)
+    if where is None:
+        return ""
+    notes = [n.removeprefix("tapereader: ") for n in getattr(exc, "__notes__", ())
+             if n.startswith("tapereader: ")]
+    name, lineno, func = where
+    return f" [called from {name}, line {lineno}, in {func}()" + (
+        f", {notes[-1]}]" if notes else "]")
+
+
 class TapeGroup(click.Group):
     """Maps tapereader's errors to the documented exit codes, whichever command raised them;
     an exception raised in the user's strategy code is a StrategyError (exit 5) naming its
@@ -117,13 +130,15 @@ class TapeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TapeError as exc:
-            err = click.ClickException(str(exc))
+            err = click.ClickException(str(exc) + _called_from(exc))
             err.exit_code = exit_code_for(exc)
             raise err from exc
         except click.ClickException as exc:
             cause = exc.__cause__ or exc.__context__  # `raise ... from None` keeps the context
-            if exc.exit_code == 1 and isinstance(cause, TapeError):
-                exc.exit_code = exit_code_for(cause)
+            if isinstance(cause, TapeError):
+                if exc.exit_code == 1:
+                    exc.exit_code = exit_code_for(cause)
+                exc.message += _called_from(cause)
             raise
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is saved; run the same command to resume",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.errors import StrategyError, TapeError
+from data.errors import StrategyError
 from data.timeutil import ns_to_iso
 from engine.layout import C_FILLS, C_FIRST, C_ORDERS, C_WATCH, K_BORROW, K_MARGIN_SCAN
 from strategies.base import Context, Strategy
@@ -29,7 +29,7 @@ def run_python(broker, strategy: Strategy) -> Context:
     try:
         return _run_python(broker, strategy, ctx)
     except Exception as exc:
-        if not isinstance(exc, TapeError):  # the strategy's own code: say where in the data
+        if not getattr(exc, "__notes__", None):  # say where in the data
             i = ctx.i
             when = ("in init(), before the first bar" if i < 0 else
                     f"at bar {i} ({ns_to_iso(int(broker.market.ts[i]))})")

@@ -110,3 +110,25 @@ def test_missing_relative_data_path_names_the_current_folder(tmp_path, monkeypat
     assert code == 3, out
     assert "data file not found" in out and "'data/GOOG.csv'" in out
     assert f"current folder, {tmp_path}" in " ".join(out.split())
+
+
+UNKNOWN_SYMBOL = '''
+from strategies.base import Strategy
+
+
+class WrongSymbol(Strategy):
+    name = "wrong_symbol"
+
+    def on_bar(self, ctx):
+        if ctx.i == 5:
+            ctx.buy("AAPL", size=1)
+'''
+
+
+def test_tape_error_from_a_hook_names_the_calling_line(tmp_path):
+    path = tmp_path / "wrong_symbol.py"
+    path.write_text(UNKNOWN_SYMBOL)
+    code, out = _run(["run", "-s", f"{path}:WrongSymbol", "-d", GOOG, "-o", str(tmp_path / "r")])
+    assert code == 3, out
+    assert "unknown symbol" in out and "'AAPL'" in out and "GOOG" in out
+    assert f"called from {path}, line 10, in on_bar(), raised at bar 5 (2004-08-26T20:00:00Z)" in out
