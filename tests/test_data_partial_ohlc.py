@@ -39,7 +39,7 @@ def test_unrecognised_ohlc_column_is_named(tmp_path, names, missing):
         read_bars(path)
     msg = str(e.value)
     assert f"column '{missing}'" in msg and "missing OHLC column" in msg
-    assert str(path) in msg and "rename the columns" in msg
+    assert str(path) in msg and "rename the file's columns to Open, High, Low, Close" in msg
     for unknown in names.values():
         if unknown != "Last":
             assert unknown in msg  # the columns the file has are listed
@@ -58,3 +58,4 @@ def test_known_aliases_and_close_only_files_still_read(tmp_path):
     cv = read_bars(tmp_path / "close_vol.csv", symbol="GOOG")
     assert (cv.data["close"] == ref.data["close"]).all()
     assert (cv.data["high"] == ref.data["close"]).all()
+
