@@ -96,6 +96,7 @@ def _engine_options(params: dict, opts: dict, strategy: str | None, config) -> d
 def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = False) -> None:
     from data.cli_output import emit
 
+    replaced = (out / "manifest.json").exists() or (out / "equity.csv").exists()
     with _save_before_stopping() as hits:
         res.save(out, report=report)
     if hits:
@@ -110,7 +111,8 @@ def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = F
             f"{what}, {s.get('n_trades')} closed trades, "
             f"final equity {s.get('final_equity'):.2f}, total return "
             f"{100 * (s.get('total_return') or 0):.2f}%, sharpe {sharpe}",
-            f"run folder: {out}"] + ([f"report: {out / 'report.html'}"] if report else [])
+            f"run folder: {out}" + (" (replaced the run that was there)" if replaced else "")
+            ] + ([f"report: {out / 'report.html'}"] if report else [])
     rejected = _rejects(res)
     if rejected:
         n = sum(rejected.values())
@@ -120,7 +122,7 @@ def _finish(res, out: Path, report: bool, quiet: bool = False, as_json: bool = F
     summary = {"strategy": res.config.strategy, "params": dict(res.config.params),
                "symbols": list(res.symbols), "bars": int(res.market.n_bars),
                "run_dir": str(out), "report": str(out / "report.html") if report else None,
-               "rejected_orders": rejected,
+               "rejected_orders": rejected, "replaced": replaced,
                "stats": {k: v for k, v in s.items() if k != "conventions"}}
     emit(summary, text, as_json=as_json, quiet=quiet)
 

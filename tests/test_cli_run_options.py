@@ -83,3 +83,14 @@ def test_rejected_orders_are_reported(tmp_path):
     demo = CliRunner().invoke(main, ["run", "-s", "sma_cross", "-d", GOOG, "-o",
                                      str(tmp_path / "ok")])
     assert "warning" not in demo.output and demo.exit_code == 0
+
+
+def test_second_run_into_the_same_folder_says_it_replaced_the_first(tmp_path):
+    out = tmp_path / "r"
+    args = ["run", "-s", "sma_cross", "-d", GOOG, "-o", str(out)]
+    first = CliRunner().invoke(main, args + ["-p", "fast=10"])
+    assert first.exit_code == 0 and "(replaced the run" not in first.output
+    second = CliRunner().invoke(main, args + ["-p", "fast=5"])
+    assert second.exit_code == 0
+    assert f"run folder: {out} (replaced the run that was there)" in second.output
+    assert tomllib.loads((out / "config.toml").read_text())["strategy"]["params"]["fast"] == 5
