@@ -40,6 +40,11 @@ def test_check_exits_one_on_a_mismatch(samples, tmp_path):
     res = CliRunner().invoke(main, ["book", "check", str(msg), str(ob)])
     assert res.exit_code == 1
     assert "first mismatch at row 501" in res.output
+    # the first difference in words: the level, side and both values
+    file_size = int(cells[1])
+    assert (f"MISMATCH: after message 501 the book replayed from the messages has ask level 1 "
+            f"price {int(cells[0]) / 1e4:.4f} size {file_size - 1:,}, the orderbook file price "
+            f"{int(cells[0]) / 1e4:.4f} size {file_size:,}") in res.output
 
 
 def test_check_bad_input_exits_with_the_documented_codes_and_a_clear_message(samples, tmp_path):

@@ -34,7 +34,7 @@ def check(message_file: str, orderbook_file: str, levels: int | None, date: str 
     if result.ok:
         click.echo("OK: every row matches at every depth")
     else:
-        click.echo("MISMATCH", err=True)
+        click.echo(f"MISMATCH: {result.first_difference_text()}", err=True)
         raise SystemExit(1)
 
 

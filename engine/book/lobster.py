@@ -230,18 +230,25 @@ class LobsterCheck:
     def ok(self) -> bool:
         return all(m == self.rows for m in self.matching)
 
+    def first_difference_text(self) -> str:
+        """The first disagreement in words ('' when every row matches)."""
+        if self.first_difference is None:
+            return ""
+        i, k, s, bp, bs, fp, fs = self.first_difference
+        nm = "bid" if s == 0 else "ask"
+        return (f"after message {i + 1} the book replayed from the messages has {nm} level "
+                f"{k + 1} {_level_text(bp, bs)}, the orderbook file {_level_text(fp, fs)}")
+
     def mismatch_error(self) -> DataError:
         """The :class:`DataError` for a failed check (``ok`` False): the first message row whose
         book disagrees with the orderbook file, the level, side and column, both values."""
         i, k, s, bp, bs, fp, fs = self.first_difference
-        nm = "bid" if s == 0 else "ask"
-        col = f"{nm}_{'price' if bp != fp else 'size'}_{k + 1}"
+        col = f"{'bid' if s == 0 else 'ask'}_{'price' if bp != fp else 'size'}_{k + 1}"
         bad = self.rows - self.matching[-1]
         return DataError(
-            f"the LOBSTER messages do not reproduce the orderbook file: after message {i + 1} "
-            f"(message file {self.message_file}) the book replayed from the messages has "
-            f"{nm} level {k + 1} {_level_text(bp, bs)}, the orderbook file "
-            f"{_level_text(fp, fs)} ({bad:,} of {self.rows:,} rows disagree)",
+            f"the LOBSTER messages do not reproduce the orderbook file: "
+            f"{self.first_difference_text()} (message file {self.message_file}; {bad:,} of "
+            f"{self.rows:,} rows disagree)",
             file=self.orderbook_file, row=i + 1, column=col,
             value={"messages": [bp if bp != C.NO_TICK else None, bs],
                    "orderbook": [fp if fp != C.NO_TICK else None, fs]},
