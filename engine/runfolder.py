@@ -17,6 +17,7 @@ from engine.result import _iso as iso_times
 from engine.result import atomic_json, versions
 from reports.html import atomic_write_text
 
+VOLATILE_MANIFEST_KEYS = ("created_at", "timings")  # differ between identical runs
 RUN_FILES = ("manifest.json", "config.toml", "equity.csv", "trades.csv", "orders.csv",
              "fills.csv", "prices.parquet", "stats.json", "report.html")
 
@@ -93,9 +94,10 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
         from reports.html import write_report
 
         t1 = time.perf_counter()
-        # the report shows the manifest this save writes last (its timings without the
-        # report's own, which is not known yet)
-        write_report(run_dir, manifest=manifest)
+        # the report shows the manifest this save writes last, but for its creation time and
+        # timings: identical runs give identical reports (tests/test_reliability_determinism)
+        write_report(run_dir, manifest={k: v for k, v in manifest.items()
+                                        if k not in VOLATILE_MANIFEST_KEYS})
         t_report = time.perf_counter() - t1
     timings = dict(timings)
     timings["report"] = t_report

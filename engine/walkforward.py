@@ -209,7 +209,7 @@ def _write_oos(out: Path, segments: list[dict[str, Any]], last_res, plan: Plan, 
     if report:
         from reports.html import write_report
 
-        write_report(d, manifest=manifest)
+        write_report(d, manifest={k: v for k, v in manifest.items() if k != "created_at"})
     write_json(d / "manifest.json", manifest)
     return pd.Series(equity, index=idx, name="equity"), stats
 

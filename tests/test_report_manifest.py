@@ -34,10 +34,9 @@ def test_saved_report_shows_the_manifest(tmp_path):
     assert _row(html, "status") == "complete"
     assert _row(html, "seed") == "7" == str(manifest["seed"])
     assert _row(html, "config_sha256") == manifest["config_sha256"]
-    assert _row(html, "created_at") == manifest["created_at"]
+    assert "created_at" in manifest and ">created_at<" not in html  # volatile: not in the
+    assert "timings" in manifest and "timings." not in html  # report (identical runs, files)
     assert _row(html, "counts.trades") == str(manifest["counts"]["trades"])
     assert _row(html, "versions.numba") == manifest["versions"]["numba"]
     assert manifest["data"][0]["sha256"] in html
-    # the timings known when the report was rendered agree with manifest.json's
-    assert _row(html, "timings.write") == str(manifest["timings"]["write"])
-    assert "report" in manifest["timings"] and "total" in manifest["timings"]
+    assert _row(html, "mode") == manifest["mode"] == "python"
