@@ -109,8 +109,10 @@ class Strategy:
         for key, (typ, p) in spec.items():
             v = _coerce(params[key], typ, key) if key in params else p.default
             if p.min is not None and v < p.min or p.max is not None and v > p.max:
+                bound = (f"{p.min} <= {key} <= {p.max}" if p.min is not None and p.max is not None
+                         else f"{key} >= {p.min}" if p.min is not None else f"{key} <= {p.max}")
                 raise StrategyError("parameter out of range", argument=key, value=v,
-                                    fix=f"give a value in [{p.min}, {p.max}]")
+                                    fix=f"give a value with {bound}")
             if p.choices is not None and v not in p.choices:
                 raise StrategyError("parameter not one of the choices", argument=key, value=v,
                                     fix=f"use one of {list(p.choices)}")
