@@ -44,7 +44,8 @@ _RE_ISO = re.compile(
     r"(?:(?P<sep>[T ])(\d{2}):(\d{2})(?P<sec>:(\d{2})(?P<frac>\.\d+)?)?)?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
-_RE_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?P<time>\s+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_RE_SLASH = re.compile(r"^(\d{1,2})(?P<sep>[/.-])(\d{1,2})(?P=sep)(\d{4})"
+                       r"(?P<time>\s+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
 # ------------------------------------------------------------------------------------------
@@ -412,15 +413,45 @@ def _detect_format(s: pl.Series, ctx: dict, iso_only: bool = False) -> str:
         return fmt + "%#z" if None not in tzs else "mixed"
     if not iso_only:
         sl = [_RE_SLASH.match(v) for v in sample]
-        if all(sl):
+        if all(sl) and len({m.group("sep") for m in sl}) == 1:
+            sep = sl[0].group("sep")
             first = max(int(m.group(1)) for m in sl)
-            second = max(int(m.group(2)) for m in sl)
-            date = "%d/%m/%Y" if first > 12 and second <= 12 else "%m/%d/%Y"
+            second = max(int(m.group(3)) for m in sl)
             timed = [m.group("time") for m in sl if m.group("time")]
-            if timed:
-                date += " %H:%M" + (":%S%.f" if any(t.count(":") == 2 for t in timed) else "")
-            return date
+            clock = (" %H:%M" + (":%S%.f" if any(t.count(":") == 2 for t in timed) else "")
+                     if timed else "")
+            day_first, month_first = (f"%d{sep}%m{sep}%Y{clock}", f"%m{sep}%d{sep}%Y{clock}")
+            if first > 12 and second <= 12:
+                return day_first
+            if first <= 12 and second <= 12:  # every value fits both orders
+                return _day_month_order(s, day_first, month_first, sep, ctx)
+            return month_first
     return "mixed"
+
+
+def _day_month_order(s: pl.Series, day_first: str, month_first: str, sep: str,
+                     ctx: dict) -> str:
+    """Day/month order of dates whose days and months are all <= 12: the order in which the
+    column is in time order (bar files are sorted, either way round). When both or neither
+    are, dotted dates are read day first and the others month first, with a warning."""
+    ok = []
+    for fmt in (day_first, month_first):
+        v = _strptime(s, fmt, ctx).drop_nulls().cast(pl.Int64).to_numpy()
+        d = np.diff(v)
+        if len(v) == len(s.drop_nulls()) and ((d >= 0).all() or (d <= 0).all()):
+            ok.append(fmt)
+    if len(ok) == 1:
+        return ok[0]
+    chosen = day_first if sep == "." else month_first
+    import warnings
+
+    where = f"file {ctx['file']}, " if ctx.get("file") else ""
+    col = f"column {ctx['column']!r}: " if ctx.get("column") else ""
+    warnings.warn(f"{where}{col}day/month order of the dates is ambiguous (no day above 12, "
+                  f"and {'both orders are' if ok else 'neither order is'} in time order); "
+                  f"read as {chosen!r}. Fix: write the dates as YYYY-MM-DD", UserWarning,
+                  stacklevel=4)
+    return chosen
 
 
 def _looks_yyyymmdd(s: pl.Series) -> bool:

@@ -309,14 +309,16 @@ def _check_bar(c, arr, allow_np) -> None:
     _finite_positive(c, arr, ("open", "high", "low", "close"), allow_np)
     o, h, lo, cl = arr["open"], arr["high"], arr["low"], arr["close"]
     with np.errstate(invalid="ignore"):
-        low_bad = (lo > np.minimum(o, cl)) | (lo > h)
-        bad = low_bad | (h < np.maximum(o, cl))
+        low_bad = lo > np.minimum(o, cl)
+        high_bad = h < np.maximum(o, cl)
+        bad = low_bad | high_bad | (lo > h)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         c.add("error", "ohlc_inconsistent",
-              "OHLC inconsistent (low above open/close or high below open/close)", bad,
-              "low" if low_bad[first] else "high",
-              lambda i: f"open={o[i]!r} high={h[i]!r} low={lo[i]!r} close={cl[i]!r}",
+              "OHLC inconsistent (each bar needs low <= open, close <= high)", bad,
+              "high" if high_bad[first] and not low_bad[first] else "low",
+              lambda i: (f"open={float(o[i])!r} high={float(h[i])!r} low={float(lo[i])!r} "
+                         f"close={float(cl[i])!r}"),
               "check the column order (E. Chan files are date,hi,lo,cl,op,vol) or the source")  # fmt: skip
     v = arr["volume"]
     c.add("error", "nan", "volume is NaN", np.isnan(v), "volume", v, "use 0 when unknown")

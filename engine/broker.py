@@ -192,7 +192,7 @@ class Broker:
         keep = ~np.isin(o["status"], T.TERMINAL)
         if s is not None:
             keep &= o["sym"] == s
-        return o[keep].copy()
+        return o[keep].copy().view(T.OrderRecords)
 
     # --- order entry ----------------------------------------------------------------------
     def _t(self, i: int) -> int:

@@ -69,8 +69,17 @@ def _error_text() -> str:
     exc = sys.exc_info()[1]
     if isinstance(exc, TapeError):
         return f"{type(exc).__name__}: {exc}"
-    tb = traceback.format_exc(limit=-3).strip().splitlines()
-    return f"{type(exc).__name__}: {exc} ({' | '.join(s.strip() for s in tb[-3:-1])})"
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:  # the innermost frame: the strategy's line for an error in its own code
+        f = frames[-1]
+        where = f"{f.filename}, line {f.lineno}, in {f.name}()"
+        if f.line:
+            where += f": {f.line.strip()}"
+    notes = [n.removeprefix("tapereader: ") for n in getattr(exc, "__notes__", ())
+             if n.startswith("tapereader: ")]
+    where = "; ".join(x for x in (where, *notes[-1:]) if x)
+    return f"{type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
 
 
 class Executor:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from data.errors import StrategyError
+from data.timeutil import ns_to_iso
 from engine.layout import C_FILLS, C_FIRST, C_ORDERS, C_WATCH, K_BORROW, K_MARGIN_SCAN
 from strategies.base import Context, Strategy
 
@@ -25,6 +26,18 @@ def _overrides(strategy: Strategy, hook: str) -> bool:
 
 def run_python(broker, strategy: Strategy) -> Context:
     ctx = Context(broker)
+    try:
+        return _run_python(broker, strategy, ctx)
+    except Exception as exc:
+        if not getattr(exc, "__notes__", None):  # say where in the data
+            i = ctx.i
+            when = ("in init(), before the first bar" if i < 0 else
+                    f"at bar {i} ({ns_to_iso(int(broker.market.ts[i]))})")
+            exc.add_note(f"tapereader: raised {when} by {type(strategy).__name__}")
+        raise
+
+
+def _run_python(broker, strategy: Strategy, ctx: Context) -> Context:
     market = broker.market
     ts = market.ts
     n = len(ts)

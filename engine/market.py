@@ -103,8 +103,11 @@ def _one(obj: Any, symbol: str | None):
             b = resolve(text)
             return b.symbol, b.data, b.instrument, text, b.sha256
         if not Path(text).exists():
+            where = ("" if Path(text).is_absolute() else
+                     f"; relative paths are read from the current folder, {Path.cwd()}, also "
+                     "in a config file: run from the folder the path is relative to")
             raise ConfigError("data file not found", argument="data", value=text,
-                              fix="check the path (relative paths are from the current folder)")
+                              fix=f"check the path{where}")
         b = read_bars(text, symbol=symbol)
         return b.symbol, b.data, b.instrument, text, b.sha256
     raise ConfigError("unsupported market data", argument="market", value=type(obj).__name__,
@@ -156,12 +159,17 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
         raise ConfigError("the same symbol appears twice", argument="market", value=names,
                           fix="give each data source its own symbol")
     t0, t1 = parse_time(start, "start"), parse_time(end, "end", end_of_day=True)
+    if t0 is not None and t1 is not None and t0 > t1:
+        raise ConfigError("start is after end", argument="start/end", value=(start, end),
+                          fix=f"swap them (start={end}, end={start}): the range is "
+                              "start <= bar close time <= end")
     # one symbol, whole range: the order check and the copy into the layout in one pass
     one_pass = len(items) == 1 and t0 is None and t1 is None and items[0][1].dtype == BAR
     bars: dict[str, np.ndarray] = {}
     sources, instruments = [], []
     for sym, data, inst, src, sha in items:
         data = np.ascontiguousarray(data)
+        full = data
         if not one_pass and len(data) > 1 and (data["ts"][1:] <= data["ts"][:-1]).any():
             _not_increasing(src)
         if t0 is not None or t1 is not None:  # no mask (a full-length temporary) otherwise
@@ -172,8 +180,14 @@ def load_market(market: Any, *, symbol: str | None = None, start: Any = None,
                 keep &= data["ts"] <= t1
             data = data[keep] if not keep.all() else data
         if len(data) == 0:
+            from data.timeutil import ns_to_iso
+
+            span = (f"the data of {sym} runs from {ns_to_iso(int(full['ts'].min()))} to "
+                    f"{ns_to_iso(int(full['ts'].max()))} (bar close times, UTC)"
+                    if len(full) else f"the data of {sym} has no bars")
             raise DataError("no bars left for this symbol in the start/end range", file=src,
-                            argument="start/end", value=(start, end), fix="widen start/end")
+                            argument="start/end", value=(start, end),
+                            fix=f"widen start/end: {span}")
         bars[sym] = data
         sources.append({"symbol": sym, "source": src, "sha256": sha, "rows": int(len(data))})
         instruments.append(inst or Instrument(symbol=sym))

@@ -17,6 +17,7 @@ from engine.result import _iso as iso_times
 from engine.result import atomic_json, versions
 from reports.html import atomic_write_text
 
+VOLATILE_MANIFEST_KEYS = ("created_at", "timings")  # differ between identical runs
 RUN_FILES = ("manifest.json", "config.toml", "equity.csv", "trades.csv", "orders.csv",
              "fills.csv", "prices.parquet", "stats.json", "report.html")
 
@@ -68,17 +69,8 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
     stats = dict(res.stats)
     atomic_json(run_dir / "stats.json", stats)
     t_files = time.perf_counter() - t0
-    t_report = 0.0
-    if report:
-        from reports.html import write_report
-
-        t1 = time.perf_counter()
-        write_report(run_dir)
-        t_report = time.perf_counter() - t1
     timings = dict(res.timings)
     timings["write"] = t_files
-    timings["report"] = t_report
-    timings["total"] = sum(v for k, v in timings.items() if k != "total")
     closed = int((res.trades["status"] == "closed").sum())
     manifest = {
         "status": "complete",
@@ -97,5 +89,19 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
                    "fills": int(len(res.fills_rec)), "trades": closed,
                    "open_trades": int(len(res.trades) - closed)},
     }
+    t_report = 0.0
+    if report:
+        from reports.html import write_report
+
+        t1 = time.perf_counter()
+        # the report shows the manifest this save writes last, but for its creation time and
+        # timings: identical runs give identical reports (tests/test_reliability_determinism)
+        write_report(run_dir, manifest={k: v for k, v in manifest.items()
+                                        if k not in VOLATILE_MANIFEST_KEYS})
+        t_report = time.perf_counter() - t1
+    timings = dict(timings)
+    timings["report"] = t_report
+    timings["total"] = sum(v for k, v in timings.items() if k != "total")
+    manifest["timings"] = timings
     atomic_json(manifest_path, manifest)
     return run_dir

@@ -204,13 +204,13 @@ def _write_oos(out: Path, segments: list[dict[str, Any]], last_res, plan: Plan, 
     config = (f'# stitched out-of-sample equity of a walk-forward analysis\n'
               f'[strategy]\nname = "{plan.info.name}"\nref = "{plan.ref}"\n')
     atomic_write_bytes(d / "config.toml", config.encode())
+    manifest = {"status": "complete", "kind": "walkforward-oos", "versions": versions(),
+                "windows": len(segments), "created_at": pd.Timestamp.now(tz="UTC").isoformat()}
     if report:
         from reports.html import write_report
 
-        write_report(d)
-    write_json(d / "manifest.json", {"status": "complete", "kind": "walkforward-oos",
-                                     "versions": versions(), "windows": len(segments),
-                                     "created_at": pd.Timestamp.now(tz="UTC").isoformat()})
+        write_report(d, manifest={k: v for k, v in manifest.items() if k != "created_at"})
+    write_json(d / "manifest.json", manifest)
     return pd.Series(equity, index=idx, name="equity"), stats
 
 

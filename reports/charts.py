@@ -82,6 +82,13 @@ def to_svg(fig: Figure, salt: str) -> str:
     return svg
 
 
+def pct_tick(v: float, _pos=None) -> str:
+    """A fraction as a percent tick label with the digits it needs: 0.075 -> '7.5%' (a
+    0-decimal formatter printed 2.5%-spaced ticks as '2%, 5%, 8%, 10%'), 0.1 -> '10%'."""
+    text = f"{v * 100:.2f}".rstrip("0").rstrip(".")
+    return ("0" if text in ("-0", "") else text) + "%"
+
+
 def render(fig: Figure, salt: str) -> str:
     with matplotlib.rc_context(_RC):
         return to_svg(fig, salt)
@@ -113,7 +120,7 @@ def drawdown_chart(ts: np.ndarray, dd: np.ndarray, *, salt: str) -> str:
         ax.fill_between(x, y, 0.0, color=RED, alpha=0.35, lw=0)
         ax.plot(x, y, color=RED, lw=0.7)
         ax.set_ylim(min(float(np.min(y)) * 1.05, -0.01), 0.0)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.yaxis.set_major_formatter(FuncFormatter(pct_tick))
         _date_axis(ax)
         return to_svg(fig, salt)
 
@@ -133,7 +140,7 @@ def yearly_chart(years: np.ndarray, strat: np.ndarray, bench: np.ndarray | None,
                       loc="best")
         ax.axhline(0, color="#555555", lw=0.8)
         ax.set_xticks(pos, [str(y) for y in years], rotation=0 if len(years) < 16 else 60)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.yaxis.set_major_formatter(FuncFormatter(pct_tick))
         ax.grid(axis="x", visible=False)
         return to_svg(fig, salt)
 
@@ -150,7 +157,7 @@ def rolling_chart(ts: np.ndarray, sharpe: np.ndarray, vol: np.ndarray, window: i
         a1.axhline(0, color="#555555", lw=0.8)
         a1.set_ylabel(f"Sharpe ({window})")
         a2.set_ylabel(f"volatility ({window})")
-        a2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        a2.yaxis.set_major_formatter(FuncFormatter(pct_tick))
         _date_axis(a2)
         return to_svg(fig, salt)
 
@@ -226,7 +233,7 @@ def exposure_chart(ts: np.ndarray, gross: np.ndarray | None, net: np.ndarray | N
             if net is not None:
                 a1.plot(x, ys[-1], color=ORANGE, lw=0.9, drawstyle="steps-post", label="net")
             a1.legend(loc="upper left")
-        a1.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        a1.yaxis.set_major_formatter(FuncFormatter(pct_tick))
         a1.set_ylabel("exposure")
         for i, (sym, (pts, size)) in enumerate(sorted(positions.items())[:12]):
             x, y = minmax_decimate(days(pts), size, BUCKETS)

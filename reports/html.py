@@ -9,6 +9,7 @@ script only sorts / filters / pages tables, toggles the log scale and marks trad
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from pathlib import Path
@@ -80,13 +81,18 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def write_report(run_dir: Path, *, benchmark: pd.Series | None = None) -> Path:
+def write_report(run_dir: Path, *, benchmark: pd.Series | None = None,
+                 manifest: dict[str, Any] | None = None) -> Path:
     """(Re)build ``run_dir/report.html`` from the run folder; returns its path.
 
     ``benchmark`` replaces equity.csv's buy-and-hold column: an equity or price series indexed by
-    tz-aware UTC time (rescaled to the run's starting equity).
+    tz-aware UTC time (rescaled to the run's starting equity). ``manifest`` is shown instead of
+    the folder's manifest.json: the engine writes the report before the manifest, and passes
+    the manifest it is about to write.
     """
     run = read_run(run_dir)
+    if manifest is not None:
+        run = dataclasses.replace(run, manifest=manifest)
     html = render_report(run, benchmark=benchmark)
     out = Path(run_dir) / "report.html"
     atomic_write_text(out, html)

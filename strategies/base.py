@@ -109,8 +109,10 @@ class Strategy:
         for key, (typ, p) in spec.items():
             v = _coerce(params[key], typ, key) if key in params else p.default
             if p.min is not None and v < p.min or p.max is not None and v > p.max:
+                bound = (f"{p.min} <= {key} <= {p.max}" if p.min is not None and p.max is not None
+                         else f"{key} >= {p.min}" if p.min is not None else f"{key} <= {p.max}")
                 raise StrategyError("parameter out of range", argument=key, value=v,
-                                    fix=f"give a value in [{p.min}, {p.max}]")
+                                    fix=f"give a value with {bound}")
             if p.choices is not None and v not in p.choices:
                 raise StrategyError("parameter not one of the choices", argument=key, value=v,
                                     fix=f"use one of {list(p.choices)}")
@@ -316,7 +318,8 @@ class Context:
         return {s: self.position(k) for k, s in enumerate(self.symbols)}
 
     def open_orders(self, sym=None) -> np.ndarray:
-        """Copies of the non-terminal ORDER records (of ``sym`` if given)."""
+        """Copies of the non-terminal ORDER records (of ``sym`` if given): a structured array
+        (``engine.types.OrderRecords``) that is false when empty, like a list."""
         return self._b.open_orders(None if sym is None else self._sym(sym))
 
     def order(self, order_id: int):

@@ -58,7 +58,8 @@ def test_stitched_equity_chains_the_test_runs_returns(wf):
     assert json.loads((wf.out / "oos" / "manifest.json").read_text())["status"] == "complete"
     html = (wf.out / "report.html").read_text()
     assert 'id="windows"' in html and 'id="stability"' in html
-    assert (wf.out / "oos" / "report.html").exists()
+    oos_html = (wf.out / "oos" / "report.html").read_text()
+    assert "walkforward-oos" in oos_html and "No manifest.json yet" not in oos_html
 
 
 def test_parameter_stability(wf):

@@ -330,7 +330,9 @@ def _parse_rows(raw: _Raw, *, tz: str | None, adjust: bool) -> _Parsed:
             file=str(path),
             column=missing[0],
             value=cols,
-            fix="rename the columns to open/high/low/close or use data.readers.read_table with a mapping",
+            fix="rename the file's columns to Open, High, Low, Close (and Volume): this reader "
+                "then gives the bars their close times (docs/data.md); data.readers.read_table "
+                "with a mapping takes each stamp as the bar's close time as it is",
         )
     raw = _drop_empty_rows(raw)
     close_only = _close_only_column(raw)
@@ -517,7 +519,9 @@ def _close_only_column(raw: _Raw) -> str | None:
     cols = raw.df.columns
     if all(_find(cols, k) is not None for k in ("open", "high", "low")):
         return None
-    if _find(cols, "close") is not None and _find(cols, "open") is None:
+    if any(_find(cols, k) is not None for k in ("open", "high", "low")):
+        return None  # some OHLC columns under unknown names: the caller names the missing ones
+    if _find(cols, "close") is not None:
         return _find(cols, "close")
     values = [c for c in cols if c not in (raw.date_col, raw.time_col)]
     return values[0] if len(values) == 1 else None

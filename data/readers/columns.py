@@ -175,7 +175,8 @@ def resolve_columns(
             file=file,
             column=missing[0],
             value=columns,
-            fix="rename the file's columns or pass a mapping, e.g. --mapping 'Time=ts,Px=price'",
+            fix="rename the file's columns or pass a mapping, e.g. --mapping 'Time=ts,Px=price' "
+                "(a column with an empty header name: '=ts')",
         )
     return chosen
 
