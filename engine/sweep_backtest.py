@@ -223,10 +223,7 @@ class Plan:
 
     def fixed(self) -> dict[str, Any]:
         return {"strategy": self.ref, "params": self.params, "options": self.options,
-                # (finer bars: each combination through engine.run, which reads them; the
-                # batched kernels have the coarse intrabar rule only)
-                "batch": bool(self.batch and self.info.compiled
-                              and (self.options or {}).get("intrabar") is None)}
+                "batch": bool(self.batch and self.info.compiled)}
 
     def run(self, bars: dict[str, np.ndarray], out: str | Path, *,
             sources: list[dict[str, Any]] | None = None, label: str = "", **kw: Any

@@ -112,11 +112,9 @@ def test_intrabar_errors_name_the_argument():
     two = {"A": DAYS, "B": DAYS}
     with pytest.raises(ConfigError, match="must name them"):
         engine.run(market=two, strategy=Bracket(), intrabar=_hours([]))
-    from engine.batch import run_batch
-
-    with pytest.raises(ConfigError, match="batched runs"):
-        run_batch("sma_cross", [{"fast": 2, "slow": 3}], market={"X": DAYS},
-                  intrabar=str(HOURLY))
+    with pytest.raises(ConfigError, match="bar runs"):
+        engine.run(market=str(REPO / "data/samples/lob/AMZN_2012-06-21_first1000_message_5.csv.gz"),
+                   strategy="ofi_taker", intrabar=_hours([]))
 
 
 class WeeklyBracket(Strategy):
