@@ -152,20 +152,23 @@ def main() -> None:
     """tapereader: backtest trading strategies on bars, ticks and order books."""
 
 
-main.add_command(data_commands)
-main.add_command(report_commands.report)
-main.add_command(report_commands.compare)
-main.add_command(book_commands.book)
-main.add_command(tick_commands.tick)
-main.add_command(engine_commands.run_command)
-main.add_command(engine_commands.demo_command)
-main.add_command(strategy_commands.strategies)
-main.add_command(sweep_commands.sweep)
-main.add_command(sweep_commands.walkforward)
-main.add_command(sweep_commands.grid)
-main.add_command(statarb_commands.pairs)
-main.add_command(signal_commands.sentiment)
-main.add_command(ml_commands.ml)
+for _command in (
+    data_commands,
+    report_commands.report,
+    report_commands.compare,
+    book_commands.book,
+    tick_commands.tick,
+    engine_commands.run_command,
+    engine_commands.demo_command,
+    strategy_commands.strategies,
+    sweep_commands.sweep,
+    sweep_commands.walkforward,
+    sweep_commands.grid,
+    statarb_commands.pairs,
+    signal_commands.sentiment,
+    ml_commands.ml,
+):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

@@ -490,15 +490,9 @@ def _strptime(s: pl.Series, fmt: str, ctx: dict) -> pl.Series:
 
         has_tz = s.str.contains(_RE_OFFSET).fill_null(False)
         if has_tz.any() and not has_tz.all():
-            i = int((has_tz != has_tz[0]).arg_max())
-            raise DataError(
-                "timestamps mix stamps with and without a UTC offset",
-                file=ctx["file"],
-                row=_row(i, ctx),
-                column=ctx["column"],
-                value=str(s[i]),
-                fix="write every stamp with its offset (or none, and pass tz=...)",
-            )
+            raise _error_at(s, int((has_tz != has_tz[0]).arg_max()), ctx,
+                            "timestamps mix stamps with and without a UTC offset",
+                            "write every stamp with its offset (or none, and pass tz=...)")
         utc = bool(has_tz.any())
         parsed = pd.to_datetime(s.to_pandas(), errors="coerce", format="mixed", utc=utc)
         return pl.from_pandas(parsed).cast(pl.Datetime("ns", "UTC" if utc else None), strict=False)
@@ -517,20 +511,12 @@ def _finish(
         parsed = parsed.cast(pl.Datetime("ns"), strict=False)  # out of range -> null
     if parsed.dtype.time_unit != "ns":
         parsed = parsed.cast(pl.Datetime("ns", parsed.dtype.time_zone), strict=False)
-    bad_mask = parsed.is_null() & raw.is_not_null()
-    if raw.dtype == pl.String:
-        bad_mask = bad_mask & (raw.str.strip_chars() != "")
-    if bad_mask.any():
-        i = int(bad_mask.arg_max())
-        raise DataError(
-            "cannot parse timestamp (or it lies outside 1677-09-22..2262-04-11, the range of "
-            "int64 nanoseconds)",
-            file=ctx["file"],
-            row=_row(i, ctx),
-            column=ctx["column"],
-            value=str(raw[i]),
-            fix="use ISO 8601 (YYYY-MM-DD[ HH:MM:SS]) or pass the format (e.g. --ts-format '%d.%m.%Y')",
-        )
+    _check_parsed(
+        raw, parsed, ctx,
+        "cannot parse timestamp (or it lies outside 1677-09-22..2262-04-11, the range of "
+        "int64 nanoseconds)",
+        "use ISO 8601 (YYYY-MM-DD[ HH:MM:SS]) or pass the format (e.g. --ts-format '%d.%m.%Y')",
+    )  # fmt: skip
     if parsed.dtype.time_zone is None:
         check_tz(tz)
         try:
@@ -538,15 +524,11 @@ def _finish(
                 tz, ambiguous=ambiguous, non_existent="null" if nonexistent == "null" else "raise"
             )
         except pl.exceptions.PolarsError as exc:
-            bad = _first_bad_local(parsed, tz)
-            raise DataError(
+            raise _error_at(
+                raw, _first_bad_local(parsed, tz), ctx,
                 f"local time does not exist or is ambiguous in time zone {tz} ({exc.__class__.__name__})",
-                file=ctx["file"],
-                row=_row(bad, ctx),
-                column=ctx["column"],
-                value=None if bad is None else str(raw[bad]),
-                fix="pass nonexistent='null' / ambiguous='earliest' or the right tz (UTC if the file is UTC)",
-            ) from None
+                "pass nonexistent='null' / ambiguous='earliest' or the right tz (UTC if the file is UTC)",
+            ) from None  # fmt: skip
     return _null_to_min(parsed.dt.convert_time_zone("UTC").dt.epoch("ns"))
 
 
@@ -567,21 +549,28 @@ def check_tz(tz: str) -> str:
 
 
 def _check_numeric(raw: pl.Series, out: pl.Series, ctx: dict) -> np.ndarray:
+    _check_parsed(
+        raw, out, ctx,
+        "cannot parse epoch timestamp (not a number, or beyond the years 1677-2262)",
+        "timestamps must be numbers of seconds/ms/us/ns since 1970-01-01 UTC "
+        "(pass --ts-format s/ms/us/ns when the unit is not the one guessed)",
+    )  # fmt: skip
+    return _null_to_min(out)
+
+
+def _check_parsed(raw: pl.Series, out: pl.Series, ctx: dict, message: str, fix: str) -> None:
+    """Raise at the first row whose value (not blank) did not parse (null in ``out``)."""
     bad_mask = out.is_null() & raw.is_not_null()
     if raw.dtype == pl.String:
         bad_mask = bad_mask & (raw.str.strip_chars() != "")
     if bad_mask.any():
-        i = int(bad_mask.arg_max())
-        raise DataError(
-            "cannot parse epoch timestamp (not a number, or beyond the years 1677-2262)",
-            file=ctx["file"],
-            row=_row(i, ctx),
-            column=ctx["column"],
-            value=str(raw[i]),
-            fix="timestamps must be numbers of seconds/ms/us/ns since 1970-01-01 UTC "
-            "(pass --ts-format s/ms/us/ns when the unit is not the one guessed)",
-        )
-    return _null_to_min(out)
+        raise _error_at(raw, int(bad_mask.arg_max()), ctx, message, fix)
+
+
+def _error_at(raw: pl.Series, i: int | None, ctx: dict, message: str, fix: str) -> DataError:
+    """The DataError naming row ``i`` of the parsed column (its file line) and its value."""
+    return DataError(message, file=ctx["file"], row=_row(i, ctx), column=ctx["column"],
+                     value=None if i is None else str(raw[i]), fix=fix)  # fmt: skip
 
 
 def _null_to_min(s: pl.Series) -> np.ndarray:

@@ -223,25 +223,12 @@ def check_array(
     return report
 
 
-def validate_array(
-    arr: np.ndarray,
-    kind: str,
-    *,
-    file: str | None = None,
-    first_line: int | np.ndarray | None = None,
-    order: bool = True,
-    allow_nonpositive_prices: bool = False,
-    stacklevel: int = 2,
-) -> Report:
-    """Raise a DataError for the first error; warn (``UserWarning``) for each warning."""
-    report = check_array(
-        arr,
-        kind,
-        file=file,
-        first_line=first_line,
-        order=order,
-        allow_nonpositive_prices=allow_nonpositive_prices,
-    )
+def validate_array(arr: np.ndarray, kind: str, *, stacklevel: int = 2, **options: Any) -> Report:
+    """Raise a DataError for the first error; warn (``UserWarning``) for each warning.
+
+    ``options`` are those of :func:`check_array`: ``file``, ``first_line``, ``order``,
+    ``allow_nonpositive_prices``."""
+    report = check_array(arr, kind, **options)
     report.raise_first()
     for issue in report.warnings:
         warnings.warn(str(issue.error()), UserWarning, stacklevel=stacklevel)

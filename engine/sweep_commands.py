@@ -53,6 +53,21 @@ def executor_options(f):
                         help="local processes, or ray.")(f)
 
 
+def strategy_data_options(f):
+    """--strategy and --data (required, repeatable) of the sweep commands."""
+    f = click.option("--data", "-d", "data", required=True, multiple=True,
+                     help="Data file or catalog:// reference (repeat for several symbols).")(f)
+    return click.option("--strategy", "-s", required=True,
+                        help="Strategy name, path/to/file.py:Class or package.module:Class.")(f)
+
+
+def bar_window_options(f):
+    """--symbol, --start and --end: which bars of the data a sweep command uses."""
+    f = click.option("--end", default=None, help="Last bar time (ISO date, UTC), inclusive.")(f)
+    f = click.option("--start", default=None, help="First bar time (ISO date, UTC).")(f)
+    return click.option("--symbol", default=None, help="Symbol of a single-symbol file.")(f)
+
+
 def show_progress(quiet: bool, as_json: bool) -> bool | None:
     return False if quiet or as_json else None  # None: when stderr is a terminal
 
@@ -64,10 +79,7 @@ def partial_exit(n_errors: int, what: str) -> None:
 
 
 @click.command("sweep")
-@click.option("--strategy", "-s", required=True,
-              help="Strategy name, path/to/file.py:Class or package.module:Class.")
-@click.option("--data", "-d", "data", required=True, multiple=True,
-              help="Data file or catalog:// reference (repeat for several symbols).")
+@strategy_data_options
 @click.option("--grid", "-g", "grid", required=True, multiple=True,
               help="NAME=start:stop:step (inclusive) or NAME=a,b,c; strategy parameters or "
                    "engine options such as commission. Repeat per parameter.")
@@ -78,9 +90,7 @@ def partial_exit(n_errors: int, what: str) -> None:
 @click.option("--random", "n_random", type=click.IntRange(min=1), default=None,
               help="Random search: N distinct combinations drawn from the grid.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
-@click.option("--symbol", default=None, help="Symbol of a single-symbol file.")
-@click.option("--start", default=None, help="First bar time (ISO date, UTC).")
-@click.option("--end", default=None, help="Last bar time (ISO date, UTC), inclusive.")
+@bar_window_options
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Results folder (results.csv/.parquet, sweep.json, report.html).")
 @click.option("--metric", default="sharpe", show_default=True,
@@ -138,10 +148,7 @@ def _param_names(res) -> list[str]:
 
 
 @click.command("walkforward")
-@click.option("--strategy", "-s", required=True,
-              help="Strategy name, path/to/file.py:Class or package.module:Class.")
-@click.option("--data", "-d", "data", required=True, multiple=True,
-              help="Data file or catalog:// reference (repeat for several symbols).")
+@strategy_data_options
 @click.option("--grid", "-g", "grid", required=True, multiple=True,
               help="NAME=start:stop:step or NAME=a,b,c (as in tape sweep).")
 @click.option("--param", "-p", "fixed", multiple=True, help="Fixed KEY=VALUE for every run.")
@@ -159,9 +166,7 @@ def _param_names(res) -> list[str]:
 @click.option("--warmup", type=click.IntRange(min=0), default=None,
               help="Bars before each test window the test run starts at [default: the "
                    "train window].")
-@click.option("--symbol", default=None, help="Symbol of a single-symbol file.")
-@click.option("--start", default=None, help="First bar time (ISO date, UTC).")
-@click.option("--end", default=None, help="Last bar time (ISO date, UTC), inclusive.")
+@bar_window_options
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Results folder (windows.csv, oos/, report.html, windows/).")
 @click.option("--fresh", is_flag=True, help="Discard earlier results in --out.")

@@ -46,18 +46,25 @@ class Axis:
         return len(self.values)
 
 
-def _number(text: str, axis: str, spec: str) -> int | float:
-    t = text.strip()
+def _int_or_float(text: str) -> int | float | None:
+    """``text`` as an int, else as a float, else None."""
     try:
-        return int(t)
+        return int(text)
     except ValueError:
         pass
     try:
-        v = float(t)
+        return float(text)
     except ValueError:
+        return None
+
+
+def _number(text: str, axis: str, spec: str) -> int | float:
+    t = text.strip()
+    v = _int_or_float(t)
+    if v is None:
         raise ConfigError(f"{t!r} is not a number", argument=f"--grid {axis}", value=spec,
-                          fix="write start:stop:step with numbers, e.g. fast=5:30:5") from None
-    if not math.isfinite(v):
+                          fix="write start:stop:step with numbers, e.g. fast=5:30:5")
+    if isinstance(v, float) and not math.isfinite(v):
         raise ConfigError("range bounds must be finite", argument=f"--grid {axis}", value=spec,
                           fix="use finite numbers")
     return v
@@ -68,17 +75,10 @@ def _scalar(text: str) -> Value:
     low = t.lower()
     if low in ("true", "false"):
         return low == "true"
-    try:
-        return int(t)
-    except ValueError:
-        pass
-    try:
-        v = float(t)
-        if math.isfinite(v):
-            return v
-    except ValueError:
-        pass
-    return t
+    v = _int_or_float(t)
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return t
+    return v
 
 
 def parse_range(name: str, text: str, spec: str = "") -> tuple[Value, ...]:

@@ -21,6 +21,20 @@ def bars(rows, volume=1e6, t0=T0, step=DAY) -> np.ndarray:
     return out
 
 
+def closes_to_bars(c, volume, *, wick: float, t0: int, step: int) -> np.ndarray:
+    """BAR array from closes ``c``: each bar opens at the previous close (the first at its own
+    close), high / low = max / min(open, close) * (1 +/- ``wick``), one bar per ``step``."""
+    n = len(c)
+    b = np.zeros(n, BAR)
+    b["ts"] = t0 + step * np.arange(n)
+    b["open"] = np.r_[c[0], c[:-1]]
+    b["close"] = c
+    b["high"] = np.maximum(b["open"], c) * (1 + wick)
+    b["low"] = np.minimum(b["open"], c) * (1 - wick)
+    b["volume"] = volume
+    return b
+
+
 class Scripted(Strategy):
     """Runs ``script[i](ctx)`` at bar i; records order updates and fills."""
 

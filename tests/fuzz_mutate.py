@@ -166,9 +166,14 @@ def change_separator(data, r):
 
 
 # --- CSV structure -----------------------------------------------------------------------------
-def swap_columns(data, r):
+def _columns(data):
+    """(rows of cells, separator, line end, widest row's cell count)."""
     rows, sep, eol = _cells(data)
-    width = max((len(x) for x in rows), default=0)
+    return rows, sep, eol, max((len(x) for x in rows), default=0)
+
+
+def swap_columns(data, r):
+    rows, sep, eol, width = _columns(data)
     if width < 2:
         return data
     i, j = r.sample(range(width), 2)
@@ -179,8 +184,7 @@ def swap_columns(data, r):
 
 
 def drop_column(data, r):
-    rows, sep, eol = _cells(data)
-    width = max((len(x) for x in rows), default=0)
+    rows, sep, eol, width = _columns(data)
     if width < 2:
         return data
     i = r.randrange(width)
@@ -192,8 +196,7 @@ def drop_column(data, r):
 
 
 def duplicate_column(data, r):
-    rows, sep, eol = _cells(data)
-    width = max((len(x) for x in rows), default=0)
+    rows, sep, eol, width = _columns(data)
     if width < 1:
         return data
     i = r.randrange(width)

@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
+from core_helpers import closes_to_bars
 
 from data.errors import ConfigError
-from data.schema import BAR
 from strategies.ml.features import FeatureSet, bar_feature, compute_features, mtf_features, rsi
 
 NAMES = ["ret_1", "ret_5", "vol_10", "rsi_14", "macd", "macd_5_10_3", "boll_20", "volz_24",
@@ -28,14 +28,7 @@ def btc(samples):
 def walk(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    b = np.zeros(n, BAR)
-    b["ts"] = (np.arange(n) + 1) * H
-    b["open"] = np.r_[c[0], c[:-1]]
-    b["close"] = c
-    b["high"] = np.maximum(b["open"], c) * 1.002
-    b["low"] = np.minimum(b["open"], c) * 0.998
-    b["volume"] = rng.uniform(1, 10, n)
-    return b
+    return closes_to_bars(c, rng.uniform(1, 10, n), wick=0.002, t0=H, step=H)
 
 
 def test_returns_and_volatility_match_their_definitions():

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from core_helpers import closes_to_bars
 
 from data.errors import ConfigError, DataError
-from data.schema import BAR
 from strategies.ml.features import FeatureSet
 from strategies.ml.model import MLConfig, make_estimator, positions, walk_forward_predict
 from strategies.ml.persist import estimator_from_spec, estimator_spec, load_model, refit_final
@@ -22,14 +22,7 @@ def walk(n: int, seed: int, offset: int = 0) -> np.ndarray:
     r = rng.normal(0, 0.01, n)
     r[1:] += -0.3 * r[:-1]  # some mean reversion for the model to find
     c = 100 * np.exp(np.cumsum(r))
-    b = np.zeros(n, BAR)
-    b["ts"] = (np.arange(n) + 1 + offset) * H
-    b["open"] = np.r_[c[0], c[:-1]]
-    b["close"] = c
-    b["high"] = np.maximum(b["open"], c) * 1.001
-    b["low"] = np.minimum(b["open"], c) * 0.999
-    b["volume"] = rng.uniform(1, 10, n)
-    return b
+    return closes_to_bars(c, rng.uniform(1, 10, n), wick=0.001, t0=(1 + offset) * H, step=H)
 
 
 def cfg(**kw) -> MLConfig:

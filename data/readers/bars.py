@@ -39,7 +39,7 @@ import hashlib
 import re
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -285,34 +285,21 @@ def _stamps(raw: _Raw, tz: str) -> tuple[np.ndarray, bool]:
 def read_bars(
     path: str | Path,
     *,
-    symbol: str | None = None,
-    label: Label = "auto",
     tz: str | None = None,
-    session_close: str = "16:00",
-    adjust: bool = False,
-    instrument: Instrument | None = None,
-    interval: str | int | None = None,
     encoding: str | None = None,
+    **options: Any,
 ) -> Bars:
     """Read an OHLCV CSV (optionally gzipped) into canonical bars (see the module docstring).
 
-    ``symbol`` defaults to a ``symbol`` column or the file name's first ticker-like token.
-    ``interval`` overrides the bar length used for ``label="open"`` (default: median spacing).
+    ``options`` are those of :func:`build_bars`: ``symbol`` (default: a ``symbol`` column or
+    the file name's first ticker-like token), ``label`` ("auto"), ``session_close`` ("16:00"),
+    ``adjust`` (False), ``instrument``, ``interval`` (the bar length used for ``label="open"``;
+    default: median spacing).
     """
     path = Path(path)
     if tz is not None:
         check_tz(tz)
-    raw = _load(path, encoding)
-    return build_bars(
-        raw,
-        symbol=symbol,
-        label=label,
-        tz=tz,
-        session_close=session_close,
-        adjust=adjust,
-        instrument=instrument,
-        interval=interval,
-    )
+    return build_bars(_load(path, encoding), tz=tz, **options)
 
 
 def bar_rows(raw: _Raw, *, tz: str | None = None, adjust: bool = False):

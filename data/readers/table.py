@@ -97,38 +97,22 @@ def read_table(
     path: str | Path,
     *,
     kind: str,
-    mapping: Mapping[Any, str] | str | None = None,
-    ts_format: str = "auto",
-    tz: str = "UTC",
-    ts_recv_format: str | None = None,
-    price_divisor: float = 1.0,
-    side_map: Mapping[Any, int] | None = None,
-    separator: str | None = None,
-    encoding: str | None = None,
     sort: bool | None = None,
     validate: bool = True,
+    **options: Any,
 ) -> np.ndarray:
     """Read any CSV/Parquet file into a canonical array of ``kind`` (see the module docstring).
 
-    ``sort`` None sorts bars, trades and quotes stably by ``ts`` when they are out of order (with
-    a warning) and leaves depth/mbo in file order (their order carries meaning). ``validate``
-    runs :func:`data.validate.validate_array` on the rows in file order, so errors name lines.
-    For ``kind="bar"`` the stamp is taken as the bar's close time; files stamped at the bar's
-    open need :func:`data.readers.read_bars` (``label="open"``) or
+    ``options`` are those of :func:`read_table_rows`: ``mapping``, ``ts_format`` ("auto"),
+    ``tz`` ("UTC"), ``ts_recv_format``, ``price_divisor`` (1.0), ``side_map``, ``separator``,
+    ``encoding``. ``sort`` None sorts bars, trades and quotes stably by ``ts`` when they are out
+    of order (with a warning) and leaves depth/mbo in file order (their order carries meaning).
+    ``validate`` runs :func:`data.validate.validate_array` on the rows in file order, so errors
+    name lines. For ``kind="bar"`` the stamp is taken as the bar's close time; files stamped at
+    the bar's open need :func:`data.readers.read_bars` (``label="open"``) or
     :func:`data.readers.close_times`.
     """
-    arr, first_line = read_table_rows(
-        path,
-        kind=kind,
-        mapping=mapping,
-        ts_format=ts_format,
-        tz=tz,
-        ts_recv_format=ts_recv_format,
-        price_divisor=price_divisor,
-        side_map=side_map,
-        separator=separator,
-        encoding=encoding,
-    )
+    arr, first_line = read_table_rows(path, kind=kind, **options)
     return finish_array(
         arr, kind, file=str(path), first_line=first_line, sort=sort, validate=validate
     )

@@ -4,7 +4,8 @@ fees, impact) and the tick strategy loop.
 Public API: :class:`TickConfig`, :class:`TickSim`, :func:`build_feed`, :func:`run_tick`
 (Python hooks), :func:`run_compiled` (njit strategy), :class:`TickResult`, :class:`FeedStream`
 (a feed read window by window: :mod:`engine.tick.stream`). Kernels:
-:mod:`engine.tick.orders_nb`, :mod:`engine.tick.l2sim_nb`, :mod:`engine.tick.l3sim_nb`.
+:mod:`engine.tick.orders_nb`, :mod:`engine.tick.l2sim_nb`, :mod:`engine.tick.l3sim_nb` (pieces
+they share: :mod:`engine.tick.wake_nb`, :mod:`engine.tick.stops_nb`).
 Imported lazily so that ``tape --help`` does not pay for numba.
 """
 

@@ -89,7 +89,13 @@ from engine.tick.orders_nb import (
     set_status_nb,
     trade_nb,
 )
-from engine.tick.stops_nb import expire_nb, trigger_stops_nb
+from engine.tick.stops_nb import book_stops_nb, expire_nb, trigger_stops_nb
+from engine.tick.wake_nb import (
+    last_nb,
+    local_stop_nb,
+    note_or_horizon_nb,
+    settled_nb,
+)
 from engine.types import CANCELLED, LIMIT, NEW, PARTIAL, STOP_LIMIT, WORKING
 
 
@@ -128,8 +134,7 @@ def book_stops_l2_nb(BX, OS, sv, t):
     orders, oi, of, live = OS
     bb, _q0 = l2_best_nb(dq, ok, oq, meta, 0)
     ba, _q1 = l2_best_nb(dq, ok, oq, meta, 1)
-    trigger_stops_nb(sv, orders, oi, live, t, -NEVER if ba == NO_TICK else ba,
-                     NEVER if bb == NO_TICK else bb)
+    book_stops_nb(sv, orders, oi, live, t, bb, ba)
 
 
 @njit(cache=True)
@@ -296,15 +301,6 @@ def exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, bound, wake_note):
 
 
 @njit(cache=True)
-def _local_stop_nb(lts, start, t):
-    j = start
-    n = lts.shape[0]
-    while j < n and lts[j] <= t:
-        j += 1
-    return j
-
-
-@njit(cache=True)
 def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
     """Run the simulation until the strategy must be woken: local time ``until`` (W_UNTIL), a
     subscribed local event (``wake`` bits WK_*), or the end of the data (W_END). Responses
@@ -351,12 +347,7 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         if wake & WK_QUOTE and lq < nq and (q_lts[lq] < t or (q_lts[lq] == t and q_rank[lq] < rk)):
             t = q_lts[lq]
             kind = W_QUOTE
-        if wake & WK_NOTE and sv[S_NSEEN] < sv[S_NNOTE] and notes[sv[S_NSEEN], N_VIS] < t:
-            t = notes[sv[S_NSEEN], N_VIS]
-            kind = W_NOTE
-        if t > hz:  # streamed feed: rows after the horizon are not loaded yet
-            t = hz
-            kind = W_MORE
+        t, kind = note_or_horizon_nb(sv, notes, wake, t, kind, hz)
         code, t2 = exchange_l2_nb(D, T, BX, OS, F, W, sv, cf, t, (wake & WK_NOTE) != 0)
         if code == W_FULL:
             return W_FULL
@@ -364,17 +355,9 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
             t = t2
             kind = W_NOTE
         if t >= NEVER:  # no timer and nothing left on the exchange: deliver everything
-            t = sv[S_XNOW]
-            if sv[S_NNOTE] > 0 and notes[sv[S_NNOTE] - 1, N_VIS] > t:
-                t = notes[sv[S_NNOTE] - 1, N_VIS]
-            if nd > 0 and d_lts[nd - 1] > t:
-                t = d_lts[nd - 1]
-            if nt > 0 and t_lts[nt - 1] > t:
-                t = t_lts[nt - 1]
-            if nq > 0 and q_lts[nq - 1] > t:
-                t = q_lts[nq - 1]
+            t = last_nb(q_lts, last_nb(t_lts, last_nb(d_lts, settled_nb(sv, notes))))
         # the strategy's side: its book, its trade / quote cursors, the responses
-        stop = ld + 1 if kind == W_BOOK else _local_stop_nb(d_lts, ld, t)
+        stop = ld + 1 if kind == W_BOOK else local_stop_nb(d_lts, ld, t)
         if stop > ld:
             if sv[S_SHARED] == 0:
                 dq, ok, oq, meta = BL
@@ -386,8 +369,8 @@ def advance_l2_nb(D, T, Q, BX, BL, OS, F, W, sv, cf, until, wake):
                     return W_FULL
             else:
                 sv[S_LD] = stop
-        sv[S_LT] = lt + 1 if kind == W_TRADE else _local_stop_nb(t_lts, lt, t)
-        sv[S_LQ] = lq + 1 if kind == W_QUOTE else _local_stop_nb(q_lts, lq, t)
+        sv[S_LT] = lt + 1 if kind == W_TRADE else local_stop_nb(t_lts, lt, t)
+        sv[S_LQ] = lq + 1 if kind == W_QUOTE else local_stop_nb(q_lts, lq, t)
         if kind == W_MORE:  # nothing is delivered: the next call goes on as if never stopped
             return W_MORE
         if t > sv[S_NOW]:

@@ -109,7 +109,13 @@ from engine.tick.orders_nb import (
     resting_fill_nb,
     set_status_nb,
 )
-from engine.tick.stops_nb import expire_nb, trigger_stops_nb
+from engine.tick.stops_nb import book_stops_nb, expire_nb, trigger_stops_nb
+from engine.tick.wake_nb import (
+    last_nb,
+    local_stop_nb,
+    note_or_horizon_nb,
+    settled_nb,
+)
 from engine.types import CANCELLED, FILLED, GTD, NEW, PARTIAL, WORKING
 
 
@@ -291,8 +297,7 @@ def stops_l3_nb(BX, OS, sv, D, r):
     elif sv[S_STOPTRIG] == STOP_BY_BOOK:
         bb, _q, _c = l3_level_nb(lv, meta, 0, 0)
         ba, _q, _c = l3_level_nb(lv, meta, 1, 0)
-        trigger_stops_nb(sv, orders, oi, live, t, -NEVER if ba == NO_TICK else ba,
-                         NEVER if bb == NO_TICK else bb)
+        book_stops_nb(sv, orders, oi, live, t, bb, ba)
 
 
 @njit(cache=True)
@@ -419,12 +424,7 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
         if wake & WK_QUOTE and lq < nq and q_lts[lq] < t:
             t = q_lts[lq]
             kind = W_QUOTE
-        if wake & WK_NOTE and sv[S_NSEEN] < sv[S_NNOTE] and notes[sv[S_NSEEN], N_VIS] < t:
-            t = notes[sv[S_NSEEN], N_VIS]
-            kind = W_NOTE
-        if t > hz:  # streamed feed (see advance_l2_nb)
-            t = hz
-            kind = W_MORE
+        t, kind = note_or_horizon_nb(sv, notes, wake, t, kind, hz)
         code, t2 = exchange_l3_nb(D, BX, OS, F, W, sv, cf, lot, t, (wake & WK_NOTE) != 0)
         if code == W_FULL:
             return W_FULL
@@ -432,11 +432,7 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
             t = t2
             kind = W_NOTE
         if t >= NEVER:
-            t = sv[S_XNOW]
-            if sv[S_NNOTE] > 0 and notes[sv[S_NNOTE] - 1, N_VIS] > t:
-                t = notes[sv[S_NNOTE] - 1, N_VIS]
-            if n > 0 and m_lts[n - 1] > t:
-                t = m_lts[n - 1]
+            t = last_nb(m_lts, settled_nb(sv, notes))
         stop = ld
         if kind == W_BOOK or kind == W_TRADE:
             stop = ld + 1
@@ -444,8 +440,7 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
             while stop < n and (m_ev[stop] == MBO_ANON_LEVEL or m_ev[stop] == MBO_FORGET):
                 stop += 1
         else:
-            while stop < n and m_lts[stop] <= t:
-                stop += 1
+            stop = local_stop_nb(m_lts, ld, t)
         if stop > ld:
             if sv[S_SHARED] == 0:
                 lv, od, ht, meta = BL
@@ -457,13 +452,7 @@ def advance_l3_nb(D, Q, BX, BL, OS, F, W, sv, cf, until, wake):
                     return W_FULL
             else:
                 sv[S_LD] = stop
-        if kind == W_QUOTE:
-            sv[S_LQ] = lq + 1
-        else:
-            j = lq
-            while j < nq and q_lts[j] <= t:
-                j += 1
-            sv[S_LQ] = j
+        sv[S_LQ] = lq + 1 if kind == W_QUOTE else local_stop_nb(q_lts, lq, t)
         if kind == W_MORE:
             return W_MORE
         if t > sv[S_NOW]:

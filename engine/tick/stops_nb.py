@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from numba import njit
 
-from engine.tick.layout import OI_ARMED, OI_ARRIVE, OI_STOP, S_NLIVE
+from engine.book.codes import NO_TICK
+from engine.tick.layout import NEVER, OI_ARMED, OI_ARRIVE, OI_STOP, S_NLIVE
 from engine.tick.orders_nb import refresh_nb, set_status_nb
 from engine.types import EXPIRED, F_TRIGGERED, GTD, NEW, PARTIAL, WORKING
 
@@ -42,6 +43,14 @@ def trigger_stops_nb(sv, orders, oi, live, t, buy_px, sell_px):
     if n > 0:
         refresh_nb(sv, oi, live, orders)
     return n
+
+
+@njit(cache=True)
+def book_stops_nb(sv, orders, oi, live, t, bb, ba):
+    """STOP_BY_BOOK: trigger the armed stops the best bid / ask ticks ``bb`` / ``ba`` reach
+    (``NO_TICK``: that side is empty and reaches none)."""
+    return trigger_stops_nb(sv, orders, oi, live, t, -NEVER if ba == NO_TICK else ba,
+                            NEVER if bb == NO_TICK else bb)
 
 
 @njit(cache=True)

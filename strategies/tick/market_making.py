@@ -123,14 +123,24 @@ def requote_nb(sv, cf, OS, S, bid_t, ask_t, qty, max_pos):
 
 
 @njit(cache=True)
-def grid_mm_step_nb(code, D, T, BL, OS, sv, cf, P, S):
-    """Compiled grid market maker: P = [half_spread_ticks, order_qty, max_position]."""
+def _touch_nb(code, BL):
+    """The best bid and ask ticks of the strategy's book on a timer wake (``code`` W_UNTIL)
+    when both sides are quoted and not crossed; (NO_TICK, NO_TICK) otherwise: no quoting."""
     if code != W_UNTIL:
-        return
+        return NO_TICK, NO_TICK
     dq, ok, oq, meta = BL
     bb, _q = l2_best_nb(dq, ok, oq, meta, 0)
     ba, _q = l2_best_nb(dq, ok, oq, meta, 1)
     if bb == NO_TICK or ba == NO_TICK or ba <= bb:
+        return NO_TICK, NO_TICK
+    return bb, ba
+
+
+@njit(cache=True)
+def grid_mm_step_nb(code, D, T, BL, OS, sv, cf, P, S):
+    """Compiled grid market maker: P = [half_spread_ticks, order_qty, max_position]."""
+    bb, ba = _touch_nb(code, BL)
+    if bb == NO_TICK:
         return
     bid_t, ask_t = grid_quotes_nb(bb, ba, np.int64(P[0]))
     requote_nb(sv, cf, OS, S, bid_t, ask_t, P[1], P[2])
@@ -140,12 +150,8 @@ def grid_mm_step_nb(code, D, T, BL, OS, sv, cf, P, S):
 def as_step_nb(code, D, T, BL, OS, sv, cf, P, S):
     """Compiled Avellaneda-Stoikov: P = [gamma, kappa, tau_s, order_qty, max_position,
     sigma2_init, ewm_alpha, timer_s]; S[8] last mid (ticks), S[9] sigma2 (ticks^2 / s)."""
-    if code != W_UNTIL:
-        return
-    dq, ok, oq, meta = BL
-    bb, _q = l2_best_nb(dq, ok, oq, meta, 0)
-    ba, _q = l2_best_nb(dq, ok, oq, meta, 1)
-    if bb == NO_TICK or ba == NO_TICK or ba <= bb:
+    bb, ba = _touch_nb(code, BL)
+    if bb == NO_TICK:
         return
     mid = 0.5 * (bb + ba)
     if S[9] == 0.0:
