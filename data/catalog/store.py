@@ -45,7 +45,8 @@ from data.errors import ConfigError, DataError
 from data.schema import KINDS, Instrument, dtype_for
 
 ENV_VAR = "TAPEREADER_CATALOG"
-_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator")
+_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator",
+                  "label", "session_close", "interval")  # fmt: skip
 
 
 def default_root() -> Path:
@@ -534,7 +535,8 @@ class Catalog:
         return out
 
 
-_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator")
+_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator",
+                  "label", "session_close", "interval")  # fmt: skip
 
 
 def _spill(pieces: dict, staging: Path, kind: str) -> None:

@@ -263,14 +263,16 @@ def _read_table_ds(path, *, kind, symbol, mapping, ts_format, tz, validate, **op
     kw = {k: v for k, v in options.items() if k in
           ("ts_recv_format", "price_divisor", "side_map", "separator", "encoding")}  # fmt: skip
     arr, first_line = read_table_rows(path, kind=kind, mapping=mapping, ts_format=ts_format,
-                                      tz=tz or "UTC", **kw)  # fmt: skip
+                                      tz=tz, **kw)  # fmt: skip
+    stamp = {k: v for k, v in options.items() if k in ("label", "session_close", "interval")}
     digest = file_sha256(path)
     groups = _symbol_groups(path, len(arr), symbol)
     out = []
     for sym, idx in groups:
         part = arr if idx is None else arr[idx]
         lines = (np.arange(len(arr)) + first_line)[idx] if idx is not None else first_line
-        part = finish_array(part, kind, file=str(path), first_line=lines, validate=validate)
+        part = finish_array(part, kind, file=str(path), first_line=lines, validate=validate,
+                            tz=tz, **stamp)  # fmt: skip
         out.append(Dataset(kind=kind, symbol=sym, data=part, source=str(path), sha256=digest,
                            first_line=lines))  # fmt: skip
     return out
