@@ -342,9 +342,9 @@ def _parse_rows(raw: _Raw, *, tz: str | None, adjust: bool) -> _Parsed:
             file=str(path),
             column=missing[0],
             value=cols,
-            fix="rename the file's columns to Open, High, Low, Close (and Volume): this reader "
-                "then gives the bars their close times (docs/data.md); data.readers.read_table "
-                "with a mapping takes each stamp as the bar's close time as it is",
+            fix="rename the file's columns to Open, High, Low, Close (and Volume), or read it "
+                "with data.readers.read_table(kind='bar', mapping=...): both give the bars the "
+                "same close times (docs/data.md)",
         )
     raw = _drop_empty_rows(raw)
     close_only = _close_only_column(raw)
