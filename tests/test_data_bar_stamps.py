@@ -149,3 +149,11 @@ def test_a_date_only_bar_is_not_visible_before_its_close(entry, tmp_path):
         assert t < ref["ts"][i]  # the noon bar of D comes before D's session close
         expected = ref["close"][i - 1] if i else np.nan
         np.testing.assert_equal(at_noon[t], expected)
+
+
+def test_read_table_frame_gives_bars_their_close_times_too():
+    from data.readers import read_table_frame
+
+    frame, first_line = read_table_frame(GOOG, kind="bar", mapping={"": "ts"})
+    assert first_line == 2
+    assert np.array_equal(frame["ts"].to_numpy(), read_bars(GOOG).data["ts"])

@@ -44,8 +44,13 @@ from data.schema import dtype_for
 def read_table_frame(path: str | Path, *, kind: str, **options: Any) -> tuple[pl.DataFrame, int]:
     """Read a CSV (plain/gzip) or Parquet file into a polars frame with the canonical columns
     of ``kind`` in file order. Returns ``(frame, first_line)`` (line number of row 0); the
-    options are those of :func:`read_table` up to ``encoding``."""
+    options are those of :func:`read_table` up to ``encoding``, and for bars ``label``,
+    ``session_close`` and ``interval`` (close times as :func:`read_table` gives them)."""
+    stamp = {k: options.pop(k) for k in ("label", "session_close", "interval") if k in options}
     arr, first_line = read_table_rows(path, kind=kind, **options)
+    if kind == "bar":
+        arr, _ = stamp_bars(arr, tz=options.get("tz"), file=str(path), first_line=first_line,
+                            **stamp)  # fmt: skip
     return pl.DataFrame({n: arr[n] for n in arr.dtype.names}), first_line
 
 
@@ -63,7 +68,8 @@ def read_table_rows(
     encoding: str | None = None,
 ) -> tuple[np.ndarray, int]:
     """Read a CSV/Parquet file into a canonical array **in file order**, not validated.
-    Returns ``(rows, first_line)`` (line number of row 0)."""
+    Returns ``(rows, first_line)`` (line number of row 0). Bar ``ts`` are the file's stamps:
+    :func:`finish_array` (or :func:`stamp_bars`) turns them into close times."""
     path = Path(path)
     dtype_for(kind)
     if _is_parquet(path):
