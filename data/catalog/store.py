@@ -574,14 +574,14 @@ def _make_durable(pending: list[tuple[Path, Path]]) -> None:
 
 def _stream_plan(path, kind, symbol, format, mapping, stream_bytes) -> tuple[str, str] | None:
     """(kind, symbol) when ``path`` should be streamed, else None."""
-    from data.readers.dispatch import _clean, _name_symbol, detect_format
+    from data.readers.dispatch import _clean, _name_symbol, detect_format, kind_for_mapping
     from data.readers.sniff import sniff
     from data.readers.table import _is_parquet
 
     if path.stat().st_size < stream_bytes:
         return None
     fmt, detected = detect_format(path) if format == "auto" else (format, kind)
-    kind = kind or detected
+    kind = kind or kind_for_mapping(mapping, detected)
     if fmt != "table" or kind is None:
         return None
     import polars as pl
