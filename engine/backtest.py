@@ -80,12 +80,19 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
     from engine.tick.backtest import is_tick_run, run_tick_backtest
 
     if is_tick_run(cfg, strat, market):  # order-book data: the tick simulator
+        if cfg.intrabar is not None:
+            raise ConfigError("intrabar (finer bars) is for bar runs", argument="intrabar",
+                              value=cfg.intrabar, fix="leave it out: a tick run has every event")
         import dataclasses
 
         cfg = dataclasses.replace(cfg, strategy=cfg.strategy or strat.name,
                                   params=dict(strat.params))
         return run_tick_backtest(cfg, strat, market, t0)
     mk = load_market(market, symbol=cfg.symbol, start=cfg.start, end=cfg.end)
+    if cfg.intrabar is not None:  # finer bars inside the bars (engine/intrabar.py)
+        from engine.intrabar import attach_intrabar
+
+        mk = attach_intrabar(mk, _intrabar_source(options.get("intrabar"), cfg.intrabar))
     import dataclasses
 
     upd = {"strategy": cfg.strategy or strat.name or type(strat).__name__,
@@ -114,6 +121,22 @@ def run(config: Any = None, *, market: Any = None, strategy: Any = None, **optio
     t_run = time.perf_counter() - t1
     return Result(broker, cfg, strat, {"load": t_load, "compile": t_compile, "run": t_run},
                   mode)
+
+
+def _intrabar_source(given, resolved):
+    """The object to load finer bars from: what the caller passed (arrays, Bars...), else the
+    config's paths (the config keeps '<in-memory>' in place of objects)."""
+    if given is None:
+        given = resolved
+    if isinstance(given, tuple):
+        given = list(given)
+    items = (given if isinstance(given, list) else list(given.values())
+             if isinstance(given, dict) else [given])
+    if any(isinstance(x, str) and x == "<in-memory>" for x in items):
+        raise ConfigError("intrabar data held in memory is not in this config",
+                          argument="intrabar", value=given,
+                          fix="pass intrabar= to engine.run with the arrays, or paths")
+    return given
 
 
 _WARM: set[str] = set()  # the modes whose kernels this process has compiled / loaded
@@ -146,7 +169,7 @@ def warm_kernels(mode: str) -> float:
         ev_i, ev_s, ev_v = events(np.full((2, 1), np.nan))
         r = run_targets_nb(0, 0, mk.mkt, mk.ts, ev_i, ev_s, ev_v, 256, b.orders, b.fills,
                            b.trades, b.open_tr, b.acct, b.cnt, b.cfg, b.symcfg, b.snap,
-                           np.full(1, np.nan), np.empty(5))
+                           np.full(1, np.nan), np.empty(5), b.fine, b.fine_at)
         del r
     else:
         b.send_target(0, 0, 256, 0.0, 0)

@@ -187,6 +187,8 @@ def _prepare(strategy: Any, param_sets: Any, market: Any, config: Any,
     cfg = resolve_config(config, **options)
     if market is None:
         market = list(cfg.data) if len(cfg.data) > 1 else cfg.data[0]
+    # (cfg.intrabar is not read: compiled strategies send target orders, never brackets, and
+    # finer bars only decide brackets; engine/intrabar.py)
     mk = load_market(market, symbol=cfg.symbol, start=cfg.start, end=cfg.end)
     strat_src = strategy if not isinstance(strategy, str) else cfg.strategy
     kinds, evs, params = set(), [], []

@@ -63,13 +63,15 @@ def run_batch_nb(k0, mkt, ts, ev_i, ev_s, ev_v, off, mode, cfg, symcfg, cash, or
     cnt = np.zeros(N_CNT, np.int64)
     last = np.empty(n_sym)
     work = np.empty(n_sym + 4)
+    no_fine = np.empty((4, 0))  # (sweeps have no finer bars: the coarse intrabar rule)
+    no_fine_at = np.empty((2, 0, 0), np.int64)
     for k in range(k0, off.shape[0] - 1):
         lo = off[k]
         hi = off[k + 1]
         _fresh_account_nb(open_tr, last, acct, cnt, cash)
         r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i[lo:hi], ev_s[lo:hi],
                            ev_v[lo:hi], mode, orders, fills, trades, open_tr, acct, cnt, cfg,
-                           symcfg, snap, last, work)
+                           symcfg, snap, last, work, no_fine, no_fine_at)
         if r != DONE:
             return k
         mark_nb(mkt, ts, snap, cnt[C_SNAPS], acct, eq)
@@ -130,7 +132,7 @@ def run_set_nb(mkt, ts, ev_i, ev_s, ev_v, mode, cfg, symcfg, cash, orders, fills
     _fresh_account_nb(open_tr, last, acct, cnt, cash)
     r = run_targets_nb(np.int64(0), np.int64(0), mkt, ts, ev_i, ev_s, ev_v, mode, orders,
                        fills, trades, open_tr, acct, cnt, cfg, symcfg, snap, last,
-                       np.empty(n_sym + 4))
+                       np.empty(n_sym + 4), np.empty((4, 0)), np.empty((2, 0, 0), np.int64))
     if r != DONE:
         return r
     mark_equity_exposure_nb(mkt, snap, cnt[C_SNAPS], acct, v, x)  # mark_nb's arithmetic

@@ -49,7 +49,7 @@ from engine.layout import (
     S_SHORTABLE,
     SNAP0,
 )
-from engine.step_nb import process_bar_nb, submit_nb
+from engine.step_nb import process_bar_into_nb, submit_nb
 
 TIF_CODES = {name: code for code, name in enumerate(T.TIF_NAMES)}
 
@@ -144,6 +144,8 @@ class Broker:
         self.cnt = np.zeros(8 if N_CNT <= 8 else N_CNT, dtype=np.int64)
         self.cnt[C_DAY] = -1
         self.snap = np.zeros((64, SNAP0 + n_sym))
+        self.fine, self.fine_at = market.fine, market.fine_at  # (engine/intrabar.py)
+        self._used, self._p = np.empty(n_sym), np.empty(4)  # the broker kernel's scratch
         self.at_close = bool(self.cfg[K_AT_CLOSE])
         self.close_pending = False
         self.changed: list[int] = []  # orders changed by cancel / replace (for on_order)
@@ -176,9 +178,9 @@ class Broker:
         """Run the broker kernel on bar ``i``; returns the number of fills."""
         self.ensure(self.symcfg.shape[0])  # room for the liquidation orders of a margin call
         m = self.market
-        return process_bar_nb(i, phase, m.mkt, m.ts, self.orders, self.fills, self.trades,
-                              self.open_tr, self.acct, self.cnt, self.cfg, self.symcfg,
-                              self.snap)
+        return process_bar_into_nb(i, phase, m.mkt, m.ts, self.orders, self.fills, self.trades,
+                                   self.open_tr, self.acct, self.cnt, self.cfg, self.symcfg,
+                                   self.snap, self._used, self._p, self.fine, self.fine_at)
 
     # --- views ----------------------------------------------------------------------------
     def equity_now(self, i: int) -> float:
@@ -192,7 +194,7 @@ class Broker:
         keep = ~np.isin(o["status"], T.TERMINAL)
         if s is not None:
             keep &= o["sym"] == s
-        return o[keep].copy()
+        return o[keep].copy().view(T.OrderRecords)
 
     # --- order entry ----------------------------------------------------------------------
     def _t(self, i: int) -> int:

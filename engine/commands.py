@@ -160,6 +160,10 @@ def _rejects(res) -> dict[str, int]:
 @click.option("--start", help="first bar close time, inclusive (ISO; UTC when naive)")
 @click.option("--end", help="last bar close time, inclusive (ISO; UTC when naive; a date alone "
               "means the whole day)")
+@click.option("--intrabar", multiple=True, metavar="FILE",
+              help="finer bars of the same instrument (e.g. hourly under daily): they decide a "
+              "bar that reaches both a bracket's stop-loss and take-profit (else the stop-loss "
+              "fills); repeat for several symbols (docs/fills.md)")
 @click.option("--mode", type=click.Choice(["auto", "python", "compiled"]),
               help="run path: python (on_bar hooks) or compiled (targets / step function); "
               "auto picks python when the strategy has on_bar  [default: auto]")
@@ -170,7 +174,7 @@ def _rejects(res) -> dict[str, int]:
               help="write report.html")
 @output_options
 def run_command(config, strategy, data, symbol, params, cash, commission, slippage, fill_at,
-                start, end, mode, seed, out, report, quiet, as_json):
+                start, end, intrabar, mode, seed, out, report, quiet, as_json):
     """Run a backtest from a TOML CONFIG and/or flags; write a run folder.
 
     \b
@@ -185,7 +189,9 @@ def run_command(config, strategy, data, symbol, params, cash, commission, slippa
     opts = dict(strategy=strategy, data=list(data) if len(data) > 1 else (data[0] if data else None),
                 symbol=symbol, params=None, cash=cash,
                 commission=commission, slippage=slippage, fill_at=fill_at, start=start,
-                end=end, mode=mode, seed=seed)
+                end=end, mode=mode, seed=seed,
+                intrabar=list(intrabar) if len(intrabar) > 1 else (intrabar[0] if intrabar
+                                                                   else None))
     try:
         opts["params"] = _engine_options(_params(params), opts, strategy, config) or None
         res = engine.run(config, **{k: v for k, v in opts.items() if v is not None})

@@ -111,7 +111,8 @@ def run_compiled(broker, strategy) -> None:
         e0 = int(np.searchsorted(ev_i, i0))
         r = run_targets_nb(i0, e0, m.mkt, m.ts, ev_i, ev_s, ev_v, kind, broker.orders,
                            broker.fills, broker.trades, broker.open_tr, broker.acct, broker.cnt,
-                           broker.cfg, broker.symcfg, broker.snap, last, work)
+                           broker.cfg, broker.symcfg, broker.snap, last, work, broker.fine,
+                           broker.fine_at)
         if r == DONE:
             return
         i0 = int(r)
@@ -153,7 +154,7 @@ def run_stepfn(broker, strategy) -> None:
         broker.ensure(len(m.symbols) + 1)
         r = run_step_nb(step, i0, m.mkt, m.ts, KINDS[kind], state, broker.orders, broker.fills,
                         broker.trades, broker.open_tr, broker.acct, broker.cnt, broker.cfg,
-                        broker.symcfg, broker.snap)
+                        broker.symcfg, broker.snap, broker.fine, broker.fine_at)
         if r == DONE:
             return
         i0 = int(r)

@@ -11,6 +11,8 @@ path = "data/samples/equities_daily/GOOG_2004-2013_backtesting.csv"   # or a lis
 symbol = "GOOG"            # single file only
 start = "2005-01-01"       # ISO, UTC when naive; inclusive
 end = "2012-12-31"         # inclusive; a date alone means the whole (UTC) day
+intrabar = "hourly.csv"    # finer bars that decide a bar reaching both a stop-loss and a
+                           # take-profit (engine/intrabar.py); a list, or { SYM = path }
 [broker]
 cash = 10000.0
 commission = 0.002         # or a table, see engine/costs.py
@@ -54,7 +56,7 @@ from engine.costs import Commission, Slippage, parse_commission, parse_slippage
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "strategy": ("name", "params"),
-    "data": ("path", "symbol", "start", "end"),
+    "data": ("path", "symbol", "start", "end", "intrabar"),
     "broker": ("cash", "commission", "slippage", "fill_at", "lot_size", "shortable",
                "max_position", "max_leverage", "maintenance_margin", "volume_cap",
                "borrow_rate"),
@@ -77,6 +79,7 @@ FLAT: dict[str, tuple[str, str]] = {
     "symbol": ("data", "symbol"),
     "start": ("data", "start"),
     "end": ("data", "end"),
+    "intrabar": ("data", "intrabar"),
     "metrics": ("metrics", "*"),
     "tick": ("tick", "*"),
 }
@@ -97,6 +100,7 @@ class RunConfig:
     symbol: str | None = None
     start: str | None = None
     end: str | None = None
+    intrabar: str | tuple | dict | None = None  # finer bars (engine/intrabar.py); paths
     cash: float = 10_000.0
     commission: Commission = Commission(model="none")
     slippage: Slippage = Slippage()
@@ -119,6 +123,9 @@ class RunConfig:
         for k in ("symbol", "start", "end"):
             if getattr(self, k) is not None:
                 data[k] = getattr(self, k)
+        if self.intrabar is not None:  # (left out when absent: config digests stay)
+            iv = self.intrabar
+            data["intrabar"] = list(iv) if isinstance(iv, tuple) else iv
         broker: dict[str, Any] = {
             "cash": self.cash, "commission": self.commission.as_dict(),
             "slippage": self.slippage.as_dict(), "fill_at": self.fill_at,
@@ -202,6 +209,23 @@ def _per_symbol(v: Any, key: str, check) -> Any:
     return check(v, key)
 
 
+def _intrabar(v: Any) -> str | tuple | dict:
+    """[data] intrabar: a path, a list of paths or a {symbol: path} table; in-memory data
+    (arrays, Bars) is kept as '<in-memory>' (engine.run loads it from the object)."""
+    if isinstance(v, str | Path):
+        return str(v)
+    if isinstance(v, list | tuple):
+        return tuple(str(x) if isinstance(x, str | Path) else "<in-memory>" for x in v)
+    if isinstance(v, dict):
+        return {str(k): (str(x) if isinstance(x, str | Path) else "<in-memory>")
+                for k, x in v.items()}
+    if hasattr(v, "dtype") or hasattr(v, "data"):
+        return "<in-memory>"
+    raise ConfigError("data.intrabar must be a path, a list of paths or a table of them",
+                      argument="data.intrabar", value=v,
+                      fix='intrabar = "hourly.csv" or intrabar = { SYM = "hourly.csv" }')
+
+
 def resolve_config(config: Any = None, **options: Any) -> RunConfig:
     """Merge a config (path, dict or RunConfig) with flat options (which win) and validate."""
     if isinstance(config, RunConfig):
@@ -261,6 +285,8 @@ def resolve_config(config: Any = None, **options: Any) -> RunConfig:
             if not isinstance(d[k], str):
                 d[k] = str(d[k])
             kw[k] = d[k]
+    if d.get("intrabar") is not None:
+        kw["intrabar"] = _intrabar(d["intrabar"])
     if "cash" in b:
         kw["cash"] = _num(b["cash"], "broker.cash", lo=0.0, lo_open=True)
     kw["commission"] = parse_commission(b.get("commission"))

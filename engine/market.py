@@ -27,6 +27,12 @@ class Market:
     instruments: list[Instrument]
     sources: list[dict]  # {"symbol", "source", "sha256", "rows"}
     bars: dict[str, np.ndarray]  # each symbol's own BAR rows (after start/end)
+    # finer bars inside the bars (engine/intrabar.py): open/high/low/close rows, and the first
+    # / end row of each symbol's bar; empty without (the coarse intrabar rule)
+    fine: np.ndarray = dataclasses.field(default_factory=lambda: np.empty((4, 0)))
+    fine_at: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.empty((2, 0, 0), np.int64))
+    intrabar: Any = None  # where the finer bars came from (paths; '<in-memory>')
 
     @property
     def n_bars(self) -> int:

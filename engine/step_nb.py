@@ -297,10 +297,45 @@ def _children_nb(orders, j, t, n):
 
 
 @njit(cache=True, **NO_RC)
+def _finer_first_nb(a, b, i, p, orders, fine, fine_at, pxa, ma, pxb, mb):
+    """Which of the OCO pair (a, b), both reached on bar ``i`` from its open, the finer bars of
+    that bar reach first: the bar's finer bars of the pair's symbol (rows open, high,
+    low, close of ``fine``) are walked in time order, each along
+    the documented intrabar path, and the first one where only one of the two fills decides
+    it, at that finer bar's price (a finer bar reaching both: the stop-loss, pessimistic).
+    ``fine_at[0, s, i]`` / ``fine_at[1, s, i]``: the first / end row in ``fine`` of the finer
+    bars inside symbol s's bar i (engine/intrabar.py).
+    Returns (1: a / 2: b / -1: undecided, then a's and b's price and maker flag). Stateful
+    orders (trailing stop, stop-limit) are left to the coarse rule (-1)."""
+    oa, ob = orders[a], orders[b]
+    if (oa.type == TRAILING_STOP or oa.type == STOP_LIMIT or ob.type == TRAILING_STOP
+            or ob.type == STOP_LIMIT):
+        return -1, pxa, ma, pxb, mb
+    s = oa.sym
+    for f in range(fine_at[0, s, i], fine_at[1, s, i]):
+        fo = fine[0, f]
+        if not (fo == fo):
+            continue
+        path_nb(fo, fine[1, f], fine[2, f], fine[3, f], p)
+        ka, xa, fa = evaluate_nb(orders, a, p, i64(0), fo)
+        kb, xb, fb = evaluate_nb(orders, b, p, i64(0), fo)
+        if ka >= 0 and kb >= 0:
+            if ka != kb and not ((oa.flags & F_STOP_LOSS) or (ob.flags & F_STOP_LOSS)):
+                return (1, xa, fa, pxb, mb) if ka < kb else (2, pxa, ma, xb, fb)
+            return (1, xa, fa, pxb, mb) if (oa.flags & F_STOP_LOSS) else (2, pxa, ma, xb, fb)
+        if ka >= 0:
+            return 1, xa, fa, pxb, mb
+        if kb >= 0:
+            return 2, pxa, ma, xb, fb
+    return -1, pxa, ma, pxb, mb
+
+
+@njit(cache=True, **NO_RC)
 def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
-                 cfg, symcfg, used):
+                 cfg, symcfg, used, fine, fine_at):
     """Evaluate bracket children j (and its OCO sibling) from (k0, x0); when both would fill
-    on this bar the stop-loss wins (pessimistic)."""
+    on this bar, the finer bars of this bar decide (:func:`_finer_first_nb`) when the run has
+    them, else the stop-loss wins (pessimistic). ``p`` is overwritten."""
     t = ts[i]
     a = j
     b = orders[j].oco_id
@@ -316,7 +351,16 @@ def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr
     kb, pxb, mb = evaluate_nb(orders, b, p, k0, x0)
     win = -1
     if ka >= 0 and kb >= 0:
-        if ka != kb and not ((orders[a].flags & F_STOP_LOSS) or (orders[b].flags & F_STOP_LOSS)):
+        f = -1
+        if phase == 0 and k0 == 0 and fine_at.shape[1] > 0:
+            f, pxa, ma, pxb, mb = _finer_first_nb(a, b, i, p, orders, fine, fine_at, pxa, ma,
+                                                  pxb, mb)
+        if f == 1:
+            win = a
+        elif f == 2:
+            win = b
+        elif ka != kb and not ((orders[a].flags & F_STOP_LOSS)
+                               or (orders[b].flags & F_STOP_LOSS)):
             win = a if ka < kb else b
         else:
             win = a if (orders[a].flags & F_STOP_LOSS) else b
@@ -379,14 +423,17 @@ def process_bar_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
     of fills made. Capacity: the caller guarantees room for 2 fills / trades per working
     order and one snapshot."""
     return process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt,
-                               cfg, symcfg, snap, np.empty(mkt.shape[2]), np.empty(4))
+                               cfg, symcfg, snap, np.empty(mkt.shape[2]), np.empty(4),
+                               np.empty((4, 0)), np.empty((2, 0, 0), np.int64))
 
 
 @njit(cache=True, **NO_RC)
 def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct, cnt, cfg,
-                        symcfg, snap, used, p):
+                        symcfg, snap, used, p, fine, fine_at):
     """:func:`process_bar_nb` with its scratch arrays given (``used``: float64[n_sym], the
-    volume taken per symbol on this bar; ``p``: float64[4], the bar's path), so that the
+    volume taken per symbol on this bar; ``p``: float64[4], the bar's path; ``fine`` float64[4, m]
+    / ``fine_at`` int64[2, n_sym, n_bars]: the run's finer bars, see :func:`_finer_first_nb`;
+    shapes (4, 0) / (2, 0, 0) without), so that the
     compiled loops allocate them once instead of once per call."""
     t = ts[i]
     n_fill0 = cnt[C_FILLS]
@@ -466,7 +513,7 @@ def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct,
             path_nb(op, mkt[M_HIGH, i, s], mkt[M_LOW, i, s], mkt[M_CLOSE, i, s], p)
             if o.oco_id >= 0 and o.parent_id >= 0:
                 _oco_pair_nb(j, i, phase, p, i64(0), op, mkt, ts, orders, fills, trades, open_tr,
-                             acct, cnt, cfg, symcfg, used)
+                             acct, cnt, cfg, symcfg, used, fine, fine_at)
                 changed = True
                 skip_to = max(j, o.oco_id) + 1
                 continue
@@ -490,7 +537,7 @@ def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct,
                     c = j + 2
                 if orders[c].oco_id >= 0:
                     _oco_pair_nb(c, i, phase, p, k, px, mkt, ts, orders, fills, trades,
-                                 open_tr, acct, cnt, cfg, symcfg, used)
+                                 open_tr, acct, cnt, cfg, symcfg, used, fine, fine_at)
                 else:
                     k2, px2, m2 = evaluate_nb(orders, c, p, k, px)
                     if k2 >= 0:
@@ -512,7 +559,7 @@ def process_bar_into_nb(i, phase, mkt, ts, orders, fills, trades, open_tr, acct,
 
 @njit(cache=True, **NO_RC)
 def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trades, open_tr,
-                   acct, cnt, cfg, symcfg, snap, last, work):
+                   acct, cnt, cfg, symcfg, snap, last, work, fine, fine_at):
     """The compiled path for vectorised targets, from bar ``i0`` (and target event ``e0``).
 
     Every bar: the working orders (the same kernel and the same calling condition as the
@@ -521,7 +568,8 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
     sent for that symbol (``mode``: F_TARGET / F_TARGET_VALUE / F_TARGET_PCT). Returns DONE,
     or the bar to resume at after the caller grew the arrays. ``last``: float64[n_sym], the
     last target sent per symbol (kept across resumes); ``work``: float64[n_sym + 4] scratch
-    (the caller allocates both: this kernel allocates nothing, see NO_RC)."""
+    (the caller allocates both: this kernel allocates nothing, see NO_RC); ``fine`` /
+    ``fine_at``: the finer bars (:func:`process_bar_into_nb`)."""
     n_bars = ts.shape[0]
     n_sym = mkt.shape[2]
     n_ev = ev_i.shape[0]
@@ -548,7 +596,7 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
                     call = True
         if call:
             process_bar_into_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
-                                cfg, symcfg, snap, used, p)
+                                cfg, symcfg, snap, used, p, fine, fine_at)
         elif i >= cnt[C_WATCH]:  # nothing else to do on this bar: the margin check alone
             margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
         sent = False
@@ -564,7 +612,7 @@ def run_targets_nb(i0, e0, mkt, ts, ev_i, ev_s, ev_v, mode, orders, fills, trade
                 sent = True
         if sent and cfg[K_AT_CLOSE] != 0.0:
             process_bar_into_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
-                                cfg, symcfg, snap, used, p)
+                                cfg, symcfg, snap, used, p, fine, fine_at)
         if e < n_ev and e != ahead:  # the next event's bar and the bar its order meets
             ahead = e
             b = ev_i[e]

@@ -42,7 +42,7 @@ from engine.types import F_AT_CLOSE, MARKET
 
 @njit(cache=True)
 def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, acct, cnt, cfg,
-                symcfg, snap):
+                symcfg, snap, fine, fine_at):
     n_bars = ts.shape[0]
     n_sym = mkt.shape[2]
     flags = mode
@@ -65,7 +65,7 @@ def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, 
                     call = True
         if call:
             process_bar_into_nb(i, i64(0), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
-                                cfg, symcfg, snap, used, p)
+                                cfg, symcfg, snap, used, p, fine, fine_at)
         elif i >= cnt[C_WATCH]:  # nothing else to do on this bar: the margin check alone
             margin_check_nb(i, mkt, ts, orders, open_tr, acct, cnt, cfg, symcfg)
         for s in range(n_sym):
@@ -83,5 +83,5 @@ def run_step_nb(step, i0, mkt, ts, mode, state, orders, fills, trades, open_tr, 
                 sent = True
         if sent and cfg[K_AT_CLOSE] != 0.0:
             process_bar_into_nb(i, i64(1), mkt, ts, orders, fills, trades, open_tr, acct, cnt,
-                                cfg, symcfg, snap, used, p)
+                                cfg, symcfg, snap, used, p, fine, fine_at)
     return DONE

@@ -49,6 +49,15 @@ PENDING = 7  # child of a bracket waiting for its parent's fill
 STATUS_NAMES = ("new", "working", "partial", "filled", "cancelled", "rejected", "expired", "pending")
 TERMINAL = (FILLED, CANCELLED, REJECTED, EXPIRED)
 
+
+class OrderRecords(np.ndarray):
+    """ORDER records as a numpy structured array that, like a list, is false when empty
+    (``if not ctx.open_orders():``); numpy arrays refuse a truth value when empty or longer
+    than one. Everything else is the ndarray's."""
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
 # --- reject reasons (visible to the strategy through on_order / order records) --------------
 R_NONE = 0
 R_BUYING_POWER = 1  # not enough cash / buying power

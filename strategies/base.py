@@ -318,7 +318,8 @@ class Context:
         return {s: self.position(k) for k, s in enumerate(self.symbols)}
 
     def open_orders(self, sym=None) -> np.ndarray:
-        """Copies of the non-terminal ORDER records (of ``sym`` if given)."""
+        """Copies of the non-terminal ORDER records (of ``sym`` if given): a structured array
+        (``engine.types.OrderRecords``) that is false when empty, like a list."""
         return self._b.open_orders(None if sym is None else self._sym(sym))
 
     def order(self, order_id: int):

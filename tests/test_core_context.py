@@ -131,3 +131,28 @@ def test_orders_in_init_and_bad_symbols_are_errors():
 
     with pytest.raises(StrategyError, match="time in force"):
         engine.run(market={"GOOG": GOOG}, strategy=BadTif)
+
+
+class LimitLadder(Strategy):
+    """A backtesting.py-style guard: `if not ctx.open_orders():` before placing new orders."""
+
+    name = "limit_ladder"
+
+    def init(self, ctx):
+        self.truth = []
+
+    def on_bar(self, ctx):
+        live = ctx.open_orders()
+        self.truth.append((bool(live), len(live)))
+        if not live:  # two resting limits far below the market: several live orders at once
+            c = ctx.close()[-1]
+            ctx.buy(size=1, limit=0.5 * c, tif="GTC")
+            ctx.buy(size=1, limit=0.4 * c, tif="GTC")
+
+
+def test_open_orders_is_false_when_empty_and_true_with_one_or_more():
+    s = LimitLadder()
+    engine.run(market={"GOOG": GOOG[:30]}, strategy=s, mode="python", cash=100_000)
+    assert s.truth[0] == (False, 0)
+    assert all(t == (True, 2) for t in s.truth[1:])  # a plain ndarray would raise here
+    assert len(s.truth) == 30
