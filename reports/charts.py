@@ -3,11 +3,15 @@
 No pyplot (no global figure state): each chart is a ``Figure`` at 72 dpi (1 px = 1 SVG unit),
 text kept as text (``svg.fonttype = none``), a fixed hash salt per chart so element ids are
 deterministic and unique within one page, and no date metadata (identical runs give identical
-files). Long series are decimated with :mod:`reports.decimate` before plotting.
+files). Every chart is built and saved inside :func:`style` (matplotlib's defaults plus this
+module's settings), so the caller's rcParams (a notebook's style, a library that restyles
+pyplot on import) never change a report. Long series are decimated with
+:mod:`reports.decimate` before plotting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
@@ -15,6 +19,7 @@ import re
 
 import matplotlib
 import matplotlib.dates as mdates
+import matplotlib.style
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -41,6 +46,26 @@ _RC = {
     "path.simplify": True,
     "path.simplify_threshold": 0.5,
 }
+
+
+@contextlib.contextmanager
+def style():
+    """The charts' fixed matplotlib settings, whatever rcParams the caller left: matplotlib's
+    defaults, then :data:`_RC`; time zone UTC (``timezone`` is not part of a style). The
+    caller's rcParams are back when the block ends."""
+    with matplotlib.style.context(["default", _RC]), matplotlib.rc_context({"timezone": "UTC"}):
+        yield
+
+
+def styled(fn):
+    """Decorator: build (and save) the chart inside :func:`style`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with style():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def safe_label(text: str) -> str:
@@ -90,14 +115,15 @@ def pct_tick(v: float, _pos=None) -> str:
 
 
 def render(fig: Figure, salt: str) -> str:
-    with matplotlib.rc_context(_RC):
+    """Save a figure built by the caller (inside :func:`style`, see :func:`styled`)."""
+    with style():
         return to_svg(fig, salt)
 
 
 def equity_chart(ts: np.ndarray, equity: np.ndarray, benchmark: np.ndarray | None,
                  *, log: bool, salt: str) -> str:
     """Equity against the benchmark (both in account currency); ``log`` y scale if asked."""
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (ax,) = _figure(3.4)
         ys = [equity] if benchmark is None else [equity, benchmark]
         x, ys = minmax_decimate_multi(days(ts), ys, BUCKETS)
@@ -114,7 +140,7 @@ def equity_chart(ts: np.ndarray, equity: np.ndarray, benchmark: np.ndarray | Non
 
 def drawdown_chart(ts: np.ndarray, dd: np.ndarray, *, salt: str) -> str:
     """Underwater curve: drawdown from the running peak (fractions shown as percent)."""
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (ax,) = _figure(2.2)
         x, y = minmax_decimate(days(ts), dd, BUCKETS)
         ax.fill_between(x, y, 0.0, color=RED, alpha=0.35, lw=0)
@@ -127,7 +153,7 @@ def drawdown_chart(ts: np.ndarray, dd: np.ndarray, *, salt: str) -> str:
 
 def yearly_chart(years: np.ndarray, strat: np.ndarray, bench: np.ndarray | None, *,
                  salt: str) -> str:
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (ax,) = _figure(2.4)
         pos = np.arange(len(years))
         w = 0.4 if bench is not None else 0.7
@@ -147,7 +173,7 @@ def yearly_chart(years: np.ndarray, strat: np.ndarray, bench: np.ndarray | None,
 
 def rolling_chart(ts: np.ndarray, sharpe: np.ndarray, vol: np.ndarray, window: int, *,
                   salt: str) -> str:
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (a1, a2) = _figure(3.4, 2)
         ok = np.isfinite(sharpe) & np.isfinite(vol)
         if ok.any():
@@ -165,7 +191,7 @@ def rolling_chart(ts: np.ndarray, sharpe: np.ndarray, vol: np.ndarray, window: i
 def distribution_chart(r: np.ndarray, var: float, cvar: float, level: float, *,
                        salt: str) -> str:
     """Histogram of period returns with a fitted normal density and the VaR / CVaR lines."""
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (ax,) = _figure(2.6)
         r = r[np.isfinite(r)]
         if r.size:
@@ -190,7 +216,7 @@ def price_chart(ts: np.ndarray, close: np.ndarray, low: np.ndarray, high: np.nda
                 extra_prices: np.ndarray, *, salt: str) -> tuple[str, dict]:
     """Close line (decimated, with the high-low range as a band when there is one) and the
     data -> SVG coordinate map the page script uses to draw entries / exits on top."""
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (ax,) = _figure(3.2)
         d = days(ts)
         if np.any(high > low):
@@ -223,7 +249,7 @@ def price_chart(ts: np.ndarray, close: np.ndarray, low: np.ndarray, high: np.nda
 def exposure_chart(ts: np.ndarray, gross: np.ndarray | None, net: np.ndarray | None,
                    positions: dict[str, tuple[np.ndarray, np.ndarray]], *, salt: str) -> str:
     """Gross / net exposure (top) and position size per symbol (bottom, step lines)."""
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (a1, a2) = _figure(3.6, 2)
         ys = [y for y in (gross, net) if y is not None]
         if ys:
@@ -250,7 +276,7 @@ def exposure_chart(ts: np.ndarray, gross: np.ndarray | None, net: np.ndarray | N
 def overlay_equity_chart(series: list[tuple[str, np.ndarray, np.ndarray]], *, log: bool,
                          salt: str) -> str:
     """Several runs' equity normalised to 1 at their start (for ``tape compare``)."""
-    with matplotlib.rc_context(_RC):
+    with style():
         fig, (ax,) = _figure(3.8)
         cmap = matplotlib.colormaps["tab10"]
         positive = True

@@ -47,6 +47,7 @@ def _table(rows, blocks: dict[str, dict | None]) -> list[dict[str, Any]]:
             for key, label, kind in rows]
 
 
+@charts.styled
 def calibration_chart(blocks: dict[str, dict], task: str) -> str | None:
     fig = Figure(figsize=(charts.WIDTH * 0.5, 3.4), dpi=72)
     ax = fig.add_subplot(1, 1, 1)
@@ -71,6 +72,7 @@ def calibration_chart(blocks: dict[str, dict], task: str) -> str | None:
     return charts.render(fig, "mlcal")
 
 
+@charts.styled
 def importance_chart(imp: dict[str, float] | None, title: str, salt: str) -> str | None:
     if not imp:
         return None

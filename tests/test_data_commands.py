@@ -106,3 +106,45 @@ def test_validate_a_catalog_reference(tmp_path, samples):
     assert r.exit_code == 0 and "catalog://bar/GOOG?start=2010-01-01: OK" in r.output
     n = int(np.sum(read_bars(samples / GOOG).ts >= np.datetime64("2010-01-01", "ns").astype(int)))
     assert f"{n:,} rows" in r.output
+
+
+def _renamed_goog(tmp_path, samples, header):
+    """The GOOG sample with its header replaced (columns the bar reader does not know)."""
+    rows = (samples / GOOG).read_text().splitlines()[1:]
+    f = tmp_path / "GOOG_renamed.csv"
+    f.write_text("\n".join([header, *rows]) + "\n")
+    return f
+
+
+def test_import_infers_kind_bar_from_a_mapping_to_bar_fields(tmp_path, samples):
+    """``Last``/``Qty`` make the columns look like trades; a mapping naming open/high/low/close
+    means bars (it used to assume kind trade and refuse the bar fields)."""
+    f = _renamed_goog(tmp_path, samples, "Time,Opening,Top,Bottom,Last,Qty")
+    mapping = "Opening=open,Top=high,Bottom=low,Last=close,Qty=volume"
+    r = _run("data", "import", f, "--mapping", mapping, "--catalog", tmp_path / "cat")
+    assert r.exit_code == 0, r.output
+    assert "bar/GOOG: 2,148 rows imported" in r.output
+    stored = Catalog(tmp_path / "cat").load("bar", "GOOG")
+    assert stored.tobytes() == read_bars(samples / GOOG).data.tobytes()
+    v = _run("data", "validate", f, "--mapping", mapping)
+    assert v.exit_code == 0 and "OK (bar, 2,148 rows" in v.output, v.output
+
+
+def test_import_infers_kind_bar_when_the_columns_name_the_other_bar_fields(tmp_path, samples):
+    """``Opening=open`` alone: high/low/close are found by their names."""
+    f = _renamed_goog(tmp_path, samples, "Date,Opening,High,Low,Close,Volume")
+    r = _run("data", "import", f, "--mapping", "Opening=open", "--catalog", tmp_path / "cat")
+    assert r.exit_code == 0, r.output
+    assert "bar/GOOG: 2,148 rows imported" in r.output
+
+
+def test_a_mapping_that_contradicts_the_kind_says_which_kind_to_pass(tmp_path, samples):
+    f = _renamed_goog(tmp_path, samples, "Time,Opening,Top,Bottom,Last,Qty")
+    r = _run("data", "import", f, "--kind", "trade", "--mapping", "Opening=open",
+             "--catalog", tmp_path / "cat")  # fmt: skip
+    assert r.exit_code != 0
+    assert "not a field of kind 'trade'" in r.output and "--kind bar" in r.output
+    # a mapping whose fields fit several kinds, none of them the guessed one: ask for --kind
+    q = _renamed_goog(tmp_path, samples, "Time,Bid,Ask,Mid,Px,Qty")
+    r = _run("data", "import", q, "--mapping", "Px=side", "--catalog", tmp_path / "cat")
+    assert r.exit_code != 0 and "pass --kind (trade, depth, mbo)" in r.output, r.output

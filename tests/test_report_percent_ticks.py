@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
 from data.readers import read_bars
@@ -32,8 +31,7 @@ def test_rolling_volatility_ticks_are_not_rounded():
     vol = np.array([r[max(0, i - window):i].std() for i in range(2, len(r) + 1)]) * np.sqrt(252)
     # GOOG's own rolling volatility, rescaled to 0.5%-10% (where matplotlib ticks every 2.5%)
     vol = 0.005 + 0.095 * (vol - vol.min()) / (vol.max() - vol.min())
-    with matplotlib.rc_context(matplotlib.rcParamsDefault):  # other imports restyle pyplot
-        svg = rolling_chart(b["ts"][2:], np.zeros(len(vol)), vol, window, salt="t")
+    svg = rolling_chart(b["ts"][2:], np.zeros(len(vol)), vol, window, salt="t")
     labels = re.findall(r">([\u2212-]?[\d.]+%)<", svg)
     values = [float(s.replace("\u2212", "-").rstrip("%")) for s in labels]
     assert len(values) >= 3, labels

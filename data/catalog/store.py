@@ -45,7 +45,8 @@ from data.errors import ConfigError, DataError
 from data.schema import KINDS, Instrument, dtype_for
 
 ENV_VAR = "TAPEREADER_CATALOG"
-_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator")
+_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator",
+                  "label", "session_close", "interval")  # fmt: skip
 
 
 def default_root() -> Path:
@@ -534,7 +535,8 @@ class Catalog:
         return out
 
 
-_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator")
+_TABLE_OPTIONS = ("ts_format", "tz", "ts_recv_format", "price_divisor", "side_map", "separator",
+                  "label", "session_close", "interval")  # fmt: skip
 
 
 def _spill(pieces: dict, staging: Path, kind: str) -> None:
@@ -572,14 +574,14 @@ def _make_durable(pending: list[tuple[Path, Path]]) -> None:
 
 def _stream_plan(path, kind, symbol, format, mapping, stream_bytes) -> tuple[str, str] | None:
     """(kind, symbol) when ``path`` should be streamed, else None."""
-    from data.readers.dispatch import _clean, _name_symbol, detect_format
+    from data.readers.dispatch import _clean, _name_symbol, detect_format, kind_for_mapping
     from data.readers.sniff import sniff
     from data.readers.table import _is_parquet
 
     if path.stat().st_size < stream_bytes:
         return None
     fmt, detected = detect_format(path) if format == "auto" else (format, kind)
-    kind = kind or detected
+    kind = kind or kind_for_mapping(mapping, detected)
     if fmt != "table" or kind is None:
         return None
     import polars as pl

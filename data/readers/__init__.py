@@ -12,8 +12,9 @@
 """
 
 from data.readers._tickio import Ticks
-from data.readers.bars import Bars, close_times, file_sha256, read_bars
+from data.readers.bars import Bars, file_sha256, read_bars
 from data.readers.binance import BinanceStream, read_binance_stream, read_binance_ticks, sync_depth
+from data.readers.closes import close_times
 from data.readers.lobster import (
     Lobster,
     read_lobster,

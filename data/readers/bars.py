@@ -45,9 +45,10 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
+from data.readers.closes import check_close_times, close_rule, has_clock_time
 from data.readers.sniff import READ_ERRORS, FileInfo, decode, diagnose, open_bytes, sniff
-from data.schema import BAR, NS_PER_DAY, Instrument
-from data.timeutil import check_tz, parse_clock, parse_timestamps, wall_clock_ns
+from data.schema import BAR, Instrument
+from data.timeutil import check_tz, parse_timestamps
 
 Label = Literal["auto", "open", "close", "session"]
 
@@ -277,9 +278,7 @@ def _stamps(raw: _Raw, tz: str) -> tuple[np.ndarray, bool]:
     ns = parse_timestamps(text, tz=tz, file=path, column=column, first_line=raw.lines)
     if raw.time_col is None:
         _check_guessed_epoch(raw, ns, path)
-    wall = wall_clock_ns(ns, tz)
-    has_time = bool((wall % NS_PER_DAY != 0).any())
-    return ns, has_time
+    return ns, has_clock_time(ns, tz)
 
 
 def read_bars(
@@ -330,9 +329,9 @@ def _parse_rows(raw: _Raw, *, tz: str | None, adjust: bool) -> _Parsed:
             file=str(path),
             column=missing[0],
             value=cols,
-            fix="rename the file's columns to Open, High, Low, Close (and Volume): this reader "
-                "then gives the bars their close times (docs/data.md); data.readers.read_table "
-                "with a mapping takes each stamp as the bar's close time as it is",
+            fix="rename the file's columns to Open, High, Low, Close (and Volume), or read it "
+                "with data.readers.read_table(kind='bar', mapping=...): both give the bars the "
+                "same close times (docs/data.md)",
         )
     raw = _drop_empty_rows(raw)
     close_only = _close_only_column(raw)
@@ -382,7 +381,6 @@ def build_bars(
 ) -> Bars:
     """Interpret a loaded bar file (or one symbol's rows of it) as canonical :class:`Bars`."""
     path = raw.info.path
-    file_tz = tz or "UTC"
     parsed = _parse_rows(raw, tz=tz, adjust=adjust)
     out, raw, has_time, close_only = parsed.rows, parsed.raw, parsed.has_time, parsed.close_only
 
@@ -396,99 +394,27 @@ def build_bars(
     perm = np.argsort(out["ts"], kind="stable")
     out, lines = out[perm], lines[perm]
     stamps = out["ts"].copy()
-    interval_ns = _interval(stamps, interval)
     sym = symbol
     if sym is None and close_only is not None and _find([close_only], "close") is None:
         sym = close_only.strip().upper()  # a close-only file names its series (SP500, vix)
     sym = sym or _symbol_from(raw.df, path)
-    is_247 = raw.crypto_dl or _trades_weekends(stamps)
-    if label == "auto":
-        if not has_time:
-            label = "session"
-        elif raw.crypto_dl or raw.date_col.strip().lower() in ("timestamp", "unix", "", "index"):
-            label = "open"
-        else:
-            label = "close"
-    if label == "session" and is_247 and tz is None and session_close == "16:00":
-        session_tz, session_close = "UTC", "24:00"
-    else:
-        session_tz = tz or "America/New_York"
-    out["ts"] = close_times(
-        stamps,
-        label,
-        interval_ns=interval_ns,
-        tz=session_tz,
-        session_close=session_close,
-        stamp_tz=file_tz,
-    )
-    _check_close_times(stamps, out["ts"], label, lines, str(path), raw.date_col)
+    named_open = raw.crypto_dl or raw.date_col.strip().lower() in ("timestamp", "unix", "", "index")
+    rule = close_rule(stamps, label=label, tz=tz, session_close=session_close, interval=interval,
+                      intraday="open" if named_open else "close", has_time=has_time,
+                      always_247=raw.crypto_dl)  # fmt: skip
+    out["ts"] = rule.apply(stamps)
+    check_close_times(stamps, out["ts"], rule.label, lines, str(path), raw.date_col)
     inst = instrument or Instrument(
-        symbol=sym,
-        calendar="24/7" if is_247 else "session",
-        timezone=session_tz if label == "session" else file_tz,
+        symbol=sym, calendar="24/7" if rule.is_247 else "session", timezone=rule.tz
     )
     return Bars(
         symbol=sym,
         data=out,
         instrument=inst,
-        interval_ns=interval_ns,
+        interval_ns=rule.interval_ns,
         source=str(path),
         sha256=sha256 if sha256 is not None else file_sha256(path),
     )
-
-
-def close_times(
-    stamps: np.ndarray,
-    label: str,
-    *,
-    interval_ns: int,
-    tz: str = "America/New_York",
-    session_close: str = "16:00",
-    stamp_tz: str = "UTC",
-) -> np.ndarray:
-    """Bar close times (ns UTC) from file stamps under ``label`` ("open", "close", "session").
-
-    For ``"session"`` the trading date is the stamp's calendar date in ``stamp_tz`` (the zone
-    the file's naive dates were read in) and the close is ``session_close`` local time in ``tz``.
-    """
-    if label == "open":
-        return stamps + interval_ns
-    if label == "close":
-        return stamps.copy()
-    if label == "session":
-        # a date-only stamp means the trading date; its close is session_close local time in tz
-        from data.timeutil import localize
-
-        days = wall_clock_ns(stamps, stamp_tz) // NS_PER_DAY
-        return localize(days * NS_PER_DAY + parse_clock(session_close), tz)
-    raise DataError(
-        f"unknown label {label!r}",
-        argument="label",
-        value=label,
-        fix="use 'open', 'close', 'session' or 'auto'",
-    )
-
-
-def _check_close_times(stamps, close, label, lines, file, column) -> None:
-    """Close times must rise strictly (a label that maps several bars of a day onto one session
-    close, or intraday stamps read as dates, would merge bars) and must not run past int64."""
-    over = np.flatnonzero(close < stamps) if label == "open" else np.empty(0, np.int64)
-    if over.size:
-        i = int(over[0])
-        raise DataError("bar close time (stamp + interval) is beyond the year 2262", file=file,
-                        row=int(lines[i]), column=column, value=int(stamps[i]),
-                        fix="check the stamps (or pass interval=...)")  # fmt: skip
-    dup = np.flatnonzero(np.diff(close) <= 0) + 1
-    if dup.size:
-        i = int(dup[0])
-        raise DataError(
-            f"label={label!r} gives several bars the same close time ({dup.size} bars)",
-            file=file,
-            row=int(lines[i]),
-            column=column,
-            value=int(close[i]),
-            fix="intraday bars need label='open' or 'close'; 'session' is for one bar a day",
-        )
 
 
 def _drop_empty_rows(raw: _Raw) -> _Raw:
@@ -525,16 +451,6 @@ def _close_only_column(raw: _Raw) -> str | None:
         return _find(cols, "close")
     values = [c for c in cols if c not in (raw.date_col, raw.time_col)]
     return values[0] if len(values) == 1 else None
-
-
-def _interval(stamps: np.ndarray, interval: str | int | None) -> int:
-    if interval is not None:
-        from data.timeutil import parse_duration
-
-        return parse_duration(interval)
-    if len(stamps) < 2:
-        return NS_PER_DAY
-    return int(np.median(np.diff(stamps)))
 
 
 def _unswap_volumes(base: np.ndarray, quote: np.ndarray, ohlc: dict, file: str) -> np.ndarray:
@@ -581,10 +497,3 @@ def _symbol_from(df: pl.DataFrame, path: Path) -> str:
             return token.upper()
     stem = path.name.split(".")[0]
     return stem.upper() or "BARS"
-
-
-def _trades_weekends(ts: np.ndarray) -> bool:
-    if len(ts) < 10:
-        return False
-    days = (ts // NS_PER_DAY + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
-    return bool(np.mean(days >= 5) > 0.1)

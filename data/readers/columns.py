@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
-from data.schema import BUY, DEPTH_SNAPSHOT, SELL, dtype_for
+from data.schema import BUY, DEPTH_SNAPSHOT, KINDS, SELL, dtype_for
 from data.timeutil import parse_timestamps
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -142,11 +142,13 @@ def resolve_columns(
     chosen: dict[str, str] = {}
     for col, field in parse_mapping(mapping).items():
         if field not in fields:
+            other = [k for k in KINDS if field in KINDS[k].names]
             raise DataError(
                 f"mapping target {field!r} is not a field of kind {kind!r}",
                 argument="mapping",
                 value=f"{col}={field}",
-                fix=f"map to one of {', '.join(fields)}",
+                fix=f"map to one of {', '.join(fields)}"
+                + (f", or pass --kind {other[0]} (kind='{other[0]}')" if other else ""),
             )
         if col not in columns:
             raise DataError(

@@ -171,6 +171,26 @@ def guess_kind(columns: list[str]) -> str | None:
     return None
 
 
+def kind_for_mapping(mapping: Any, guessed: str | None) -> str | None:
+    """The kind a mapping's target fields call for: ``guessed`` (from the file's columns) when
+    it has them all, else the one kind that has them (``Opening=open`` -> bar); None when the
+    mapping names no field (the caller asks for ``--kind``). Raises when several kinds fit."""
+    from data.readers.columns import parse_mapping
+
+    targets = set(parse_mapping(mapping).values()) - {"ts", "ts_recv"}
+    if not targets or (guessed is not None and targets <= set(KINDS[guessed].names)):
+        return guessed
+    fits = [k for k, dt in KINDS.items() if targets <= set(dt.names)]
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        return guessed  # a target no kind has: resolve_columns names it
+    raise DataError(f"the mapping's fields {sorted(targets)} fit several kinds "
+                    f"({', '.join(fits)})" + (f", not {guessed} (guessed from the columns)"
+                                              if guessed else ""),
+                    argument="kind", value=mapping, fix=f"pass --kind ({', '.join(fits)})")  # fmt: skip
+
+
 def _many_symbols(path: Path, info: FileInfo) -> bool:
     col = next(h for h in info.header if h.strip().lower() in ("ticker", "symbol"))
     try:
@@ -203,9 +223,11 @@ def load_source(
     known = formats()
     if format == "auto":
         format, detected = detect_format(path)
-        kind = kind or detected
+        kind = kind or kind_for_mapping(mapping, detected)
         if mapping is not None and format in ("bars", "wide", "long"):
             format = "table"  # an explicit mapping means the generic reader
+    elif format == "table":
+        kind = kind or kind_for_mapping(mapping, None)
     if format not in known:
         raise DataError("unknown format", argument="format", value=format,
                         fix=f"use one of {', '.join(known)}")  # fmt: skip
@@ -263,14 +285,16 @@ def _read_table_ds(path, *, kind, symbol, mapping, ts_format, tz, validate, **op
     kw = {k: v for k, v in options.items() if k in
           ("ts_recv_format", "price_divisor", "side_map", "separator", "encoding")}  # fmt: skip
     arr, first_line = read_table_rows(path, kind=kind, mapping=mapping, ts_format=ts_format,
-                                      tz=tz or "UTC", **kw)  # fmt: skip
+                                      tz=tz, **kw)  # fmt: skip
+    stamp = {k: v for k, v in options.items() if k in ("label", "session_close", "interval")}
     digest = file_sha256(path)
     groups = _symbol_groups(path, len(arr), symbol)
     out = []
     for sym, idx in groups:
         part = arr if idx is None else arr[idx]
         lines = (np.arange(len(arr)) + first_line)[idx] if idx is not None else first_line
-        part = finish_array(part, kind, file=str(path), first_line=lines, validate=validate)
+        part = finish_array(part, kind, file=str(path), first_line=lines, validate=validate,
+                            tz=tz, **stamp)  # fmt: skip
         out.append(Dataset(kind=kind, symbol=sym, data=part, source=str(path), sha256=digest,
                            first_line=lines))  # fmt: skip
     return out
@@ -369,7 +393,7 @@ def read_for_validation(path: Path, *, kind, format, mapping, ts_format, tz, **o
 
     if format == "auto":
         format, detected = detect_format(path)
-        kind = kind or detected
+        kind = kind or kind_for_mapping(mapping, detected)
         if mapping is not None and format in ("bars", "wide", "long"):
             format = "table"
         if format in ("tardis", "truefx"):
@@ -389,6 +413,7 @@ def read_for_validation(path: Path, *, kind, format, mapping, ts_format, tz, **o
     if format == "table":
         from data.readers.table import read_table_rows
 
+        kind = kind or kind_for_mapping(mapping, None)
         if kind is None:
             raise DataError("cannot tell the data kind from the columns", file=str(path),
                             argument="kind", fix=f"pass --kind ({', '.join(KINDS)})")  # fmt: skip

@@ -24,9 +24,10 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
-from data.readers.bars import MISSING, Bars, Label, _load, build_bars, close_times, file_sha256
-from data.schema import BAR, NS_PER_DAY, QUOTE, Instrument
-from data.timeutil import check_tz, parse_timestamps, wall_clock_ns
+from data.readers.bars import MISSING, Bars, Label, _load, build_bars, file_sha256
+from data.readers.closes import close_rule
+from data.schema import BAR, QUOTE, Instrument
+from data.timeutil import check_tz, parse_timestamps
 
 
 class BarPanel(Mapping[str, Bars]):
@@ -122,12 +123,9 @@ def read_wide_closes(
         value_cols = list(symbols)
     stamps = parse_timestamps(df[raw.date_col], tz=tz or "UTC", file=str(path),
                               column=raw.date_col, first_line=raw.lines)  # fmt: skip
-    has_time = bool((wall_clock_ns(stamps, tz or "UTC") % NS_PER_DAY != 0).any())
-    if label == "auto":
-        label = "close" if has_time else "session"
-    interval = int(np.median(np.diff(np.sort(stamps)))) if len(stamps) > 1 else NS_PER_DAY
-    close_ts = close_times(stamps, label, interval_ns=interval, tz=tz or "America/New_York",
-                           session_close=session_close, stamp_tz=tz or "UTC")  # fmt: skip
+    rule = close_rule(stamps, label=label, tz=tz, session_close=session_close)
+    interval = rule.interval_ns
+    close_ts = rule.apply(stamps)
     order = np.argsort(close_ts, kind="stable")
     digest = file_sha256(path)
     numbers = df.select(
@@ -167,9 +165,7 @@ def read_wide_closes(
         bars[sym] = Bars(
             symbol=sym,
             data=arr,
-            instrument=Instrument(
-                symbol=sym, calendar=calendar, timezone=tz or "America/New_York"
-            ),  # fmt: skip
+            instrument=Instrument(symbol=sym, calendar=calendar, timezone=rule.tz),
             interval_ns=int(np.median(np.diff(arr["ts"]))) if len(arr) > 1 else interval,
             source=f"{path}#{sym}",
             sha256=digest,

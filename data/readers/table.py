@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from data.errors import DataError
+from data.readers.closes import CloseRule, check_close_times, close_rule
 from data.readers.columns import resolve_columns, to_canonical_array
 from data.readers.sniff import READ_ERRORS, FileInfo, decode, diagnose, open_bytes, sniff
 from data.schema import dtype_for
@@ -43,8 +44,13 @@ from data.schema import dtype_for
 def read_table_frame(path: str | Path, *, kind: str, **options: Any) -> tuple[pl.DataFrame, int]:
     """Read a CSV (plain/gzip) or Parquet file into a polars frame with the canonical columns
     of ``kind`` in file order. Returns ``(frame, first_line)`` (line number of row 0); the
-    options are those of :func:`read_table` up to ``encoding``."""
+    options are those of :func:`read_table` up to ``encoding``, and for bars ``label``,
+    ``session_close`` and ``interval`` (close times as :func:`read_table` gives them)."""
+    stamp = {k: options.pop(k) for k in ("label", "session_close", "interval") if k in options}
     arr, first_line = read_table_rows(path, kind=kind, **options)
+    if kind == "bar":
+        arr, _ = stamp_bars(arr, tz=options.get("tz"), file=str(path), first_line=first_line,
+                            **stamp)  # fmt: skip
     return pl.DataFrame({n: arr[n] for n in arr.dtype.names}), first_line
 
 
@@ -54,7 +60,7 @@ def read_table_rows(
     kind: str,
     mapping: Mapping[Any, str] | str | None = None,
     ts_format: str = "auto",
-    tz: str = "UTC",
+    tz: str | None = None,
     ts_recv_format: str | None = None,
     price_divisor: float = 1.0,
     side_map: Mapping[Any, int] | None = None,
@@ -62,7 +68,8 @@ def read_table_rows(
     encoding: str | None = None,
 ) -> tuple[np.ndarray, int]:
     """Read a CSV/Parquet file into a canonical array **in file order**, not validated.
-    Returns ``(rows, first_line)`` (line number of row 0)."""
+    Returns ``(rows, first_line)`` (line number of row 0). Bar ``ts`` are the file's stamps:
+    :func:`finish_array` (or :func:`stamp_bars`) turns them into close times."""
     path = Path(path)
     dtype_for(kind)
     if _is_parquet(path):
@@ -83,7 +90,7 @@ def read_table_rows(
         kind,
         cols,
         ts_format=ts_format,
-        tz=tz,
+        tz=tz or "UTC",
         ts_recv_format=ts_recv_format,
         price_divisor=price_divisor,
         side_map=side_map,
@@ -99,23 +106,29 @@ def read_table(
     kind: str,
     sort: bool | None = None,
     validate: bool = True,
+    label: str = "auto",
+    session_close: str = "16:00",
+    interval: str | int | None = None,
     **options: Any,
 ) -> np.ndarray:
     """Read any CSV/Parquet file into a canonical array of ``kind`` (see the module docstring).
 
     ``options`` are those of :func:`read_table_rows`: ``mapping``, ``ts_format`` ("auto"),
-    ``tz`` ("UTC"), ``ts_recv_format``, ``price_divisor`` (1.0), ``side_map``, ``separator``,
+    ``tz`` (None), ``ts_recv_format``, ``price_divisor`` (1.0), ``side_map``, ``separator``,
     ``encoding``. ``sort`` None sorts bars, trades and quotes stably by ``ts`` when they are out
     of order (with a warning) and leaves depth/mbo in file order (their order carries meaning).
     ``validate`` runs :func:`data.validate.validate_array` on the rows in file order, so errors
-    name lines. For ``kind="bar"`` the stamp is taken as the bar's close time; files stamped at
-    the bar's open need :func:`data.readers.read_bars` (``label="open"``) or
-    :func:`data.readers.close_times`.
+    name lines. For ``kind="bar"`` the stamps become close times by the rule
+    :func:`data.readers.read_bars` uses (:mod:`data.readers.closes`): date-only bars close at
+    ``session_close`` in ``tz`` (16:00 America/New_York by default; the end of the UTC day for
+    24/7 markets); stamps with a time of day are taken as the close (``label="auto"``/
+    ``"close"``), or as the open with ``label="open"`` (close = stamp + ``interval``, default
+    the median spacing).
     """
     arr, first_line = read_table_rows(path, kind=kind, **options)
-    return finish_array(
-        arr, kind, file=str(path), first_line=first_line, sort=sort, validate=validate
-    )
+    return finish_array(arr, kind, file=str(path), first_line=first_line, sort=sort,
+                        validate=validate, label=label, tz=options.get("tz"),
+                        session_close=session_close, interval=interval)  # fmt: skip
 
 
 def finish_array(
@@ -123,20 +136,66 @@ def finish_array(
     kind: str,
     *,
     file: str | None,
-    first_line: int | None,
+    first_line: int | np.ndarray | None,
     sort: bool | None = None,
     validate: bool = True,
+    label: str = "auto",
+    tz: str | None = None,
+    session_close: str = "16:00",
+    interval: str | int | None = None,
 ) -> np.ndarray:
-    """Validate rows in file order, then sort stably by ts where the kind allows it."""
+    """Validate rows in file order, then sort stably by ts where the kind allows it; bars get
+    their close times (:func:`stamp_bars`; ``label``..``interval`` are its options)."""
     if validate:
         from data.validate import validate_array
 
         validate_array(arr, kind, file=file, first_line=first_line, stacklevel=4)
     if sort is None:
         sort = kind in ("bar", "trade", "quote")
+    lines = first_line
     if sort and len(arr) > 1 and bool((np.diff(arr["ts"]) < 0).any()):
-        arr = arr[np.argsort(arr["ts"], kind="stable")]
+        perm = np.argsort(arr["ts"], kind="stable")
+        arr = arr[perm]
+        if lines is not None:
+            lines = _line_array(lines, len(perm))[perm]
+    if kind == "bar":
+        arr, _ = stamp_bars(arr, label=label, tz=tz, session_close=session_close,
+                            interval=interval, file=file, first_line=lines, check=validate)  # fmt: skip
     return arr
+
+
+def stamp_bars(
+    arr: np.ndarray,
+    *,
+    label: str = "auto",
+    tz: str | None = None,
+    session_close: str = "16:00",
+    interval: str | int | None = None,
+    file: str | None = None,
+    first_line: int | np.ndarray | None = None,
+    check: bool = True,
+    rule: CloseRule | None = None,
+) -> tuple[np.ndarray, CloseRule]:
+    """BAR rows with the file's stamps -> a copy with close times, by the one rule of
+    :mod:`data.readers.closes` (the one :func:`data.readers.read_bars` uses); stamps with a time
+    of day are the close under ``label="auto"``. ``rule`` (from an earlier call) skips the
+    decision (a stream decided on the whole file). Returns ``(bars, rule)``."""
+    stamps = arr["ts"]
+    if rule is None:
+        rule = close_rule(stamps, label=label, tz=tz, session_close=session_close,
+                          interval=interval, intraday="close")  # fmt: skip
+    out = arr.copy()
+    out["ts"] = rule.apply(stamps)
+    if check:
+        lines = first_line if first_line is not None else 1
+        check_close_times(stamps, out["ts"], rule.label, lines, file, "ts")
+    return out, rule
+
+
+def _line_array(first_line: int | np.ndarray, n: int) -> np.ndarray:
+    if np.ndim(first_line):
+        return np.asarray(first_line)
+    return np.arange(n, dtype=np.int64) + int(first_line)
 
 
 def iter_table(
@@ -146,16 +205,41 @@ def iter_table(
     chunk_rows: int = 1_000_000,
     mapping: Mapping[Any, str] | str | None = None,
     ts_format: str = "auto",
-    tz: str = "UTC",
+    tz: str | None = None,
     ts_recv_format: str | None = None,
     price_divisor: float = 1.0,
     side_map: Mapping[Any, int] | None = None,
     separator: str | None = None,
     validate: bool = True,
+    label: str = "auto",
+    session_close: str = "16:00",
+    interval: str | int | None = None,
 ) -> Iterator[np.ndarray]:
     """Stream a large CSV/Parquet file as canonical arrays of at most ``chunk_rows`` rows, in
-    file order, with memory bounded by the chunk size (polars streaming engine)."""
-    path = Path(path)
+    file order, with memory bounded by the chunk size (polars streaming engine).
+
+    Bars get the close times :func:`read_table` gives them: the rule is decided on the whole
+    file's stamps, read in a first pass (8 bytes a row held), then applied to every chunk."""
+    opts = dict(kind=kind, chunk_rows=chunk_rows, mapping=mapping, ts_format=ts_format,
+                tz=tz or "UTC", ts_recv_format=ts_recv_format, price_divisor=price_divisor,
+                side_map=side_map, separator=separator)  # fmt: skip
+    if kind != "bar":
+        for arr, _ in _iter_rows(Path(path), validate=validate, **opts):
+            yield arr
+        return
+    stamps = [arr["ts"] for arr, _ in _iter_rows(Path(path), validate=False, **opts)]
+    all_ts = np.concatenate(stamps) if stamps else np.zeros(0, np.int64)
+    rule = close_rule(all_ts, label=label, tz=tz, session_close=session_close, interval=interval,
+                      intraday="close")  # fmt: skip
+    del stamps, all_ts
+    for arr, line in _iter_rows(Path(path), validate=validate, **opts):
+        out, _ = stamp_bars(arr, rule=rule, file=str(path), first_line=line, check=validate)
+        yield out
+
+
+def _iter_rows(path: Path, *, kind, chunk_rows, mapping, ts_format, tz, ts_recv_format,
+               price_divisor, side_map, separator, validate) -> Iterator[tuple[np.ndarray, int]]:  # fmt: skip
+    """The chunks of :func:`iter_table` with the file's own stamps, and each one's first line."""
     dtype_for(kind)
     if _is_parquet(path):
         lf = pl.scan_parquet(path)
@@ -198,10 +282,10 @@ def iter_table(
                 from data.validate import validate_array
 
                 validate_array(
-                    arr, kind, file=str(path), first_line=line, order=False, stacklevel=3
+                    arr, kind, file=str(path), first_line=line, order=False, stacklevel=4
                 )
+            yield arr, line
             line += len(part)
-            yield arr
     if _is_parquet(path):
         _check_parquet_rows(path, line - first_line)
 
