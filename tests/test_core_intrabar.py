@@ -227,6 +227,13 @@ def test_cli_and_config_take_intrabar(btc, tmp_path):
     assert a == (tmp_path / "b" / "fills.csv").read_text()
     saved = (tmp_path / "a" / "config.toml").read_text()
     assert "intrabar" in saved and "Bitstamp_BTCUSD_1h" in saved
+    import hashlib
+    import json
+
+    man = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    (src,) = man["intrabar"]
+    assert src["symbol"] == "BTCUSD" and src["rows"] == 37387
+    assert src["sha256"] == hashlib.sha256(HOURLY.read_bytes()).hexdigest()
 
 
 class TwoBrackets(Strategy):
@@ -250,7 +257,7 @@ def test_finer_bars_per_symbol_decide_only_their_symbol():
     by_sym = {int(r["sym"]): ("sl" if r["flags"] & T.F_STOP_LOSS else "tp",
                               float(r["avg_fill_price"])) for r in filled}
     assert by_sym == {0: ("tp", 105.0), 1: ("sl", 95.0)}
-    assert res.market.intrabar == {"A": "<in-memory>"}
+    assert [(d["symbol"], d["rows"]) for d in res.market.intrabar] == [("A", 24)]
     # a union clock: B misses day 1, so its bar of day 2 holds the hours of days 1 and 2
     b = DAYS[[0, 2]]
     hours_b = _bars([(100, 100, 100, 100)] * 24 + [(100, 106, 99, 104), (104, 104, 94, 95)]
