@@ -56,17 +56,21 @@ def attach_intrabar(market, intrabar: Any):
     """A copy of ``market`` (:class:`engine.market.Market`) carrying the finer bars of
     ``intrabar`` (see the module docstring) in ``fine`` (float64[4, m]: open, high, low,
     close) and ``fine_at`` (int64[2, n_sym, n_bars]: first / end row of each bar's finer
-    bars). The finer data is read and checked like market data (strictly increasing times)."""
+    bars). The finer data is read and checked like market data (strictly increasing times);
+    ``intrabar`` lists its sources as ``sources`` does (symbol, source, sha256, rows: the run
+    folder's manifest.json keeps them)."""
     from engine.market import load_market
 
     if intrabar is None:
         return market
-    parts, n_bars = [], market.n_bars
+    parts, sources, n_bars = [], [], market.n_bars
     fine_at = np.zeros((2, len(market.symbols), n_bars), np.int64)
     off = 0
     for sym, obj in _sources(market, intrabar).items():
         s = market.symbols.index(sym)
-        fb = load_market({sym: obj}).bars[sym]
+        fm = load_market({sym: obj})
+        fb = fm.bars[sym]
+        sources.extend(fm.sources)
         ts = market.bars[sym]["ts"]  # the symbol's own bars (a union clock has bars it lacks)
         own = np.searchsorted(market.ts, ts)
         if own.size < 2 or fb.size == 0:
@@ -80,15 +84,5 @@ def attach_intrabar(market, intrabar: Any):
         fine_at[:, s, own[1:]] -= lo
         off += hi - lo
     fine = np.concatenate(parts, axis=1) if parts else np.empty((4, 0))
-    src = intrabar if isinstance(intrabar, str | list | tuple | dict) else "<in-memory>"
     return dataclasses.replace(market, fine=np.ascontiguousarray(fine), fine_at=fine_at,
-                               intrabar=_describe(src))
-
-
-def _describe(src: Any) -> Any:
-    """The intrabar source as the manifest / config keeps it (paths; arrays: '<in-memory>')."""
-    if isinstance(src, dict):
-        return {str(k): (str(v) if isinstance(v, str) else "<in-memory>") for k, v in src.items()}
-    if isinstance(src, list | tuple):
-        return [str(v) if isinstance(v, str) else "<in-memory>" for v in src]
-    return str(src) if isinstance(src, str) else "<in-memory>"
+                               intrabar=sources)

@@ -32,7 +32,7 @@ class Market:
     fine: np.ndarray = dataclasses.field(default_factory=lambda: np.empty((4, 0)))
     fine_at: np.ndarray = dataclasses.field(
         default_factory=lambda: np.empty((2, 0, 0), np.int64))
-    intrabar: Any = None  # where the finer bars came from (paths; '<in-memory>')
+    intrabar: list | None = None  # the finer bars' sources, as ``sources`` (engine/intrabar.py)
 
     @property
     def n_bars(self) -> int:

@@ -85,6 +85,7 @@ def write_run_folder(res, run_dir: Path, *, report: bool = True) -> Path:
         "seed": res.config.seed,
         "config_sha256": hashlib.sha256(cfg_text.encode()).hexdigest(),
         "timings": timings,
+        **({"intrabar": res.market.intrabar} if res.market.intrabar else {}),
         "counts": {"bars": int(res.market.n_bars), "orders": int(len(res.orders_rec)),
                    "fills": int(len(res.fills_rec)), "trades": closed,
                    "open_trades": int(len(res.trades) - closed)},

@@ -227,3 +227,46 @@ def test_cli_and_config_take_intrabar(btc, tmp_path):
     assert a == (tmp_path / "b" / "fills.csv").read_text()
     saved = (tmp_path / "a" / "config.toml").read_text()
     assert "intrabar" in saved and "Bitstamp_BTCUSD_1h" in saved
+    import hashlib
+    import json
+
+    man = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    (src,) = man["intrabar"]
+    assert src["symbol"] == "BTCUSD" and src["rows"] == 37387
+    assert src["sha256"] == hashlib.sha256(HOURLY.read_bytes()).hexdigest()
+
+
+class TwoBrackets(Strategy):
+    """One bracket on each of two symbols at the first bar's close."""
+
+    name = "two_brackets"
+
+    def on_bar(self, ctx):
+        if ctx.i == 0:
+            for sym in ("A", "B"):
+                ctx.buy(sym, size=1, sl=95.0, tp=105.0)
+
+
+def test_finer_bars_per_symbol_decide_only_their_symbol():
+    # both symbols reach 94 and 106 on day 1; A's hours reach the take-profit first, B has none
+    hours_a = _hours([(100, 106, 99, 104), (104, 104, 94, 95)])
+    res = engine.run(market={"A": DAYS, "B": DAYS}, strategy=TwoBrackets(),
+                     intrabar={"A": hours_a}, cash=1_000.0)
+    o = res.orders_rec
+    filled = o[(o["parent_id"] >= 0) & (o["status"] == T.FILLED)]
+    by_sym = {int(r["sym"]): ("sl" if r["flags"] & T.F_STOP_LOSS else "tp",
+                              float(r["avg_fill_price"])) for r in filled}
+    assert by_sym == {0: ("tp", 105.0), 1: ("sl", 95.0)}
+    assert [(d["symbol"], d["rows"]) for d in res.market.intrabar] == [("A", 24)]
+    # a union clock: B misses day 1, so its bar of day 2 holds the hours of days 1 and 2
+    b = DAYS[[0, 2]]
+    hours_b = _bars([(100, 100, 100, 100)] * 24 + [(100, 106, 99, 104), (104, 104, 94, 95)]
+                    + [(100, 100, 100, 100)] * 22, D, H)
+    from engine.intrabar import attach_intrabar
+    from engine.market import load_market
+
+    mk = attach_intrabar(load_market({"A": DAYS, "B": b}), {"B": hours_b})
+    lo, hi = mk.fine_at[:, 1, 2]
+    assert (lo, hi) == (0, 48)  # B's second bar (union bar 2): every hour since B's first bar
+    assert mk.fine_at[0, 1, 1] == mk.fine_at[1, 1, 1]  # union bar 1: B has no bar, no hours
+    assert (mk.fine_at[:, 0] == 0).all()  # A: no finer bars given
