@@ -42,6 +42,18 @@ def test_research_commands_take_json_and_quiet(name):
     assert {"as_json", "quiet"} <= params
 
 
+@pytest.mark.parametrize("path", [("book", "check"), ("book", "binance"), ("tick", "impact"),
+                                  ("ml", "run"), ("ml", "audit")])
+def test_book_tick_ml_subcommands_take_json_and_quiet(path):
+    """docs/cli.md: --json / --quiet on every command of tape book, tape tick and tape ml (the
+    behaviour is tested with each: tests/test_book_commands.py, test_tick_run.py,
+    test_ml_pipeline.py)."""
+    group, name = path
+    params = {p.name: p for p in main.commands[group].commands[name].params}
+    assert {"as_json", "quiet"} <= set(params)
+    assert "-q" in params["quiet"].opts and "--json" in params["as_json"].opts
+
+
 def test_run_json_and_quiet(tmp_path):
     args = ["run", "--strategy", "sma_cross", "--data", str(GOOG), "--param", "fast=10",
             "--param", "slow=30", "--out", str(tmp_path / "r"), "--no-report"]

@@ -90,6 +90,57 @@ def test_ml_audit_command_passes_then_fails_on_an_injected_leak(config, monkeypa
     assert bad.exit_code == 1
     assert "look-ahead detected in ['position', 'rsi_14', 'score']" in bad.output or \
         "rsi_14" in bad.output and "DIFFERS" in bad.output
+    # --json: the full result, ok false, naming what leaked; -q: only the error; both exit 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bad_json = CliRunner().invoke(main, ["ml", "audit", str(config), "--cuts", "2", "--json"])
+        bad_quiet = CliRunner().invoke(main, ["ml", "audit", str(config), "--cuts", "2", "-q"])
+    assert bad_json.exit_code == 1 and bad_quiet.exit_code == 1
+    doc = json.loads(bad_json.stdout)
+    assert doc["ok"] is False and doc["n_cuts"] == 2 and "rsi_14" in doc["leaks"]
+    assert "rsi_14" in doc["cuts"][0]["diffs"] or "rsi_14" in doc["cuts"][1]["diffs"]
+    assert bad_quiet.stdout == "" and "look-ahead detected" in bad_quiet.stderr
+
+
+def test_ml_run_and_audit_json_and_quiet(config, tmp_path):
+    """--json: one document with the numbers the text shows (the same as model.json and
+    stats.json); --quiet: nothing on success."""
+    out = tmp_path / "run"
+    args = ["ml", "run", str(config), "-o", str(out), "--audit", "2", "--no-report"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = CliRunner().invoke(main, args + ["--json"])
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.stdout)
+        text = CliRunner().invoke(main, args)
+        quiet = CliRunner().invoke(main, args + ["-q"])
+        audit_json = CliRunner().invoke(main, ["ml", "audit", str(config), "--cuts", "2",
+                                               "--json"])
+        audit_quiet = CliRunner().invoke(main, ["ml", "audit", str(config), "--cuts", "2",
+                                                "--quiet"])
+    model = json.loads((out / "model.json").read_text())
+    stats = json.loads((out / "stats.json").read_text())
+    assert doc["run_dir"] == str(out) and doc["model"] == str(out / "model.json")
+    assert doc["report"] is None and doc["symbols"] == ["BTCUSD"]
+    assert doc["n_folds"] == model["n_folds"] and doc["bars"] == model["n_bars"]
+    for k in ("n_trades", "total_return", "sharpe", "final_equity"):
+        assert doc["stats"][k] == stats[k], k
+    for period in ("development", "forward_test"):
+        m = model["evaluation"][period]
+        assert doc["periods"][period]["metrics"] == {k: v for k, v in m.items()
+                                                     if k != "calibration"}
+        assert doc["periods"][period]["trading"] == model["evaluation"]["trading"][period]
+        assert f"{period}: n={m['n']:,}, accuracy {100 * m['accuracy']:.2f}%" in text.stdout
+    assert doc["audit"] == {k: model["audit"][k] for k in ("ok", "n_cuts", "compared", "leaks")}
+    assert doc["audit"]["ok"] is True and doc["audit"]["n_cuts"] == 2
+    assert f"({doc['audit']['n_cuts']} cuts, {doc['audit']['compared']:,} values)" in text.stdout
+    assert f"{doc['stats']['n_trades']} closed trades" in text.stdout
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    assert audit_json.exit_code == 0, audit_json.output
+    a = json.loads(audit_json.stdout)
+    assert a["ok"] is True and a["n_cuts"] == len(a["cuts"]) == 2 and a["leaks"] == {}
+    assert a["compared"] > 0 and all(c["ok"] for c in a["cuts"])
+    assert audit_quiet.exit_code == 0 and audit_quiet.stdout == ""
 
 
 def test_ml_signal_runs_through_engine_run_and_is_deterministic(samples):

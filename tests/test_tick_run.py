@@ -125,12 +125,38 @@ def test_impact_estimate_is_positive_and_linear_for_small_imbalance(samples):
     assert b.ofi.slope > 0 and b.ofi.n > 100
 
 
-def test_tape_tick_impact_command(samples):
+def test_tape_tick_impact_command(samples, tmp_path):
     from cli import main
 
     r = CliRunner().invoke(main, ["tick", "impact", str(samples / GOOG), "--interval", "30"])
     assert r.exit_code == 0, r.output
     assert "dMid ~ OFI" in r.output and "impact_coef=" in r.output
+    j = CliRunner().invoke(main, ["tick", "impact", str(samples / GOOG), "--interval", "30",
+                                  "--json"])
+    assert j.exit_code == 0, j.output
+    doc = json.loads(j.stdout)
+    from engine.tick.impact import estimate_impact
+
+    est = estimate_impact(samples / GOOG, interval_ns=30_000_000_000)
+    assert doc["interval_s"] == 30.0 and doc["n_updates"] == est.n_updates
+    for name in ("ofi", "ofi_small", "trade_flow"):
+        fit = getattr(est, name)
+        assert doc["regressions"][name] == {"slope": fit.slope, "intercept": fit.intercept,
+                                            "t_stat": fit.t_stat, "r2": fit.r2, "n": fit.n}
+    assert doc["impact_coef"] == est.trade_flow.slope
+    assert [(d["mean_ofi"], d["mean_dmid"], d["intervals"]) for d in doc["deciles"]] == [
+        tuple(float(v) for v in d[:2]) + (int(d[2]),) for d in est.deciles]
+    # the text shows the same numbers
+    assert f"{doc['n_updates']:,} best-quote updates" in r.stdout
+    assert f"impact_coef={doc['impact_coef']:.4g}" in r.stdout
+    q = CliRunner().invoke(main, ["tick", "impact", str(samples / GOOG), "--interval", "30", "-q"])
+    assert q.exit_code == 0 and q.stdout == ""
+    # bad input keeps the documented exit code with either flag (4: bad market data)
+    lone = tmp_path / "X_2012-06-21_34200000_57600000_message_1.csv"
+    lone.write_text("34200.0,1,1,100,5000000,1\n")
+    for flag in ("--json", "-q"):
+        bad = CliRunner().invoke(main, ["tick", "impact", str(lone), flag])
+        assert bad.exit_code == 4 and bad.stdout == "" and "orderbook file" in bad.stderr
 
 
 def test_prepared_lobster_feed_equals_the_file_run(samples):

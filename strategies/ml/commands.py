@@ -3,11 +3,11 @@ and :mod:`strategies.ml.audit`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from data.cli_output import emit, output_options
 from data.errors import TapeError
 
 
@@ -56,6 +56,28 @@ def _summary(info: dict) -> list[str]:
     return lines
 
 
+def _run_json(res, info: dict, out: Path, report: bool) -> dict:
+    """``tape ml run --json``: the numbers of the text summary (model.json has everything)."""
+    ev = info["evaluation"]
+    periods = {}
+    for period in ("development", "forward_test"):
+        m = ev.get(period) or {}
+        if m.get("n"):
+            periods[period] = {"metrics": {k: v for k, v in m.items() if k != "calibration"},
+                               "trading": (ev.get("trading") or {}).get(period)}
+    a = info.get("audit")
+    audit = None if a is None else {k: a[k] for k in ("ok", "n_cuts", "compared", "leaks")}
+    return {"strategy": info["strategy"], "params": info["params"],
+            "symbols": list(res.symbols), "bars": int(res.market.n_bars),
+            "n_folds": info["n_folds"], "task": ev["task"], "develop_only": info["develop_only"],
+            "stats": {k: v for k, v in res.stats.items() if k != "conventions"},
+            "periods": periods,
+            "audit": audit,
+            "run_dir": str(out), "model": str(out / "model.json"),
+            "predictions": str(out / "predictions.csv"),
+            "report": str(out / "report.html") if report else None}
+
+
 @ml.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
@@ -68,7 +90,8 @@ def _summary(info: dict) -> list[str]:
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               default=Path("runs/ml"), show_default=True, help="run folder to write")
 @click.option("--report/--no-report", default=True, show_default=True, help="write report.html")
-def run_command(config, params, audit_cuts, develop, out, report):
+@output_options
+def run_command(config, params, audit_cuts, develop, out, report, quiet, as_json):
     """Train walk-forward, backtest and write a run folder with model.json and a report."""
     from strategies.ml.pipeline import run_ml
 
@@ -78,12 +101,12 @@ def run_command(config, params, audit_cuts, develop, out, report):
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
     s = res.stats
-    click.echo(f"ml_signal on {', '.join(res.symbols)}: {res.market.n_bars} bars, "
-               f"{info['n_folds']} folds, {s.get('n_trades')} closed trades, total return "
-               f"{_pct(s.get('total_return'))}, sharpe {_num(s.get('sharpe'))}")
-    for line in _summary(info):
-        click.echo("  " + line)
-    click.echo(f"run folder: {out}")
+    text = [f"ml_signal on {', '.join(res.symbols)}: {res.market.n_bars} bars, "
+            f"{info['n_folds']} folds, {s.get('n_trades')} closed trades, total return "
+            f"{_pct(s.get('total_return'))}, sharpe {_num(s.get('sharpe'))}"]
+    text += ["  " + line for line in _summary(info)]
+    text.append(f"run folder: {out}")
+    emit(_run_json(res, info, out, report), text, as_json=as_json, quiet=quiet)
     if "audit" in info and not info["audit"]["ok"]:
         raise click.ClickException("leakage audit failed: see model.json 'audit'")
 
@@ -94,8 +117,8 @@ def run_command(config, params, audit_cuts, develop, out, report):
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the cut times")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="override a strategy parameter (repeatable)")
-@click.option("--json", "as_json", is_flag=True, help="print the full result as JSON")
-def audit_command(config, cuts, seed, params, as_json):
+@output_options
+def audit_command(config, cuts, seed, params, quiet, as_json):
     """Recompute features and predictions on data cut at random times; fail on any change."""
     from strategies.ml.audit import audit
     from strategies.ml.pipeline import prepare
@@ -107,14 +130,13 @@ def audit_command(config, cuts, seed, params, as_json):
     except TapeError as exc:
         raise click.ClickException(str(exc)) from None
     d = result.to_dict()
-    if as_json:
-        click.echo(json.dumps(d, indent=1))
-    else:
-        for c in d["cuts"]:
-            state = "ok" if c["ok"] else "DIFFERS: " + ", ".join(
-                f"{k} from {v}" for k, v in c["diffs"].items())
-            click.echo(f"cut {c['cut']} (bar {c['cut_bar']}): {state}")
-        click.echo(f"{'passed' if d['ok'] else 'FAILED'}: {d['n_cuts']} cuts, "
-                   f"{d['compared']:,} values compared")
+    text = []
+    for c in d["cuts"]:
+        state = "ok" if c["ok"] else "DIFFERS: " + ", ".join(
+            f"{k} from {v}" for k, v in c["diffs"].items())
+        text.append(f"cut {c['cut']} (bar {c['cut_bar']}): {state}")
+    text.append(f"{'passed' if d['ok'] else 'FAILED'}: {d['n_cuts']} cuts, "
+                f"{d['compared']:,} values compared")
+    emit(d, text, as_json=as_json, quiet=quiet)  # --json: the full result (AuditResult.to_dict)
     if not d["ok"]:
         raise click.ClickException(f"look-ahead detected in {sorted(d['leaks'])}")
