@@ -296,6 +296,22 @@ def _children_nb(orders, j, t, n):
     return n_child
 
 
+@njit(cache=True, inline="always")
+def _oco_pick_nb(ka, kb, flags_a, flags_b):
+    """Which of an OCO pair fills on one bar's path, from their segments (-1: not reached):
+    1 = a, 2 = b, 0 = neither. Both reached: the earlier segment, unless either is a
+    stop-loss: then the stop-loss (pessimistic)."""
+    if ka >= 0 and kb >= 0:
+        if ka != kb and not ((flags_a & F_STOP_LOSS) or (flags_b & F_STOP_LOSS)):
+            return 1 if ka < kb else 2
+        return 1 if (flags_a & F_STOP_LOSS) else 2
+    if ka >= 0:
+        return 1
+    if kb >= 0:
+        return 2
+    return 0
+
+
 @njit(cache=True, **NO_RC)
 def _finer_first_nb(a, b, i, p, orders, fine, fine_at, pxa, ma, pxb, mb):
     """Which of the OCO pair (a, b), both reached on bar ``i`` from its open, the finer bars of
@@ -319,13 +335,10 @@ def _finer_first_nb(a, b, i, p, orders, fine, fine_at, pxa, ma, pxb, mb):
         path_nb(fo, fine[1, f], fine[2, f], fine[3, f], p)
         ka, xa, fa = evaluate_nb(orders, a, p, i64(0), fo)
         kb, xb, fb = evaluate_nb(orders, b, p, i64(0), fo)
-        if ka >= 0 and kb >= 0:
-            if ka != kb and not ((oa.flags & F_STOP_LOSS) or (ob.flags & F_STOP_LOSS)):
-                return (1, xa, fa, pxb, mb) if ka < kb else (2, pxa, ma, xb, fb)
-            return (1, xa, fa, pxb, mb) if (oa.flags & F_STOP_LOSS) else (2, pxa, ma, xb, fb)
-        if ka >= 0:
+        w = _oco_pick_nb(ka, kb, oa.flags, ob.flags)  # (the coarse rule, on this finer bar)
+        if w == 1:
             return 1, xa, fa, pxb, mb
-        if kb >= 0:
+        if w == 2:
             return 2, pxa, ma, xb, fb
     return -1, pxa, ma, pxb, mb
 
@@ -349,27 +362,15 @@ def _oco_pair_nb(j, i, phase, p, k0, x0, mkt, ts, orders, fills, trades, open_tr
         return
     ka, pxa, ma = evaluate_nb(orders, a, p, k0, x0)
     kb, pxb, mb = evaluate_nb(orders, b, p, k0, x0)
-    win = -1
-    if ka >= 0 and kb >= 0:
-        f = -1
-        if phase == 0 and k0 == 0 and fine_at.shape[1] > 0:
-            f, pxa, ma, pxb, mb = _finer_first_nb(a, b, i, p, orders, fine, fine_at, pxa, ma,
-                                                  pxb, mb)
-        if f == 1:
-            win = a
-        elif f == 2:
-            win = b
-        elif ka != kb and not ((orders[a].flags & F_STOP_LOSS)
-                               or (orders[b].flags & F_STOP_LOSS)):
-            win = a if ka < kb else b
-        else:
-            win = a if (orders[a].flags & F_STOP_LOSS) else b
-    elif ka >= 0:
-        win = a
-    elif kb >= 0:
-        win = b
-    if win < 0:
+    w = _oco_pick_nb(ka, kb, orders[a].flags, orders[b].flags)
+    if ka >= 0 and kb >= 0 and phase == 0 and k0 == 0 and fine_at.shape[1] > 0:
+        f, pxa, ma, pxb, mb = _finer_first_nb(a, b, i, p, orders, fine, fine_at, pxa, ma,
+                                              pxb, mb)
+        if f > 0:
+            w = f
+    if w == 0:
         return
+    win = a if w == 1 else b
     lose = b if win == a else a
     px = pxa if win == a else pxb
     mk = ma if win == a else mb
