@@ -76,12 +76,11 @@ def attach_intrabar(market, intrabar: Any):
         if own.size < 2 or fb.size == 0:
             continue
         at = np.searchsorted(fb["ts"], ts, side="right")  # finer bars closed by each bar
-        fine_at[0, s, own[1:]] = off + at[:-1]
-        fine_at[1, s, own[1:]] = off + at[1:]
-        lo, hi = int(at[0]), int(at[-1])
+        lo, hi = int(at[0]), int(at[-1])  # the finer rows inside the symbol's bars
+        fine_at[0, s, own[1:]] = off - lo + at[:-1]
+        fine_at[1, s, own[1:]] = off - lo + at[1:]
         rows = fb[lo:hi]
         parts.append(np.stack([rows["open"], rows["high"], rows["low"], rows["close"]]))
-        fine_at[:, s, own[1:]] -= lo
         off += hi - lo
     fine = np.concatenate(parts, axis=1) if parts else np.empty((4, 0))
     return dataclasses.replace(market, fine=np.ascontiguousarray(fine), fine_at=fine_at,
