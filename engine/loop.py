@@ -1,7 +1,7 @@
 """The Python-strategy loop: one pass over the bars, the broker kernel only where needed.
 
 Per bar: (1) working orders against the bar and the margin check at its close
-(``process_bar_nb`` phase 0; only when an order is live, a borrow charge is due or the margin
+(``process_bar_into_nb`` phase 0 through ``Broker.step``; only when an order is live, a borrow charge is due or the margin
 check asks for it), with ``on_fill`` / ``on_order`` callbacks; (2) ``on_bar``;
 (3) with ``fill_at = "signal_close"``, market orders sent in (2) fill at this bar's close
 (phase 1). Equity is rebuilt after the loop from the state snapshots (``mark_nb``), the same

@@ -1,8 +1,9 @@
 """One bar of the broker for every working order, and the compiled run loop.
 
-``process_bar_nb`` is THE kernel both paths call: the Python-strategy loop calls it once per bar
-that has working orders (or a borrow charge due); the compiled loop (``run_targets_nb``) calls
-it every bar. ``submit_nb`` writes an order record exactly as the Python layer does. At the
+``process_bar_into_nb`` is THE kernel both paths call (``process_bar_nb``: the same with its
+scratch arrays allocated per call): the Python-strategy loop calls it (``Broker.step``) once per
+bar that has working orders (or a borrow charge due); the compiled loops (``run_targets_nb``,
+``stepfn_nb.run_step_nb``) call it on every bar where something can happen. ``submit_nb`` writes an order record exactly as the Python layer does. At the
 end of each call the margin check (engine/margin_nb.py) runs at the bar's close.
 """
 
